@@ -1,0 +1,1 @@
+"""teamtape: a flight recorder for AutoGen 0.7 teams."""

@@ -1,0 +1,5 @@
+"""The `teamtape` command line."""
+
+
+def main() -> int:
+    return 0

@@ -1,0 +1,1 @@
+"""Offline demo: a scripted OpenAI-compatible server and handbook teams."""
