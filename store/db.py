@@ -1,0 +1,65 @@
+"""DuckDB connections and schema migrations for the store file."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import duckdb
+
+from .errors import SchemaVersionError
+
+_MIGRATION_RE = re.compile(r"^v(\d{3})_.*\.sql$")
+
+
+def _sql_dir() -> resources.abc.Traversable:
+    return resources.files("teamtape.store") / "sql"
+
+
+def load_sql(name: str) -> str:
+    """A .sql file shipped with the package."""
+    return (_sql_dir() / name).read_text(encoding="utf-8")
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) for every migration, in order."""
+    out = []
+    for entry in (_sql_dir() / "migrations").iterdir():
+        m = _MIGRATION_RE.match(entry.name)
+        if m:
+            out.append((int(m.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+def latest_store_version() -> int:
+    return migrations()[-1][0]
+
+
+def store_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of an open store (0 for an empty file)."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_meta (version INTEGER NOT NULL, applied_at TIMESTAMP)")
+    row = con.execute("SELECT max(version) FROM schema_meta").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection, where: str) -> int:
+    """Bring a store up to this teamtape's schema; refuse one written by a newer teamtape."""
+    current = store_version(con)
+    latest = latest_store_version()
+    if current > latest:
+        raise SchemaVersionError(
+            f"The store at {where} uses schema version {current}, but this teamtape understands up to "
+            f"version {latest}. Upgrade teamtape (pip install -U teamtape) to read it."
+        )
+    for version, sql in migrations():
+        if version > current:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(sql)
+            con.execute("INSERT INTO schema_meta VALUES (?, now())", [version])
+            con.execute("COMMIT")
+    return latest
+
+
+def run_script(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Execute a multi-statement script."""
+    con.execute(sql)

@@ -1,0 +1,180 @@
+"""The event schema: the one definition every part of teamtape reads and writes.
+
+An event is one line of JSON in a journal and one row of the ``events`` table::
+
+    {"event_id": "...", "run_id": "...", "seq": 3, "ts": 1732380000.123456, "kind": "llm_call",
+     "agent": "planner", "payload": {...}, "schema_version": 1}
+
+``seq`` orders the events of one run; ``ts`` is Unix time in seconds (float, UTC). The ``payload``
+of each kind is described on :class:`Kind`. Readers must ignore payload fields they do not know, so
+adding a field never needs a new schema version; renaming or removing one does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+SCHEMA_VERSION = 1
+"""Version stamped into every event, journal line, tape and exported file."""
+
+
+class Kind(str, Enum):
+    """Event kinds and their payloads (fields marked ? may be absent or null).
+
+    - ``run_started``: name?, team_type, task (text), task_messages, participants [names], config?
+      (redacted component config), config_error?, session_id, parent_run_id?, replay_of?, fork_of?,
+      labels {k: v}, pid, host, journal, versions {autogen, teamtape}.
+    - ``message``: one message or event a user sees in ``run_stream`` (agent = its source):
+      type, source, text (rendered), id?, content (JSON form; images as ``{"$blob": hash}``),
+      models_usage?, target? (handoffs), fields? (the other fields of the message).
+    - ``message_chunks``: the streaming chunks of one message, compactly (agent = source):
+      full_message_id?, n, text, first_ts, offsets_ms [ms since first chunk].
+    - ``llm_call``: call_id, model, provider, client (class), started_ts, duration_ms, ttft_ms?,
+      streamed, cached, request {messages [{"$blob": hash}], tools {"$blob": hash}?, tool_choice,
+      json_output, extra_args}, response {content, thought?, finish_reason, usage, cached}?,
+      usage {input_tokens, output_tokens, cache_read_tokens}, chunks {n, offsets_ms}?,
+      raw? (what autogen logged for the call), error? {type, message}.
+    - ``tool_call``: call_id, tool, kind (function|handoff|agent|team|mcp|workbench), arguments,
+      result, is_error, started_ts, duration_ms, child_run_id?.
+    - ``memory_query``: memory, query?, results [...], n_results, started_ts, duration_ms.
+    - ``speaker_selection``: selector (team type), selected [names], candidates?, duration_ms.
+    - ``agent_turn``: turn_id, started_ts, duration_ms, error?.
+    - ``blob``: hash, media_type, data (JSON value or base64 text). Content stored once by hash.
+    - ``run_ended``: status (ok|error|cancelled), stop_reason?, error? {type, message, traceback},
+      duration_ms, state? (save_state snapshot), state_error?.
+    - ``run_crashed``: written by the store when a run's recording process died before run_ended.
+    - ``recorder_warning``: message (the recorder's own trouble, reported once).
+    """
+
+    RUN_STARTED = "run_started"
+    MESSAGE = "message"
+    MESSAGE_CHUNKS = "message_chunks"
+    LLM_CALL = "llm_call"
+    TOOL_CALL = "tool_call"
+    MEMORY_QUERY = "memory_query"
+    SPEAKER_SELECTION = "speaker_selection"
+    AGENT_TURN = "agent_turn"
+    BLOB = "blob"
+    RUN_ENDED = "run_ended"
+    RUN_CRASHED = "run_crashed"
+    RECORDER_WARNING = "recorder_warning"
+
+
+class RunStatus(str, Enum):
+    """What the ``runs.status`` column can hold."""
+
+    RUNNING = "running"
+    OK = "ok"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+    CRASHED = "crashed"
+
+
+@dataclass(slots=True)
+class Event:
+    """One immutable fact about a run."""
+
+    event_id: str
+    run_id: str
+    seq: int
+    ts: float
+    kind: str
+    agent: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "run_id": self.run_id,
+            "seq": self.seq,
+            "ts": self.ts,
+            "kind": self.kind,
+            "agent": self.agent,
+            "payload": self.payload,
+            "schema_version": self.schema_version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        """Build an event from its JSON form, checking the envelope (not the payload)."""
+        if not isinstance(data, dict):
+            raise ValueError("an event must be a JSON object")
+        missing = [k for k in ("event_id", "run_id", "seq", "ts", "kind") if k not in data]
+        if missing:
+            raise ValueError(f"event is missing {', '.join(missing)}")
+        payload = data.get("payload") or {}
+        if not isinstance(payload, dict):
+            raise ValueError("event payload must be a JSON object")
+        seq, ts = data["seq"], data["ts"]
+        if isinstance(seq, bool) or not isinstance(seq, int):
+            raise ValueError("event seq must be an integer")
+        if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
+            raise ValueError("event ts must be a finite number")
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise ValueError("event schema_version must be an integer")
+        agent = data.get("agent")
+        return cls(
+            event_id=str(data["event_id"]),
+            run_id=str(data["run_id"]),
+            seq=seq,
+            ts=float(ts),
+            kind=str(data["kind"]),
+            agent=None if agent is None else str(agent),
+            payload=payload,
+            schema_version=version,
+        )
+
+
+def _json_default(value: Any) -> Any:
+    """Last-resort JSON form for values the recorder did not convert itself."""
+    if hasattr(value, "model_dump"):
+        try:
+            return value.model_dump(mode="json")
+        except Exception:
+            pass
+    if isinstance(value, (bytes, bytearray)):
+        return {"$bytes": len(value)}
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, Enum):
+        return value.value
+    return repr(value)
+
+
+def encode_event(event: Event) -> str:
+    """One journal line (no trailing newline). Never raises on odd payload values."""
+    return json.dumps(event.to_dict(), ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
+def decode_event(line: str | bytes) -> Event:
+    """Parse one journal line; raises ValueError with a reason when it is not an event."""
+    try:
+        data = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise ValueError(f"not valid JSON: {e}") from None
+    return Event.from_dict(data)
+
+
+class IdFactory:
+    """Short, unique, roughly time-ordered ids without a syscall per id."""
+
+    def __init__(self) -> None:
+        self._proc = os.urandom(6).hex()
+        self._n = 0
+
+    def event_id(self) -> str:
+        self._n += 1
+        return f"{int(time.time() * 1000):012x}{self._proc}{self._n:08x}"
+
+
+def new_run_id() -> str:
+    """A 16-hex-digit random run id: short to type, unique enough for any one store."""
+    return os.urandom(8).hex()

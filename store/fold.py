@@ -1,0 +1,291 @@
+"""Folding: moving events from the per-process journals into the DuckDB store.
+
+Run by whichever teamtape process reads the store (CLI, TUI, tests), under the store's write lock.
+Each fold is one transaction: new journal bytes become rows of ``events`` and of every projection,
+and the journal offsets move forward, or nothing happens. Lines that are not events are copied to
+``quarantine/`` with a warning; good lines around them are kept. Runs whose recording process died
+before ``run_ended`` get a ``run_crashed`` event. Journals of dead processes, once folded, are
+removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .costs import PriceBook
+from .db import load_sql
+from .events import SCHEMA_VERSION, Kind
+from .journal import list_journals, writer_is_alive
+from .paths import StoreLayout
+
+MAX_LINE_BYTES = 256 * 1024 * 1024
+
+_STAGE_COLUMNS = (
+    "{event_id: 'VARCHAR', run_id: 'VARCHAR', seq: 'BIGINT', ts: 'DOUBLE', kind: 'VARCHAR', "
+    "agent: 'VARCHAR', payload: 'JSON', schema_version: 'INTEGER'}"
+)
+
+
+@dataclass
+class FoldReport:
+    """What one fold did."""
+
+    events: int = 0
+    journals_read: int = 0
+    journals_removed: int = 0
+    crashed_runs: list[str] = field(default_factory=list)
+    quarantined_lines: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Chunk:
+    journal: Path
+    start: int
+    end: int
+    data: bytes
+    alive: bool
+
+
+def _read_new_bytes(layout: StoreLayout, offsets: dict[str, int], report: FoldReport) -> list[_Chunk]:
+    chunks = []
+    for path in list_journals(layout.journal_dir):
+        start = offsets.get(path.name, 0)
+        alive = writer_is_alive(path)
+        try:
+            with open(path, "rb") as f:
+                f.seek(start)
+                data = f.read()
+        except OSError as e:
+            report.warnings.append(f"could not read journal {path}: {e}")
+            continue
+        cut = data.rfind(b"\n") + 1
+        if not alive and cut < len(data):
+            # A dead writer left a torn last line: keep the good part, quarantine the rest.
+            _quarantine(layout, path.name, [data[cut:]], report)
+            cut = len(data)
+        chunks.append(_Chunk(path, start, start + cut, data[:cut], alive))
+    return chunks
+
+
+def _quarantine(layout: StoreLayout, journal: str, lines: list[bytes], report: FoldReport) -> None:
+    layout.quarantine_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = layout.quarantine_dir / f"{journal}.bad"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for line in lines:
+            os.write(fd, line.rstrip(b"\n") + b"\n")
+    finally:
+        os.close(fd)
+    report.quarantined_lines += len(lines)
+    report.warnings.append(
+        f"{len(lines)} unreadable line(s) in journal {journal} were skipped and kept in {target}"
+    )
+
+
+def _stage(con: duckdb.DuckDBPyConnection, layout: StoreLayout, chunks: list[_Chunk], report: FoldReport) -> int:
+    """Load the new journal lines into the temp table ``new_events``; returns its row count."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE new_events (event_id VARCHAR, run_id VARCHAR, seq BIGINT, ts TIMESTAMP, "
+        "kind VARCHAR, agent VARCHAR, payload JSON, schema_version INTEGER)"
+    )
+    payload = [c for c in chunks if c.data]
+    if not payload:
+        return 0
+    layout.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for chunk in payload:
+        stage = layout.tmp_dir / f"stage-{os.getpid()}.jsonl"
+        stage.write_bytes(chunk.data)
+        try:
+            con.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE raw_stage AS
+                SELECT row_number() OVER () AS line_no, *
+                FROM read_json(?, format='newline_delimited', columns={_STAGE_COLUMNS},
+                               ignore_errors=true, maximum_object_size={MAX_LINE_BYTES})
+                """,
+                [str(stage)],
+            )
+        finally:
+            stage.unlink(missing_ok=True)
+        bad = con.execute(
+            """SELECT line_no FROM raw_stage
+               WHERE event_id IS NULL OR run_id IS NULL OR seq IS NULL OR ts IS NULL OR kind IS NULL
+                  OR isnan(ts) OR isinf(ts) OR abs(ts) > 1e11
+                  OR (payload IS NOT NULL AND json_type(payload) <> 'OBJECT')"""
+        ).fetchall()
+        if bad:
+            lines = chunk.data.split(b"\n")
+            _quarantine(layout, chunk.journal.name, [lines[n - 1] for (n,) in bad if n - 1 < len(lines)], report)
+        too_new = con.execute(
+            "SELECT count(*), max(schema_version) FROM raw_stage WHERE schema_version > ?", [SCHEMA_VERSION]
+        ).fetchone()
+        if too_new and too_new[0]:
+            report.warnings.append(
+                f"{too_new[0]} event(s) in {chunk.journal.name} use event schema version {too_new[1]} "
+                f"(this teamtape reads up to {SCHEMA_VERSION}); they were kept as they are: upgrade teamtape"
+            )
+        con.execute(
+            """INSERT INTO new_events
+               SELECT event_id, run_id, seq, make_timestamp(CAST(ts * 1000000 AS BIGINT)), kind, agent,
+                      coalesce(payload, '{}'), coalesce(schema_version, 1)
+               FROM raw_stage
+               WHERE NOT (event_id IS NULL OR run_id IS NULL OR seq IS NULL OR ts IS NULL OR kind IS NULL
+                  OR isnan(ts) OR isinf(ts) OR abs(ts) > 1e11
+                  OR (payload IS NOT NULL AND json_type(payload) <> 'OBJECT'))
+               ORDER BY line_no"""
+        )
+    con.execute("DROP TABLE IF EXISTS raw_stage")
+    # The same event may arrive twice (a tape imported twice): keep the first, skip known ones.
+    if any(c.journal.name.startswith("import-") for c in payload):
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE new_events AS
+               SELECT * FROM new_events n
+               WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = n.event_id)
+               QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts) = 1"""
+        )
+    return con.execute("SELECT count(*) FROM new_events").fetchone()[0]  # type: ignore[index]
+
+
+def _price_new_calls(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> None:
+    rows = con.execute(
+        """SELECT event_id, payload->>'$.model', payload->>'$.provider',
+                  TRY_CAST(payload->>'$.usage.input_tokens' AS BIGINT),
+                  TRY_CAST(payload->>'$.usage.output_tokens' AS BIGINT),
+                  TRY_CAST(payload->>'$.usage.cache_read_tokens' AS BIGINT),
+                  coalesce(TRY_CAST(payload->>'$.cached' AS BOOLEAN), false),
+                  payload->>'$.error.message' IS NOT NULL
+           FROM new_events WHERE kind = 'llm_call'"""
+    ).fetchall()
+    ids, costs, sources = [], [], []
+    for event_id, model, provider, i, o, c, cached, failed in rows:
+        if cached:
+            # Served from a cache: nothing was billed.
+            cost, source = 0.0, "cache"
+        elif failed and not (i or o):
+            cost, source = 0.0, "failed"
+        else:
+            cost, source = prices.price(model, provider, i, o, c)
+        ids.append(event_id)
+        costs.append(cost)
+        sources.append(source)
+    table = pa.table(
+        {"event_id": pa.array(ids, pa.string()), "cost_usd": pa.array(costs, pa.float64()),
+         "price_source": pa.array(sources, pa.string())}
+    )
+    con.register("new_costs_arrow", table)
+    con.execute("CREATE OR REPLACE TEMP TABLE new_costs AS SELECT * FROM new_costs_arrow")
+    con.unregister("new_costs_arrow")
+
+
+def _project_staged(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> None:
+    """Apply the staged ``new_events`` to every projection."""
+    _price_new_calls(con, prices)
+    con.execute(load_sql("project_new_events.sql"))
+    con.execute(load_sql("update_runs.sql"))
+
+
+def _project(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> None:
+    con.execute("INSERT INTO events SELECT * FROM new_events")
+    _project_staged(con, prices)
+
+
+def _crashed_run_events(con: duckdb.DuckDBPyConnection, layout: StoreLayout) -> list[dict]:
+    """run_crashed events for running runs whose recording process is gone."""
+    running = con.execute(
+        """SELECT r.run_id, r.journal, max(e.seq), epoch(max(e.ts))
+           FROM runs r JOIN events e USING (run_id)
+           WHERE r.status = 'running' GROUP BY r.run_id, r.journal"""
+    ).fetchall()
+    alive_cache: dict[str | None, bool] = {}
+    out = []
+    now = time.time()
+    for run_id, journal, max_seq, last_ts in running:
+        if journal not in alive_cache:
+            alive_cache[journal] = bool(journal) and writer_is_alive(layout.journal_dir / journal)
+        if alive_cache[journal]:
+            continue
+        out.append(
+            {
+                "event_id": f"crash-{run_id}",
+                "run_id": run_id,
+                "seq": int(max_seq) + 1,
+                "ts": now,
+                "kind": Kind.RUN_CRASHED.value,
+                "agent": None,
+                "payload": json.dumps(
+                    {"reason": "the recording process ended without finishing this run", "last_event_ts": last_ts}
+                ),
+                "schema_version": SCHEMA_VERSION,
+            }
+        )
+    return out
+
+
+def _stage_rows(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    table = pa.Table.from_pylist(rows)
+    con.register("synthetic_arrow", table)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE new_events AS
+           SELECT event_id, run_id, seq::BIGINT AS seq, make_timestamp(CAST(ts * 1000000 AS BIGINT)) AS ts,
+                  kind, agent, payload::JSON AS payload, schema_version::INTEGER AS schema_version
+           FROM synthetic_arrow"""
+    )
+    con.unregister("synthetic_arrow")
+
+
+def fold(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook) -> FoldReport:
+    """Fold every journal's new lines into the store, in one transaction."""
+    report = FoldReport()
+    offsets = dict(con.execute("SELECT journal, offset_bytes FROM journal_offsets").fetchall())
+    chunks = _read_new_bytes(layout, offsets, report)
+    report.journals_read = sum(1 for c in chunks if c.data)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        report.events = _stage(con, layout, chunks, report)
+        if report.events:
+            _project(con, prices)
+        crashed = _crashed_run_events(con, layout)
+        if crashed:
+            _stage_rows(con, crashed)
+            _project(con, prices)
+            report.crashed_runs = [r["run_id"] for r in crashed]
+        for chunk in chunks:
+            if chunk.end != chunk.start:
+                con.execute(
+                    "INSERT OR REPLACE INTO journal_offsets VALUES (?, ?, now())", [chunk.journal.name, chunk.end]
+                )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    for chunk in chunks:
+        if not chunk.alive and chunk.journal.stat().st_size <= chunk.end:
+            chunk.journal.unlink(missing_ok=True)
+            con.execute("DELETE FROM journal_offsets WHERE journal = ?", [chunk.journal.name])
+            report.journals_removed += 1
+    return report
+
+
+def rebuild_projections(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> int:
+    """Recompute every projection from the events table (e.g. after changing prices)."""
+    tables = ("runs", "messages", "llm_calls", "tool_calls", "handoffs", "memory_queries", "speaker_selections", "blobs")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for t in tables:
+            con.execute(f"DELETE FROM {t}")
+        con.execute("CREATE OR REPLACE TEMP TABLE new_events AS SELECT * FROM events ORDER BY run_id, seq")
+        n = con.execute("SELECT count(*) FROM new_events").fetchone()[0]  # type: ignore[index]
+        _project_staged(con, prices)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(n)

@@ -1,0 +1,89 @@
+"""Per-process append-only journals: how recording processes write without touching DuckDB.
+
+A recording process owns one journal file (``journal/<host>-<pid>-<random>.jsonl``), holds an
+exclusive ``flock`` on it for as long as it lives, and appends one JSON line per event with a single
+``os.write`` on an ``O_APPEND`` descriptor. A line that reached ``write`` is in the OS page cache, so
+``kill -9`` loses nothing already emitted. Whoever folds the journals into DuckDB can tell a live
+writer from a dead one by trying that lock: the kernel releases it when the process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from pathlib import Path
+
+from .events import Event, encode_event
+from .redact import Redactor
+
+JOURNAL_SUFFIX = ".jsonl"
+
+
+class JournalWriter:
+    """Appends events of this process to its own journal file.
+
+    Not thread-safe by itself: the recorder calls it from one thread at a time (the event loop),
+    and ``os.write`` of one line on ``O_APPEND`` is atomic with respect to other writers.
+    """
+
+    def __init__(self, journal_dir: Path, redactor: Redactor | None = None) -> None:
+        journal_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        host = socket.gethostname().replace("-", "_")[:32] or "host"
+        self.path = journal_dir / f"{host}-{os.getpid()}-{os.urandom(4).hex()}{JOURNAL_SUFFIX}"
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._redactor = redactor or Redactor()
+        self.bytes_written = 0
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def append(self, event: Event) -> None:
+        """Write one event; raises OSError when the disk refuses (the recorder handles that)."""
+        line = self._redactor.scrub_text(encode_event(event)) + "\n"
+        data = line.encode("utf-8", errors="surrogatepass")
+        os.write(self._fd, data)
+        self.bytes_written += len(data)
+
+    def append_many(self, events: list[Event]) -> None:
+        """Write several events with one system call."""
+        if not events:
+            return
+        text = "".join(self._redactor.scrub_text(encode_event(e)) + "\n" for e in events)
+        data = text.encode("utf-8", errors="surrogatepass")
+        os.write(self._fd, data)
+        self.bytes_written += len(data)
+
+    def close(self) -> None:
+        """Release the lock; the journal is then folded and removed by the next reader."""
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            finally:
+                self._fd = -1
+
+
+def writer_is_alive(path: Path) -> bool:
+    """True while the process that owns this journal still holds its lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def list_journals(journal_dir: Path) -> list[Path]:
+    """Journal files in a stable order (by name)."""
+    if not journal_dir.is_dir():
+        return []
+    return sorted(p for p in journal_dir.iterdir() if p.name.endswith(JOURNAL_SUFFIX))

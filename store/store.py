@@ -1,0 +1,300 @@
+"""The Store: one directory of journals plus a DuckDB file of events and projections."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .costs import PriceBook
+from .db import migrate
+from .errors import QueryError, RunNotFoundError, StoreBusyError, StoreError, StoreNotFoundError
+from .events import Event
+from .fold import FoldReport, fold, rebuild_projections
+from .journal import JournalWriter
+from .paths import StoreLayout, resolve_store_path
+from .redact import Redactor
+
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+
+
+class Store:
+    """A teamtape store directory.
+
+    Recording processes append to their own journals (:meth:`writer`); readers call :meth:`sync`
+    (done for you by :meth:`query` and friends) to fold those journals into DuckDB, then query the
+    projections. All DuckDB access is short-lived and under the store's write lock, so any number of
+    recording processes and readers can share one store.
+
+    Example:
+        >>> store = open_store("/tmp/doc-store", create=True)
+        >>> store.query("SELECT count(*) AS n FROM runs")
+        [{'n': 0}]
+    """
+
+    def __init__(self, root: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
+        self.root = root
+        self.layout = StoreLayout(root)
+        self.busy_timeout = busy_timeout
+        self.last_fold: FoldReport | None = None
+        self._prices: PriceBook | None = None
+        self._warned: set[str] = set()
+
+    # -- creation ---------------------------------------------------------------------------------
+    def create(self) -> Store:
+        """Create the directory layout (owner-only permissions) and an empty database."""
+        try:
+            for d in (self.root, self.layout.journal_dir):
+                d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as e:
+            raise StoreError(f"Cannot create a store at {self.root}: {e.strerror}. Pick a writable --store.") from e
+        with self.connect():
+            pass
+        return self
+
+    @property
+    def exists(self) -> bool:
+        return self.layout.db.exists() or self.layout.journal_dir.is_dir()
+
+    def writer(self, redactor: Redactor | None = None) -> JournalWriter:
+        """A journal for this process to append events to (creates the directories if needed)."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return JournalWriter(self.layout.journal_dir, redactor)
+
+    @property
+    def prices(self) -> PriceBook:
+        if self._prices is None:
+            self._prices = PriceBook(self.layout.prices)
+        return self._prices
+
+    # -- locking and connections ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        try:
+            fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as e:
+            raise StoreError(f"Cannot open the lock file of the store at {self.root}: {e.strerror}.") from e
+        deadline = time.monotonic() + self.busy_timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreBusyError(
+                            f"The store at {self.root} is busy: another teamtape process has held its lock "
+                            f"for {self.busy_timeout:.0f} s. Try again in a moment."
+                        ) from None
+                    time.sleep(0.02)
+            yield
+        finally:
+            os.close(fd)
+
+    def _open_duckdb(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                return duckdb.connect(str(self.layout.db), read_only=read_only)
+            except duckdb.IOException as e:
+                if "lock" not in str(e).lower():
+                    raise StoreError(self._unreadable_db_message(e)) from e
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(
+                        f"The database {self.layout.db} is locked by another program (not teamtape): {e}. "
+                        "Close it and try again."
+                    ) from e
+                time.sleep(0.05)
+            except duckdb.Error as e:
+                raise StoreError(self._unreadable_db_message(e)) from e
+
+    def _unreadable_db_message(self, e: Exception) -> str:
+        return (
+            f"{self.layout.db} is not a readable teamtape database ({str(e).splitlines()[0]}). "
+            f"Move it aside (e.g. to {self.layout.db.name}.broken) to start a fresh database; journals "
+            f"not yet folded in {self.layout.journal_dir} will be folded into it."
+        )
+
+    @contextlib.contextmanager
+    def connect(self, *, sync: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write DuckDB connection, after folding journals (unless ``sync=False``)."""
+        if not self.root.is_dir():
+            raise StoreNotFoundError(self._missing_message())
+        with self._write_lock():
+            con = self._open_duckdb()
+            try:
+                try:
+                    migrate(con, str(self.root))
+                except duckdb.Error as e:
+                    raise StoreError(self._unreadable_db_message(e)) from e
+                if sync:
+                    self._fold(con)
+                yield con
+            finally:
+                con.close()
+
+    def _missing_message(self) -> str:
+        return (
+            f"No teamtape store at {self.root}. Create one by recording: `teamtape demo`, or "
+            f"`teamtape run your_team.py`, or point at an existing one with --store PATH / $TEAMTAPE_STORE."
+        )
+
+    def _fold(self, con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            report = fold(con, self.layout, self.prices)
+        except duckdb.Error as e:
+            raise StoreError(f"Folding journals into {self.layout.db} failed: {e}") from e
+        self.last_fold = report
+        for message in report.warnings:
+            if message not in self._warned:
+                self._warned.add(message)
+                warnings.warn(f"teamtape: {message}", stacklevel=4)
+
+    def sync(self) -> FoldReport:
+        """Fold all journals now and report what happened."""
+        with self.connect():
+            pass
+        assert self.last_fold is not None
+        return self.last_fold
+
+    def rebuild_projections(self) -> int:
+        """Recompute every projection from the event log; returns the number of events replayed."""
+        with self.connect() as con:
+            return rebuild_projections(con, self.prices)
+
+    # -- queries -----------------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run trusted SQL (teamtape's own) and return rows as dicts."""
+        with self.connect() as con:
+            cur = con.execute(sql, list(params or []))
+            cols = [d[0] for d in cur.description or []]
+            return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run trusted SQL and return an Arrow table."""
+        with self.connect() as con:
+            return con.execute(sql, list(params or [])).fetch_arrow_table()
+
+    def user_sql(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a user's query read-only: no writes, no files, no ATTACH, no extensions."""
+        with self._write_lock():
+            if self.layout.db.exists():
+                con = self._open_duckdb()
+                try:
+                    migrate(con, str(self.root))
+                    self._fold(con)
+                finally:
+                    con.close()
+            elif not self.root.is_dir():
+                raise StoreNotFoundError(self._missing_message())
+            else:
+                self.create_unlocked()
+            con = duckdb.connect(
+                str(self.layout.db),
+                read_only=True,
+                config={"enable_external_access": False, "autoinstall_known_extensions": False,
+                        "autoload_known_extensions": False},
+            )
+            try:
+                con.execute("SET lock_configuration = true")
+                cur = con.execute(sql)
+                cols = [d[0] for d in cur.description or []]
+                return cols, cur.fetchall()
+            except duckdb.Error as e:
+                raise QueryError(f"{str(e).splitlines()[0]}") from None
+            finally:
+                con.close()
+
+    def create_unlocked(self) -> None:
+        con = self._open_duckdb()
+        try:
+            migrate(con, str(self.root))
+        finally:
+            con.close()
+
+    # -- runs ------------------------------------------------------------------------------------
+    def resolve_run(self, ref: str) -> str:
+        """A full run id from a full id, a unique prefix, or ``last``."""
+        with self.connect() as con:
+            return resolve_run_ref(con, ref)
+
+    def events(self, run_id: str) -> list[Event]:
+        """Every event of one run, in order."""
+        rows = self.query(
+            "SELECT event_id, run_id, seq, epoch_us(ts) / 1e6 AS ts, kind, agent, payload, schema_version "
+            "FROM events WHERE run_id = ? ORDER BY seq",
+            [run_id],
+        )
+        return [_row_to_event(r) for r in rows]
+
+
+def _row_to_event(row: dict[str, Any]) -> Event:
+    import json
+
+    payload = row["payload"]
+    return Event(
+        event_id=row["event_id"],
+        run_id=row["run_id"],
+        seq=int(row["seq"]),
+        ts=float(row["ts"]),
+        kind=row["kind"],
+        agent=row["agent"],
+        payload=json.loads(payload) if isinstance(payload, str) else (payload or {}),
+        schema_version=int(row["schema_version"]),
+    )
+
+
+def resolve_run_ref(con: duckdb.DuckDBPyConnection, ref: str) -> str:
+    """Resolve ``last``, a full id or a unique prefix against the runs table."""
+    ref = ref.strip()
+    if ref == "last":
+        row = con.execute(
+            "SELECT run_id FROM runs WHERE parent_run_id IS NULL ORDER BY started_at DESC NULLS LAST LIMIT 1"
+        ).fetchone()
+        if row is None:
+            raise RunNotFoundError("The store has no runs yet. Record one with `teamtape demo` or `teamtape run`.")
+        return str(row[0])
+    if not ref:
+        raise RunNotFoundError("Give a run id, a unique prefix of one, or `last`.")
+    matches = [r[0] for r in con.execute(
+        "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY started_at DESC LIMIT 6", [ref]
+    ).fetchall()]
+    if len(matches) == 1:
+        return str(matches[0])
+    if len(matches) > 1:
+        listed = ", ".join(matches[:5])
+        raise RunNotFoundError(f"'{ref}' matches several runs ({listed}...). Type more characters of the id.")
+    close = [r[0] for r in con.execute(
+        "SELECT run_id FROM runs ORDER BY jaro_winkler_similarity(run_id, ?) DESC, started_at DESC LIMIT 3",
+        [ref],
+    ).fetchall()]
+    hint = f" Close matches: {', '.join(close)}." if close else ""
+    raise RunNotFoundError(f"No run '{ref}' in this store.{hint} `teamtape runs` lists them.")
+
+
+def open_store(path: str | os.PathLike[str] | None = None, *, create: bool = False) -> Store:
+    """Open the store at ``path`` (default: ``$TEAMTAPE_STORE`` or ``./.teamtape``).
+
+    Args:
+        path: the store directory.
+        create: create it when missing instead of raising :class:`StoreNotFoundError`.
+
+    Example:
+        >>> store = open_store("/tmp/doc-store-2", create=True)
+        >>> [r["run_id"] for r in store.query("SELECT run_id FROM runs")]
+        []
+    """
+    store = Store(resolve_store_path(path))
+    if create:
+        store.create()
+    elif not store.root.is_dir():
+        raise StoreNotFoundError(store._missing_message())
+    return store
