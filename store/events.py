@@ -17,14 +17,14 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 SCHEMA_VERSION = 1
 """Version stamped into every event, journal line, tape and exported file."""
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Event kinds and their payloads (fields marked ? may be absent or null).
 
     - ``run_started``: name?, team_type, task (text), task_messages, participants [names], config?
@@ -66,7 +66,7 @@ class Kind(str, Enum):
     RECORDER_WARNING = "recorder_warning"
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     """What the ``runs.status`` column can hold."""
 
     RUNNING = "running"
