@@ -1,0 +1,7 @@
+"""``python -m teamtape`` runs the CLI."""
+
+import sys
+
+from teamtape.cli import main
+
+sys.exit(main())

@@ -1,5 +1,0 @@
-"""The `teamtape` command line."""
-
-
-def main() -> int:
-    return 0

@@ -1,0 +1,65 @@
+"""The `teamtape` command line: one module per group of commands, each with a ``register`` function."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from teamtape.store import TeamtapeError
+
+# Each module defines ``register(subparsers, common)`` adding its commands; a handler returns an exit code.
+COMMAND_MODULES = (
+    "teamtape.cli._record",
+    "teamtape.cli._browse",
+    "teamtape.cli._demo",
+)
+
+EXIT_OK = 0
+EXIT_DIVERGED = 1
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (used by ``main`` and by the docs)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--store",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="store directory (default: $TEAMTAPE_STORE or ./.teamtape)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="teamtape",
+        description="A flight recorder for AutoGen 0.7 teams: record, browse, cost, replay.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``teamtape`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_ERROR
+    if not hasattr(args, "store"):
+        args.store = None
+    try:
+        return int(args.func(args) or 0)
+    except TeamtapeError as e:
+        print(f"teamtape: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
