@@ -40,10 +40,17 @@ class JournalWriter:
     def name(self) -> str:
         return self.path.name
 
+    def encode(self, event: Event) -> str:
+        """The redacted journal line for an event (without newline)."""
+        return self._redactor.scrub_text(encode_event(event))
+
     def append(self, event: Event) -> None:
         """Write one event; raises OSError when the disk refuses (the recorder handles that)."""
-        line = self._redactor.scrub_text(encode_event(event)) + "\n"
-        data = line.encode("utf-8", errors="surrogatepass")
+        self.append_line(self.encode(event))
+
+    def append_line(self, line: str) -> None:
+        """Write one already-encoded, already-redacted line."""
+        data = (line + "\n").encode("utf-8", errors="surrogatepass")
         os.write(self._fd, data)
         self.bytes_written += len(data)
 
@@ -51,7 +58,7 @@ class JournalWriter:
         """Write several events with one system call."""
         if not events:
             return
-        text = "".join(self._redactor.scrub_text(encode_event(e)) + "\n" for e in events)
+        text = "".join(self.encode(e) + "\n" for e in events)
         data = text.encode("utf-8", errors="surrogatepass")
         os.write(self._fd, data)
         self.bytes_written += len(data)

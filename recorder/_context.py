@@ -1,0 +1,26 @@
+"""Context variables that tie what autogen does back to a run, an agent and an LLM call.
+
+AutoGen's group chats run agents in tasks of their own runtime; those tasks copy the context of
+the ``run_stream`` step that started the runtime, so a value set around that step is seen by every
+agent turn, model call and tool call of the run. Nothing here is global state shared by
+concurrent teams.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._run import RunRecorder
+
+current_run: ContextVar[RunRecorder | None] = ContextVar("teamtape_run", default=None)
+current_agent: ContextVar[str | None] = ContextVar("teamtape_agent", default=None)
+current_agent_obj: ContextVar[Any] = ContextVar("teamtape_agent_obj", default=None)
+# State of the LLM call in progress (a dict), so autogen's log records can join it.
+current_llm_call: ContextVar[dict[str, Any] | None] = ContextVar("teamtape_llm_call", default=None)
+# The tool call in progress, so a nested run can name it as its origin.
+current_tool_call: ContextVar[dict[str, Any] | None] = ContextVar("teamtape_tool_call", default=None)
+# Set while a memory's update_context runs, so its inner query() is not recorded twice (the
+# query text it used is noted here instead).
+in_memory_call: ContextVar[dict[str, Any] | None] = ContextVar("teamtape_memory", default=None)

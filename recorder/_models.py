@@ -1,0 +1,215 @@
+"""Model calls: every ChatCompletionClient's ``create`` and ``create_stream``, at the autogen level.
+
+Wrapping at this level captures any client (OpenAI, Azure, Anthropic, Ollama, replay, cache...)
+with the request as the agent built it. A client that wraps another (ChatCompletionCache) is
+recorded once, as the outer call; the inner client only tells us the provider.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+from ._context import current_agent, current_llm_call, current_run
+from ._guard import safely
+from ._run import RunRecorder
+from ._serialize import (
+    create_result_payload,
+    error_payload,
+    json_output_form,
+    llm_message_ref,
+    to_jsonable,
+    tool_choice_form,
+    tool_schemas,
+)
+
+_PROVIDERS = (
+    ("AzureOpenAI", "azure"),
+    ("AzureAI", "azure"),
+    ("Anthropic", "anthropic"),
+    ("Bedrock", "aws"),
+    ("Ollama", "ollama"),
+    ("LlamaCpp", "llama.cpp"),
+    ("Replay", "replay"),
+    ("OpenAI", "openai"),
+    ("SK", "semantic-kernel"),
+)
+
+
+def provider_of(client: Any) -> str:
+    """A short provider name for a client, looking at its class and (for OpenAI) its base URL."""
+    name = type(client).__name__
+    provider = next((p for key, p in _PROVIDERS if key in name), name)
+    if provider == "openai":
+        base = str(getattr(getattr(client, "_client", None), "base_url", "") or "")
+        if base and "api.openai.com" not in base:
+            return "openai-compatible"
+    return provider
+
+
+def model_of(client: Any) -> str | None:
+    for attr in ("_create_args", "_raw_config"):
+        data = getattr(client, attr, None)
+        if isinstance(data, dict) and data.get("model"):
+            return str(data["model"])
+    for attr in ("model", "_model", "_model_name"):
+        value = getattr(client, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _harvest_secrets(client: Any, run: RunRecorder) -> None:
+    raw = getattr(client, "_raw_config", None)
+    if isinstance(raw, dict):
+        run.recorder.redactor.redact_obj(raw)  # remembers the values of api_key & co.
+
+
+def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    _harvest_secrets(client, run)
+    rec = run.recorder
+    tools = kwargs.get("tools", args[0] if args else None) or []
+    request: dict[str, Any] = {
+        "messages": [llm_message_ref(m, rec.blobs, run.llm_message_cache) for m in messages or []],
+        "tool_choice": tool_choice_form(kwargs.get("tool_choice", "auto")),
+        "json_output": json_output_form(kwargs.get("json_output")),
+        "extra_args": rec.redactor.redact_obj(to_jsonable(kwargs.get("extra_create_args") or {})),
+    }
+    if tools:
+        request["tools"] = rec.blobs.put("application/vnd.autogen.tools+json", tool_schemas(tools))
+    return {
+        "run": run,
+        "agent": current_agent.get(),
+        "client": type(client).__name__,
+        "provider": provider_of(client),
+        "model": model_of(client),
+        "request": request,
+        "started_ts": time.time(),
+        "perf": time.perf_counter(),
+        "chunk_offsets": None,
+    }
+
+
+def _cache_read_tokens(raw: dict[str, Any] | None) -> int:
+    if not raw:
+        return 0
+    usage = (raw.get("response") or {}).get("usage") or {}
+    details = usage.get("prompt_tokens_details") or {}
+    for value in (details.get("cached_tokens"), usage.get("cache_read_input_tokens")):
+        if isinstance(value, int):
+            return value
+    return 0
+
+
+def _end(state: dict[str, Any], result: Any = None, error: BaseException | None = None) -> None:
+    run: RunRecorder = state["run"]
+    raw = state.get("raw")
+    duration = (time.perf_counter() - state["perf"]) * 1000
+    response = create_result_payload(result) if result is not None else None
+    usage = (response or {}).get("usage") or {}
+    raw_response = (raw or {}).get("response") or {}
+    payload: dict[str, Any] = {
+        "call_id": f"{run.run_id}-{run.seq}",
+        "model": state["model"] or raw_response.get("model"),
+        "response_model": raw_response.get("model"),
+        "provider": state.get("inner_provider") or state["provider"],
+        "client": state["client"],
+        "started_ts": state["started_ts"],
+        "duration_ms": duration,
+        "streamed": state["chunk_offsets"] is not None,
+        "cached": bool(response and response.get("cached")),
+        "request": state["request"],
+        "response": response,
+        "usage": {
+            "input_tokens": usage.get("prompt_tokens"),
+            "output_tokens": usage.get("completion_tokens"),
+            "cache_read_tokens": _cache_read_tokens(raw),
+        },
+    }
+    offsets = state["chunk_offsets"]
+    if offsets is not None:
+        payload["ttft_ms"] = offsets[0] if offsets else None
+        payload["chunks"] = {"n": len(offsets), "offsets_ms": offsets}
+    if raw:
+        payload["raw"] = to_jsonable({k: v for k, v in raw.items() if k != "response"})
+        payload["raw"]["response_id"] = raw_response.get("id")
+    if error is not None:
+        payload["error"] = error_payload(error)
+    run.emit("llm_call", state["agent"], **payload)
+
+
+def _note_inner(client: Any) -> None:
+    outer = current_llm_call.get()
+    if outer is not None:
+        outer["inner_provider"] = provider_of(client)
+        outer["model"] = outer["model"] or model_of(client)
+
+
+def wrap_create(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def create(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        run = current_run.get()
+        if run is None or current_llm_call.get() is not None:
+            if run is not None:
+                safely("a model call", _note_inner, self)
+            return await original(self, messages, *args, **kwargs)
+        state = safely("a model call", _begin, self, run, messages, args, kwargs)
+        if state is None:
+            return await original(self, messages, *args, **kwargs)
+        token = current_llm_call.set(state)
+        try:
+            result = await original(self, messages, *args, **kwargs)
+        except BaseException as e:
+            current_llm_call.reset(token)
+            safely("a failed model call", _end, state, None, e)
+            raise
+        current_llm_call.reset(token)
+        safely("a model call", _end, state, result)
+        return result
+
+    return create
+
+
+async def _recorded_llm_stream(inner: AsyncGenerator[Any, None], state: dict[str, Any]) -> AsyncGenerator[Any, None]:
+    offsets: list[float] = []
+    state["chunk_offsets"] = offsets
+    result, error = None, None
+    try:
+        while True:
+            token = current_llm_call.set(state)
+            try:
+                item = await inner.__anext__()
+            except StopAsyncIteration:
+                break
+            finally:
+                current_llm_call.reset(token)
+            if type(item).__name__ == "CreateResult":
+                result = item
+            else:
+                offsets.append(round((time.perf_counter() - state["perf"]) * 1000, 3))
+            yield item
+    except BaseException as e:
+        if not isinstance(e, GeneratorExit):
+            error = e
+        raise
+    finally:
+        try:
+            await inner.aclose()
+        finally:
+            safely("a streamed model call", _end, state, result, error)
+
+
+def wrap_create_stream(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_stream(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        run = current_run.get()
+        if run is None or current_llm_call.get() is not None:
+            if run is not None:
+                safely("a model call", _note_inner, self)
+            return original(self, messages, *args, **kwargs)
+        state = safely("a model call", _begin, self, run, messages, args, kwargs)
+        inner = original(self, messages, *args, **kwargs)
+        if state is None:
+            return inner
+        return _recorded_llm_stream(inner, state)
+
+    return create_stream

@@ -1,0 +1,176 @@
+"""The Recorder: where events go (journal, live sinks), with redaction and failure isolation."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from teamtape.store import Event, IdFactory, JournalWriter, Redactor, Store, decode_event
+from teamtape.store.paths import resolve_store_path
+
+from ._guard import failures
+from ._serialize import BlobTable
+
+
+class EventSink(Protocol):
+    """Receives every event after it is written (e.g. the live OTLP exporter)."""
+
+    def handle(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Recorder:
+    """Everything one recording session shares: the store, ids, blobs, sessions, sinks.
+
+    Events are encoded and redacted once, appended to this process's journal with one ``os.write``
+    (page cache, no fsync, no DuckDB), then passed to sinks. If the journal cannot be written the
+    recorder warns once and keeps the team running; sinks still get events.
+    """
+
+    def __init__(
+        self,
+        store: str | os.PathLike[str] | None = None,
+        *,
+        name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        redact_patterns: Iterable[str] = (),
+        secrets: Iterable[str] = (),
+        sinks: Iterable[EventSink] = (),
+        save_state: bool = True,
+    ) -> None:
+        self.store = Store(resolve_store_path(store))
+        self.name = name
+        self.labels = dict(labels or {})
+        self.redactor = Redactor(secrets=secrets)
+        self.redactor.add_patterns(redact_patterns)
+        self.sinks = list(sinks)
+        self.save_state = save_state
+        self.ids = IdFactory()
+        self.blobs = BlobTable(self._emit_blob)
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.sessions: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        self.open_runs: dict[str, Any] = {}
+        self.run_ids: list[str] = []
+        self.events_written = 0
+        self._writer: JournalWriter | None = None
+        self._journal_broken = False
+        self._lock = threading.Lock()
+
+    # -- writing -----------------------------------------------------------------------------------
+    @property
+    def journal_name(self) -> str | None:
+        """This process's journal file name (opening it on first use)."""
+        writer = self._get_writer()
+        return writer.name if writer else None
+
+    def _get_writer(self) -> JournalWriter | None:
+        if self._writer is None and not self._journal_broken:
+            try:
+                self._writer = self.store.writer(self.redactor)
+            except OSError as e:
+                self._journal_broken = True
+                failures.once(
+                    "journal-open",
+                    f"teamtape cannot write to the store at {self.store.root} ({e.strerror or e}); "
+                    "this run is not being recorded, but your team runs normally. "
+                    "Fix the directory's permissions or pick another with --store / $TEAMTAPE_STORE.",
+                )
+        return self._writer
+
+    def emit(self, event: Event) -> None:
+        """Write one event. Never raises."""
+        try:
+            with self._lock:
+                writer = self._get_writer()
+                line = writer.encode(event) if writer else None
+                if writer is not None and line is not None:
+                    try:
+                        writer.append_line(line)
+                        self.events_written += 1
+                    except OSError as e:
+                        self._journal_broken = True
+                        self._writer = None
+                        failures.once(
+                            "journal-write",
+                            f"teamtape stopped writing to {self.store.root}: {e.strerror or e}. Events emitted "
+                            "before this are kept; your team runs on unrecorded.",
+                        )
+            if self.sinks:
+                safe = decode_event(line) if line is not None else self._redacted_copy(event)
+                for sink in self.sinks:
+                    try:
+                        sink.handle(safe)
+                    except Exception as e:
+                        failures.report(f"an event for {type(sink).__name__}", e)
+        except Exception as e:
+            failures.report(f"a {event.kind} event", e)
+
+    def _redacted_copy(self, event: Event) -> Event:
+        from teamtape.store import encode_event
+
+        return decode_event(self.redactor.scrub_text(encode_event(event)))
+
+    def _emit_blob(self, digest: str, media_type: str, data: Any) -> None:
+        from ._context import current_run
+
+        run = current_run.get()
+        if run is not None:
+            run.emit("blob", None, hash=digest, media_type=media_type, data=data)
+
+    def new_event(self, run_id: str, seq: int, kind: str, agent: str | None, payload: dict[str, Any]) -> Event:
+        return Event(self.ids.event_id(), run_id, seq, time.time(), kind, agent, payload)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def session_for(self, owner: Any) -> str:
+        """The session id of a team or agent object: successive runs of one object share it."""
+        try:
+            sid = self.sessions.get(owner)
+            if sid is None:
+                sid = os.urandom(8).hex()
+                self.sessions[owner] = sid
+            return sid
+        except TypeError:
+            return os.urandom(8).hex()
+
+    def close_open_runs(self, reason: str) -> None:
+        """End runs still open when recording stops (e.g. the process exits mid-run)."""
+        for run in list(self.open_runs.values()):
+            run.end_sync("cancelled", stop_reason=reason)
+
+    def close(self) -> None:
+        """Flush sinks and release the journal (readers then fold and remove it)."""
+        self.close_open_runs("recording stopped before the run finished")
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as e:
+                failures.report(f"closing {type(sink).__name__}", e)
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+    @property
+    def journal_path(self) -> Path | None:
+        return self._writer.path if self._writer else None
+
+
+def python_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for dist in ("autogen-agentchat", "autogen-core", "autogen-ext", "teamtape"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    return out

@@ -1,0 +1,211 @@
+"""RunRecorder: the events of one run of a team or agent, in order."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ._context import current_tool_call
+from ._guard import failures
+from ._recorder import Recorder, python_versions
+from ._serialize import error_payload, message_payload, to_jsonable
+
+
+def _task_payload(task: Any, blobs: Any) -> tuple[str | None, list[dict[str, Any]]]:
+    if task is None:
+        return None, []
+    if isinstance(task, str):
+        return task, [{"type": "TextMessage", "source": "user", "content": task, "text": task}]
+    items = list(task) if isinstance(task, (list, tuple)) else [task]
+    payloads = [message_payload(m, blobs) for m in items]
+    return "\n".join(str(p.get("text", "")) for p in payloads), payloads
+
+
+def _component_config(owner: Any, recorder: Recorder) -> tuple[Any, str | None]:
+    try:
+        model = owner.dump_component()
+        return recorder.redactor.redact_obj(model.model_dump(mode="json")), None
+    except Exception as e:
+        return None, f"{type(e).__name__}: {e}"[:500]
+
+
+class _ChunkBuffer:
+    __slots__ = ("first", "full_message_id", "offsets", "parts")
+
+    def __init__(self, full_message_id: str | None) -> None:
+        self.first = time.time()
+        self.offsets: list[float] = []
+        self.parts: list[str] = []
+        self.full_message_id = full_message_id
+
+
+class RunRecorder:
+    """Emits the events of one run and keeps what they need in common (seq, blobs memo)."""
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        owner: Any,
+        *,
+        team_type: str,
+        participants: list[str],
+        parent: RunRecorder | None,
+    ) -> None:
+        from teamtape.store import new_run_id
+
+        self.recorder = recorder
+        self.run_id = new_run_id()
+        self.owner_type = team_type
+        self.parent = parent
+        self.participants = participants
+        self.seq = 0
+        self.started = time.time()
+        self._perf = time.perf_counter()
+        self.llm_message_cache: dict[int, tuple[Any, dict[str, str]]] = {}
+        self._chunks: dict[str, _ChunkBuffer] = {}
+        self.ended = False
+        self.saw_result = False
+        self.tool_call = current_tool_call.get()
+        self.session_id = recorder.session_for(owner)
+
+    def emit(self, event_kind: str, agent: str | None, /, **payload: Any) -> None:
+        """Append one event of this run (payload fields as keyword arguments)."""
+        event = self.recorder.new_event(self.run_id, self.seq, event_kind, agent, payload)
+        self.seq += 1
+        self.recorder.emit(event)
+
+    # -- start / end --------------------------------------------------------------------------------
+    def start(self, owner: Any, task: Any, extra: dict[str, Any] | None = None) -> None:
+        rec = self.recorder
+        task_text, task_messages = _task_payload(task, rec.blobs)
+        config, config_error = _component_config(owner, rec)
+        payload: dict[str, Any] = {
+            "name": rec.name,
+            "team_type": self.owner_type,
+            "task": task_text,
+            "task_messages": task_messages,
+            "participants": self.participants,
+            "config": config,
+            "config_error": config_error,
+            "session_id": self.session_id,
+            "parent_run_id": self.parent.run_id if self.parent else None,
+            "labels": rec.labels,
+            "pid": rec.pid,
+            "host": rec.host,
+            "journal": rec.journal_name,
+            "versions": python_versions(),
+        }
+        if self.tool_call is not None:
+            payload["parent_tool_call_id"] = self.tool_call.get("call_id")
+            self.tool_call["child_run_id"] = self.run_id
+        if extra:
+            payload.update(extra)
+        rec.open_runs[self.run_id] = self
+        rec.run_ids.append(self.run_id)
+        self.emit("run_started", None, **payload)
+
+    async def end(
+        self,
+        status: str,
+        *,
+        owner: Any = None,
+        stop_reason: str | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """End the run; snapshots ``save_state()`` of the owner when it finished normally."""
+        if self.ended:
+            return
+        state, state_error = None, None
+        if owner is not None and self.recorder.save_state and status == "ok":
+            try:
+                state = to_jsonable(await owner.save_state())
+            except Exception as e:
+                state_error = f"{type(e).__name__}: {e}"[:500]
+        self.end_sync(status, stop_reason=stop_reason, error=error, state=state, state_error=state_error)
+
+    def end_sync(
+        self,
+        status: str,
+        *,
+        stop_reason: str | None = None,
+        error: BaseException | None = None,
+        state: Any = None,
+        state_error: str | None = None,
+    ) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self.flush_chunks()
+        payload: dict[str, Any] = {
+            "status": status,
+            "stop_reason": stop_reason,
+            "duration_ms": (time.perf_counter() - self._perf) * 1000,
+        }
+        if error is not None:
+            payload["error"] = error_payload(error, with_traceback=True)
+        if state is not None:
+            payload["state"] = self.recorder.redactor.redact_obj(state)
+        if state_error:
+            payload["state_error"] = state_error
+        self.emit("run_ended", None, **payload)
+        self.recorder.open_runs.pop(self.run_id, None)
+
+    # -- stream items -------------------------------------------------------------------------------
+    def record_item(self, item: Any) -> None:
+        """Record one item of a run stream: a message, an event, a chunk, or the final result."""
+        try:
+            type_name = type(item).__name__
+            if type_name == "ModelClientStreamingChunkEvent":
+                self._buffer_chunk(item)
+            elif type_name == "TaskResult":
+                self.saw_result = True
+                self.stop_reason = getattr(item, "stop_reason", None)
+            elif type_name == "Response":
+                self.record_message(item.chat_message)
+            else:
+                self.record_message(item)
+        except Exception as e:
+            failures.report("a message", e)
+
+    def record_message(self, message: Any) -> None:
+        source = getattr(message, "source", None)
+        self._flush_chunks_of(source)
+        payload = message_payload(message, self.recorder.blobs)
+        self.emit("message", source, **payload)
+
+    def record_messages(self, messages: Any) -> None:
+        for m in messages or []:
+            self.record_item(m)
+
+    stop_reason: str | None = None
+
+    def _buffer_chunk(self, chunk: Any) -> None:
+        key = f"{chunk.source}\x00{getattr(chunk, 'full_message_id', None)}"
+        buf = self._chunks.get(key)
+        if buf is None:
+            buf = self._chunks[key] = _ChunkBuffer(getattr(chunk, "full_message_id", None))
+        buf.offsets.append(round((time.time() - buf.first) * 1000, 3))
+        buf.parts.append(str(chunk.content))
+
+    def _flush_chunks_of(self, source: str | None) -> None:
+        if not self._chunks:
+            return
+        for key in [k for k in self._chunks if k.split("\x00", 1)[0] == source]:
+            self._emit_chunks(key)
+
+    def flush_chunks(self) -> None:
+        for key in list(self._chunks):
+            self._emit_chunks(key)
+
+    def _emit_chunks(self, key: str) -> None:
+        buf = self._chunks.pop(key)
+        source = key.split("\x00", 1)[0]
+        self.emit(
+            "message_chunks",
+            source,
+            full_message_id=buf.full_message_id,
+            n=len(buf.parts),
+            text="".join(buf.parts),
+            first_ts=buf.first,
+            offsets_ms=buf.offsets,
+        )

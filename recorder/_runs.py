@@ -1,0 +1,123 @@
+"""Runs: team ``run_stream``, agent ``run``/``run_stream`` and direct ``on_messages`` calls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+from ._active import active
+from ._context import current_run
+from ._guard import failures, safely
+from ._run import RunRecorder
+
+
+def participants_of(owner: Any) -> list[str]:
+    members = getattr(owner, "_participants", None)
+    if members:
+        return [str(getattr(m, "name", m)) for m in members]
+    name = getattr(owner, "name", None)
+    return [str(name)] if name else []
+
+
+def start_run(owner: Any, task: Any, extra: dict[str, Any] | None = None) -> RunRecorder | None:
+    """Begin recording a run of ``owner`` (a team or an agent), or None when not recording."""
+    recorder = active()
+    if recorder is None:
+        return None
+    parent = current_run.get()
+    run = RunRecorder(
+        recorder, owner, team_type=type(owner).__name__, participants=participants_of(owner), parent=parent
+    )
+    if parent is None:
+        from ._instrument import refresh_patches
+
+        refresh_patches()
+    run.start(owner, task, extra)
+    return run
+
+
+def _task_arg(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return kwargs.get("task", args[0] if args else None)
+
+
+def _status_of(error: BaseException) -> str:
+    return "cancelled" if isinstance(error, (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt)) else "error"
+
+
+async def finish(run: RunRecorder, status: str, owner: Any, error: BaseException | None = None) -> None:
+    """End a run without ever raising into the caller."""
+    try:
+        await run.end(status, owner=owner, stop_reason=run.stop_reason, error=error)
+    except BaseException as e:
+        if isinstance(e, (asyncio.CancelledError, KeyboardInterrupt)):
+            run.end_sync(status, stop_reason=run.stop_reason, error=error)
+            raise
+        failures.report("the end of a run", e)
+
+
+async def recorded_stream(
+    inner: AsyncGenerator[Any, None], run: RunRecorder, owner: Any
+) -> AsyncGenerator[Any, None]:
+    """Yield what ``inner`` yields, recording each item, with the run set only while inner runs.
+
+    The run is set around each step of ``inner`` (not between steps), so code the caller runs
+    inside its ``async for`` loop is not mistaken for part of this run.
+    """
+    status, error = "ok", None
+    try:
+        while True:
+            token = current_run.set(run)
+            try:
+                item = await inner.__anext__()
+            except StopAsyncIteration:
+                break
+            finally:
+                current_run.reset(token)
+            run.record_item(item)
+            yield item
+    except GeneratorExit:
+        status = "ok" if run.saw_result else "cancelled"
+        if status == "cancelled":
+            run.stop_reason = run.stop_reason or "the caller stopped reading the stream"
+        raise
+    except BaseException as e:
+        status, error = _status_of(e), e
+        raise
+    finally:
+        try:
+            await inner.aclose()
+        finally:
+            await finish(run, status, owner, error)
+
+
+def wrap_run_stream(original: Callable[..., Any]) -> Callable[..., Any]:
+    def run_stream(self: Any, *args: Any, **kwargs: Any) -> Any:
+        run = safely("the start of a run", start_run, self, _task_arg(args, kwargs))
+        inner = original(self, *args, **kwargs)
+        if run is None:
+            return inner
+        return recorded_stream(inner, run, self)
+
+    return run_stream
+
+
+def wrap_agent_run(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        rec_run = safely("the start of a run", start_run, self, _task_arg(args, kwargs))
+        if rec_run is None:
+            return await original(self, *args, **kwargs)
+        token = current_run.set(rec_run)
+        try:
+            result = await original(self, *args, **kwargs)
+        except BaseException as e:
+            current_run.reset(token)
+            await finish(rec_run, _status_of(e), self, e)
+            raise
+        current_run.reset(token)
+        safely("the messages of a run", rec_run.record_messages, getattr(result, "messages", None))
+        rec_run.stop_reason = getattr(result, "stop_reason", None)
+        await finish(rec_run, "ok", self)
+        return result
+
+    return run

@@ -1,0 +1,172 @@
+"""Turning autogen objects into JSON payloads, with large or repeated content stored once as blobs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+BlobSink = Callable[[str, str, Any], None]
+"""Called as ``sink(hash, media_type, data)`` the first time a blob is seen."""
+
+
+def to_jsonable(value: Any, _depth: int = 0) -> Any:
+    """A JSON-friendly copy of any value autogen hands us; never raises."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if _depth > 48:
+        return repr(value)[:200]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v, _depth + 1) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return {"$bytes": len(value), "text": bytes(value[:256]).decode("utf-8", "replace")}
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return to_jsonable(dump(mode="json"), _depth + 1)
+        except Exception:
+            try:
+                return to_jsonable(dump(), _depth + 1)
+            except Exception:
+                pass
+    if hasattr(value, "__dataclass_fields__"):
+        return {f: to_jsonable(getattr(value, f, None), _depth + 1) for f in value.__dataclass_fields__}
+    return repr(value)[:2000]
+
+
+def content_hash(data: str) -> str:
+    return hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+class BlobTable:
+    """Content-addressed storage for one process: each distinct content is emitted once."""
+
+    def __init__(self, sink: BlobSink) -> None:
+        self._sink = sink
+        self._seen: set[str] = set()
+
+    def put(self, media_type: str, data: Any) -> dict[str, str]:
+        """Store ``data`` (JSON value) once; returns a ``{"$blob": hash}`` reference."""
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=repr)
+        h = content_hash(text)
+        if h not in self._seen:
+            self._seen.add(h)
+            self._sink(h, media_type, data)
+        return {"$blob": h}
+
+
+def image_ref(image: Any, blobs: BlobTable) -> dict[str, Any]:
+    """An autogen Image as a blob reference (the base64 data stored once)."""
+    try:
+        data = image.to_base64()
+    except Exception:
+        data = repr(image)
+    ref = blobs.put("image/png;base64", data)
+    return {"type": "image", **ref}
+
+
+def _content_with_image_refs(content: Any, blobs: BlobTable) -> Any:
+    if isinstance(content, list):
+        out = []
+        for part in content:
+            if hasattr(part, "to_base64") and hasattr(part, "image"):
+                out.append(image_ref(part, blobs))
+            else:
+                out.append(to_jsonable(part))
+        return out
+    return to_jsonable(content)
+
+
+def message_payload(message: Any, blobs: BlobTable) -> dict[str, Any]:
+    """Payload of a ``message`` event for an autogen chat message or agent event."""
+    try:
+        data = message.model_dump(mode="json", exclude={"content"})
+    except Exception:
+        data = to_jsonable(message) if not isinstance(message, str) else {"content": message}
+        if not isinstance(data, dict):
+            data = {"value": data}
+    data["type"] = type(message).__name__
+    data["content"] = _content_with_image_refs(getattr(message, "content", None), blobs)
+    try:
+        data["text"] = message.to_text()
+    except Exception:
+        data["text"] = str(getattr(message, "content", ""))
+    return data
+
+
+def llm_message_ref(message: Any, blobs: BlobTable, cache: dict[int, tuple[Any, dict[str, str]]]) -> dict[str, str]:
+    """A request message (LLMMessage) as a blob reference, memoised per object for this run."""
+    hit = cache.get(id(message))
+    if hit is not None and hit[0] is message:
+        return hit[1]
+    try:
+        data = message.model_dump(mode="json", exclude={"content"})
+        data["content"] = _content_with_image_refs(message.content, blobs)
+    except Exception:
+        data = to_jsonable(message)
+    ref = blobs.put("application/vnd.autogen.llm-message+json", data)
+    cache[id(message)] = (message, ref)
+    return ref
+
+
+def tool_schemas(tools: Sequence[Any]) -> list[Any]:
+    """JSON schemas of the tools offered to a model."""
+    out = []
+    for tool in tools or []:
+        schema = getattr(tool, "schema", tool)
+        out.append(to_jsonable(schema))
+    return out
+
+
+def json_output_form(json_output: Any) -> Any:
+    """``json_output`` as stored: a bool, or the structured-output model's name and JSON schema."""
+    if json_output is None or isinstance(json_output, bool):
+        return json_output
+    if isinstance(json_output, type) and hasattr(json_output, "model_json_schema"):
+        try:
+            return {"name": json_output.__name__, "schema": json_output.model_json_schema()}
+        except Exception:
+            return {"name": json_output.__name__}
+    return to_jsonable(json_output)
+
+
+def tool_choice_form(tool_choice: Any) -> Any:
+    if isinstance(tool_choice, str) or tool_choice is None:
+        return tool_choice
+    return {"tool": getattr(tool_choice, "name", repr(tool_choice))}
+
+
+def create_result_payload(result: Any) -> dict[str, Any]:
+    """The parts of a CreateResult worth keeping."""
+    usage = getattr(result, "usage", None)
+    return {
+        "content": to_jsonable(getattr(result, "content", None)),
+        "thought": getattr(result, "thought", None),
+        "finish_reason": getattr(result, "finish_reason", None),
+        "cached": bool(getattr(result, "cached", False)),
+        "usage": {
+            "prompt_tokens": getattr(usage, "prompt_tokens", None),
+            "completion_tokens": getattr(usage, "completion_tokens", None),
+        },
+    }
+
+
+def error_payload(error: BaseException, with_traceback: bool = False) -> dict[str, Any]:
+    """Type, message (the provider's own where there is one) and optionally the traceback."""
+    out: dict[str, Any] = {"type": type(error).__name__, "message": str(error)[:20000]}
+    status = getattr(error, "status_code", None)
+    if status is not None:
+        out["status_code"] = status
+    body = getattr(error, "body", None)
+    if body is not None:
+        out["body"] = to_jsonable(body)
+    if with_traceback:
+        import traceback
+
+        out["traceback"] = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-50000:]
+    return out

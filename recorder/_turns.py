@@ -1,0 +1,173 @@
+"""Agent turns (``on_messages`` / ``on_messages_stream``) and speaker selection in group chats.
+
+Inside a run, a turn sets which agent is speaking, so the model, tool and memory calls it makes
+are attributed to it, and ends with an ``agent_turn`` event. Called with no run around it (a user
+calling ``agent.on_messages(...)`` directly, as the handbook does), a turn is recorded as a run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+from ._context import current_agent, current_agent_obj, current_run
+from ._guard import safely
+from ._run import RunRecorder
+from ._runs import _status_of, finish, start_run
+from ._serialize import error_payload
+
+SELECTOR_LABELS = {
+    "SelectorGroupChatManager": "selector",
+    "MagenticOneOrchestrator": "orchestrator",
+    "RoundRobinGroupChatManager": "round_robin",
+    "SwarmGroupChatManager": "swarm",
+    "GraphFlowManager": "graph",
+}
+
+
+class _Turn:
+    """One agent turn: the run it belongs to and, for a direct call, the run it created."""
+
+    def __init__(self, agent: Any, messages: Any) -> None:
+        self.agent = agent
+        self.name = str(getattr(agent, "name", type(agent).__name__))
+        self.run: RunRecorder | None = current_run.get()
+        self.direct: RunRecorder | None = None
+        if self.run is None:
+            self.direct = self.run = start_run(agent, list(messages or []) or None)
+        self.turn_id = os.urandom(6).hex()
+        self.saw_response = False
+        self.started = time.time()
+        self._perf = time.perf_counter()
+
+    def enter(self) -> tuple[Any, Any, Any]:
+        return current_run.set(self.run), current_agent.set(self.name), current_agent_obj.set(self.agent)
+
+    @staticmethod
+    def leave(tokens: tuple[Any, Any, Any]) -> None:
+        run_t, agent_t, obj_t = tokens
+        current_agent_obj.reset(obj_t)
+        current_agent.reset(agent_t)
+        current_run.reset(run_t)
+
+    def emit_turn(self, error: BaseException | None) -> None:
+        if self.run is None or self.run.ended:
+            return
+        payload: dict[str, Any] = {
+            "turn_id": self.turn_id,
+            "started_ts": self.started,
+            "duration_ms": (time.perf_counter() - self._perf) * 1000,
+        }
+        if error is not None:
+            payload["error"] = error_payload(error)
+        self.run.emit("agent_turn", self.name, **payload)
+
+
+def _should_record(agent: Any) -> bool:
+    from ._active import active
+
+    return active() is not None and current_agent_obj.get() is not agent
+
+
+async def _recorded_turn_stream(
+    original: Callable[..., Any], agent: Any, messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> AsyncGenerator[Any, None]:
+    turn = safely("an agent turn", _Turn, agent, messages)
+    inner = original(agent, messages, *args, **kwargs)
+    if turn is None or turn.run is None:
+        async for item in inner:
+            yield item
+        return
+    status, error = "ok", None
+    try:
+        while True:
+            tokens = turn.enter()
+            try:
+                item = await inner.__anext__()
+            except StopAsyncIteration:
+                break
+            finally:
+                turn.leave(tokens)
+            if type(item).__name__ == "Response":
+                turn.saw_response = True
+            if turn.direct is not None:
+                turn.direct.record_item(item)
+            yield item
+    except BaseException as e:
+        status, error = _status_of(e), e
+        if isinstance(e, GeneratorExit) and turn.saw_response:
+            status, error = "ok", None
+        raise
+    finally:
+        try:
+            await inner.aclose()
+        finally:
+            safely("an agent turn", turn.emit_turn, error if status != "ok" else None)
+            if turn.direct is not None:
+                await finish(turn.direct, status, agent, error)
+
+
+def wrap_on_messages_stream(original: Callable[..., Any]) -> Callable[..., Any]:
+    def on_messages_stream(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _should_record(self):
+            return original(self, messages, *args, **kwargs)
+        return _recorded_turn_stream(original, self, messages, args, kwargs)
+
+    return on_messages_stream
+
+
+def wrap_on_messages(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def on_messages(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _should_record(self):
+            return await original(self, messages, *args, **kwargs)
+        turn = safely("an agent turn", _Turn, self, messages)
+        if turn is None or turn.run is None:
+            return await original(self, messages, *args, **kwargs)
+        tokens = turn.enter()
+        try:
+            response = await original(self, messages, *args, **kwargs)
+        except BaseException as e:
+            turn.leave(tokens)
+            safely("an agent turn", turn.emit_turn, e)
+            if turn.direct is not None:
+                await finish(turn.direct, _status_of(e), self, e)
+            raise
+        turn.leave(tokens)
+        if turn.direct is not None:
+            safely("the messages of a run", turn.direct.record_messages, getattr(response, "inner_messages", None))
+            safely("the messages of a run", turn.direct.record_item, getattr(response, "chat_message", None))
+        safely("an agent turn", turn.emit_turn, None)
+        if turn.direct is not None:
+            await finish(turn.direct, "ok", self)
+        return response
+
+    return on_messages
+
+
+def wrap_select_speaker(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def select_speaker(self: Any, thread: Any, *args: Any, **kwargs: Any) -> Any:
+        run = current_run.get()
+        if run is None:
+            return await original(self, thread, *args, **kwargs)
+        label = SELECTOR_LABELS.get(type(self).__name__, type(self).__name__)
+        token = current_agent.set(label)
+        perf = time.perf_counter()
+        try:
+            result = await original(self, thread, *args, **kwargs)
+        finally:
+            current_agent.reset(token)
+        selected = [result] if isinstance(result, str) else list(result or [])
+        safely(
+            "a speaker selection",
+            run.emit,
+            "speaker_selection",
+            label,
+            selector=type(self).__name__,
+            selected=[str(s) for s in selected],
+            duration_ms=(time.perf_counter() - perf) * 1000,
+        )
+        return result
+
+    return select_speaker
