@@ -60,6 +60,8 @@ class Recorder:
         self.sessions: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self.open_runs: dict[str, Any] = {}
         self.run_ids: list[str] = []
+        # Extra run_started fields for top-level runs (e.g. replay_of, fork_of set by teamtape replay).
+        self.top_level_extra: dict[str, Any] = {}
         self.events_written = 0
         self._writer: JournalWriter | None = None
         self._journal_broken = False

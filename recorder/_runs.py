@@ -33,6 +33,8 @@ def start_run(owner: Any, task: Any, extra: dict[str, Any] | None = None) -> Run
         from ._instrument import refresh_patches
 
         refresh_patches()
+        if recorder.top_level_extra:
+            extra = {**recorder.top_level_extra, **(extra or {})}
     run.start(owner, task, extra)
     return run
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import traceback
 from collections import deque
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from teamtape.demo.wire import chat_completion, error_body, stream_events
+from teamtape.demo.wire import chat_completion, error_body, response_model, stream_events
 
 if TYPE_CHECKING:
     from autogen_ext.models.openai import OpenAIChatCompletionClient
@@ -107,15 +108,6 @@ Responder = Callable[[dict[str, Any]], "Reply | str"]
 """Gets the parsed JSON request body, returns the reply (a plain string means ``Reply(content=...)``)."""
 
 
-def _resolve_model(requested: str) -> str:
-    """Return the dated snapshot OpenAI reports for an alias, as AutoGen's model table maps it."""
-    try:
-        from autogen_ext.models.openai._model_info import resolve_model
-    except ImportError:  # pragma: no cover - autogen_ext is a dependency
-        return requested
-    return resolve_model(requested)
-
-
 class _SequenceResponder:
     """Serves a fixed sequence of replies in order."""
 
@@ -138,6 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
     """HTTP handler; all state lives on the owning :class:`ScriptedOpenAIServer`."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # every chunk goes out at once, so time-to-first-chunk is real
     server: _HTTPServer
 
     def setup(self) -> None:
@@ -188,7 +181,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             request = json.loads(raw or b"{}")
         except ValueError:
-            self._send_json(400, error_body(400, "We could not parse the JSON body of your request.", None, None))
+            self._send_json(
+                400, error_body(400, "We could not parse the JSON body of your request.", None, None)
+            )
             return
         owner = self.server.owner
         try:
@@ -196,7 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a script problem: report it clearly, never retry
             message = f"{type(exc).__name__}: {exc}"
             owner._record_error(message + "\n" + traceback.format_exc())
-            self._send_json(500, error_body(500, message, "server_error", "script_error"), {"x-should-retry": "false"})
+            self._send_json(
+                500, error_body(500, message, "server_error", "script_error"), {"x-should-retry": "false"}
+            )
             return
         if reply.hang:
             owner._stopping.wait()
@@ -212,14 +209,18 @@ class _Handler(BaseHTTPRequestHandler):
             body = error_body(reply.error_status, reply.error_message, reply.error_type, reply.error_code)
             self._send_json(reply.error_status, body, headers)
             return
-        model = reply.model or _resolve_model(str(request.get("model") or "gpt-4o-mini"))
+        model = reply.model or response_model(str(request.get("model") or "gpt-4o-mini"))
         tool_ids = [tc.id or owner._next_tool_call_id() for tc in reply.tool_calls]
         if request.get("stream"):
             self._stream(request, reply, number, model, tool_ids)
         else:
-            self._send_json(200, chat_completion(request, reply, number, model, tool_ids, _CREATED_BASE + number))
+            self._send_json(
+                200, chat_completion(request, reply, number, model, tool_ids, _CREATED_BASE + number)
+            )
 
-    def _stream(self, request: dict[str, Any], reply: Reply, number: int, model: str, tool_ids: list[str]) -> None:
+    def _stream(
+        self, request: dict[str, Any], reply: Reply, number: int, model: str, tool_ids: list[str]
+    ) -> None:
         owner = self.server.owner
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -250,6 +251,12 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, owner: ScriptedOpenAIServer) -> None:
         self.owner = owner
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client went away (timeouts, cancelled streams); report anything else."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class ScriptedOpenAIServer:
@@ -292,7 +299,10 @@ class ScriptedOpenAIServer:
             self._stopping.clear()
             self._httpd = _HTTPServer(self)
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="scripted-openai", daemon=True
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="scripted-openai",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -322,10 +332,17 @@ class ScriptedOpenAIServer:
         self.stop()
 
     @property
+    def responder(self) -> Responder:
+        """The responder answering requests (a :class:`~teamtape.demo.script.Script`, a callable...)."""
+        return self._responder
+
+    @property
     def port(self) -> int:
         """The bound TCP port (the server must be started)."""
         if self._httpd is None:
-            raise RuntimeError("ScriptedOpenAIServer is not started; call start() or use it as a context manager")
+            raise RuntimeError(
+                "ScriptedOpenAIServer is not started; call start() or use it as a context manager"
+            )
         return int(self._httpd.server_address[1])
 
     @property
@@ -388,6 +405,8 @@ class ScriptedOpenAIServer:
     def _models_body(self) -> dict[str, Any]:
         with self._lock:
             names = {"gpt-4o", "gpt-4o-mini"} | {str(r.get("model")) for r in self.requests if r.get("model")}
-        data = [{"id": n, "object": "model", "created": _CREATED_BASE, "owned_by": "teamtape"} for n in sorted(names)]
+        data = [
+            {"id": n, "object": "model", "created": _CREATED_BASE, "owned_by": "teamtape"}
+            for n in sorted(names)
+        ]
         return {"object": "list", "data": data}
-

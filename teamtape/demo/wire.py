@@ -19,6 +19,7 @@ __all__ = [
     "chat_completion",
     "error_body",
     "estimate_tokens",
+    "response_model",
     "split_arguments",
     "split_words",
     "stream_events",
@@ -42,13 +43,24 @@ def split_words(text: str) -> list[str]:
 
 
 def split_arguments(arguments: str) -> list[str]:
-    """Split a JSON arguments string into small token-like fragments that join back exactly."""
-    return re.findall(r"\w+|\s+|[^\w\s]+", arguments) or [arguments]
+    """Split a JSON arguments string into small fragments (about a word each) that join back exactly."""
+    return re.findall(r"\s*[^\s]{1,16}|\s+$", arguments) or [arguments]
 
 
 def arguments_json(call: ToolCall) -> str:
     """Return a tool call's arguments as the JSON string sent on the wire."""
     return call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
+
+
+def response_model(requested: str) -> str:
+    """Return the model OpenAI reports for a requested one: the dated snapshot for an alias
+    (``gpt-4o-mini`` -> ``gpt-4o-mini-2024-07-18``, per AutoGen's model table, so AutoGen's
+    "Resolved model mismatch" warning stays quiet), else the name as requested."""
+    try:
+        from autogen_ext.models.openai._model_info import resolve_model
+    except ImportError:  # pragma: no cover - autogen_ext is a dependency
+        return requested
+    return resolve_model(requested)
 
 
 def estimate_tokens(text: str) -> int:
@@ -64,7 +76,9 @@ def _prompt_text(request: dict[str, Any]) -> str:
 
 def usage_body(request: dict[str, Any], reply: Reply) -> dict[str, Any]:
     """Return the ``usage`` object for a reply; cached tokens are capped at the prompt tokens."""
-    prompt = reply.prompt_tokens if reply.prompt_tokens is not None else estimate_tokens(_prompt_text(request))
+    prompt = (
+        reply.prompt_tokens if reply.prompt_tokens is not None else estimate_tokens(_prompt_text(request))
+    )
     if reply.completion_tokens is not None:
         completion = reply.completion_tokens
     else:
@@ -94,7 +108,12 @@ def chat_completion(
     request: dict[str, Any], reply: Reply, number: int, model: str, tool_ids: Sequence[str], created: int
 ) -> dict[str, Any]:
     """Return a complete ``chat.completion`` object for a non-streaming request."""
-    message: dict[str, Any] = {"role": "assistant", "content": reply.content, "refusal": None, "annotations": []}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": reply.content,
+        "refusal": None,
+        "annotations": [],
+    }
     if reply.tool_calls:
         message["tool_calls"] = [
             {"id": tid, "type": "function", "function": {"name": tc.name, "arguments": arguments_json(tc)}}
@@ -105,7 +124,9 @@ def chat_completion(
         "object": "chat.completion",
         "created": created,
         "model": model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": _finish_reason(reply)}],
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": _finish_reason(reply)}
+        ],
         "usage": usage_body(request, reply),
         "service_tier": "default",
         "system_fingerprint": SYSTEM_FINGERPRINT,
@@ -132,7 +153,9 @@ def stream_events(
     }
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
-        body = dict(base, choices=[{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
+        body = dict(
+            base, choices=[{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
+        )
         if include_usage:
             body["usage"] = None
         return json.dumps(body)
@@ -144,7 +167,12 @@ def stream_events(
     for index, (call, tid) in enumerate(zip(reply.tool_calls, tool_ids)):
         first: dict[str, Any] = {
             "tool_calls": [
-                {"index": index, "id": tid, "type": "function", "function": {"name": call.name, "arguments": ""}}
+                {
+                    "index": index,
+                    "id": tid,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": ""},
+                }
             ]
         }
         if index == 0 and not reply.content:
