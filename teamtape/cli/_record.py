@@ -1,0 +1,91 @@
+"""``teamtape run``: record an unmodified AutoGen script or module."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import sys
+import traceback
+from typing import Any
+
+from teamtape.store import TeamtapeError
+
+
+def _labels(values: list[str] | None) -> dict[str, str]:
+    labels = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise TeamtapeError(f"--label takes key=value, got {item!r}")
+        labels[key.strip()] = value.strip()
+    return labels
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="record an unmodified AutoGen script (its exit code passes through)",
+        description="Run a Python script or module with every AutoGen team and agent run recorded.",
+    )
+    p.add_argument("--name", help="a name for the recorded runs")
+    p.add_argument("--label", action="append", metavar="KEY=VALUE", help="label the recorded runs (repeatable)")
+    p.add_argument("--otlp", metavar="URL", help="also send spans and metrics to this OTLP endpoint")
+    p.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
+    p.add_argument("script", nargs="?", help="the script to run")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    p.set_defaults(func=run_command)
+
+
+def _exit_code(e: SystemExit) -> int:
+    if e.code is None:
+        return 0
+    if isinstance(e.code, int):
+        return e.code
+    print(e.code, file=sys.stderr)
+    return 1
+
+
+def run_command(args: argparse.Namespace) -> int:
+    import teamtape
+
+    if not args.module and not args.script:
+        raise TeamtapeError("give a script to run (teamtape run my_team.py) or a module (teamtape run -m pkg.mod)")
+    labels = _labels(args.label)
+    if args.module:
+        target, script_args = args.module, ([args.script] if args.script else []) + list(args.args)
+    else:
+        target, script_args = args.script, list(args.args)
+        if not os.path.isfile(target):
+            raise TeamtapeError(f"no such script: {target}")
+    recorder = teamtape.instrument(store=args.store, name=args.name, labels=labels, otlp_endpoint=args.otlp)
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    code = 0
+    try:
+        if args.module:
+            sys.argv = [target, *script_args]
+            sys.path.insert(0, os.getcwd())
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        else:
+            sys.argv = [target, *script_args]
+            sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
+            runpy.run_path(target, run_name="__main__")
+    except SystemExit as e:
+        code = _exit_code(e)
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        runs = len(recorder.run_ids)
+        store = recorder.store.root
+        teamtape.uninstrument()
+    if runs:
+        print(
+            f"teamtape: recorded {runs} run(s) into {store} — see them with `teamtape runs` or `teamtape show last`",
+            file=sys.stderr,
+        )
+    return code

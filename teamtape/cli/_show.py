@@ -1,0 +1,167 @@
+"""The document behind ``teamtape show RUN`` and its rendering as a timeline."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import duckdb
+from rich.console import Console
+from rich.text import Text
+
+from ._output import console, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
+
+MAX_DEPTH = 8
+TRACEBACK_LINES = 24
+PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta")
+HIDDEN_KINDS = ("blob", "agent_turn")
+# Shown through the tool_call events, which also carry durations and nested runs.
+TOOL_MESSAGE_TYPES = ("ToolCallRequestEvent", "ToolCallExecutionEvent")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def run_document(con: duckdb.DuckDBPyConnection, run_id: str, depth: int = 0) -> dict[str, Any]:
+    """Everything ``show`` needs about a run: its row, its events (costed), its nested runs."""
+    run = _rows(con, "SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
+    events = _rows(
+        con,
+        """SELECT e.seq, e.ts, e.kind, e.agent, e.payload, c.cost_usd
+           FROM events e LEFT JOIN llm_calls c ON c.event_id = e.event_id
+           WHERE e.run_id = ? AND e.kind NOT IN ('blob') ORDER BY e.seq""",
+        [run_id],
+    )
+    for e in events:
+        e["payload"] = json.loads(e["payload"]) if isinstance(e["payload"], str) else e["payload"]
+    children = []
+    if depth < MAX_DEPTH:
+        for (child_id,) in con.execute(
+            "SELECT run_id FROM runs WHERE parent_run_id = ? ORDER BY started_at", [run_id]
+        ).fetchall():
+            children.append(run_document(con, child_id, depth + 1))
+    return {"run": run, "events": events, "children": children}
+
+
+def agent_style(name: str | None) -> str:
+    if not name:
+        return "white"
+    if name == "user":
+        return "bold white"
+    return PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
+
+
+def _short(value: Any, n: int = 400) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = text.replace("\r", "")
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _line(out: Console, indent: str, *parts: tuple[str, str]) -> None:
+    text = Text(indent)
+    for content, style in parts:
+        text.append(content, style=style)
+    out.print(text, overflow="fold")
+
+
+def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
+    p, kind, agent = e["payload"], e["kind"], e["agent"]
+    ts = e["ts"].strftime("%H:%M:%S.%f")[:-3] if e["ts"] else ""
+    stamp = (f"{ts} ", "dim")
+    if kind == "message":
+        mtype = p.get("type", "")
+        if mtype in TOOL_MESSAGE_TYPES:
+            return
+        if mtype == "HandoffMessage":
+            _line(out, indent, stamp, (p.get("source", agent) or "", agent_style(agent)), (" → ", "bold"),
+                  (str(p.get("target")), agent_style(p.get("target"))), ("  handoff: ", "dim"), (_short(p.get("text")), ""))
+            return
+        label = "" if mtype in ("TextMessage", "ToolCallSummaryMessage") else f"[{mtype}] "
+        _line(out, indent, stamp, (f"{agent or '?'}: ", "bold " + agent_style(agent)), (label, "dim"),
+              (_short(p.get("text"), 1200), ""))
+    elif kind == "llm_call":
+        usage = p.get("usage") or {}
+        extra = []
+        if p.get("streamed"):
+            extra.append(f"streamed, first chunk {fmt_ms(p.get('ttft_ms'))}")
+        if usage.get("cache_read_tokens"):
+            extra.append(f"{usage['cache_read_tokens']:,} cached")
+        if p.get("cached"):
+            extra.append("served from cache")
+        detail = f" ({'; '.join(extra)})" if extra else ""
+        _line(out, indent, stamp, ("  ◆ llm  ", "blue"), (f"{agent or 'team'} ", agent_style(agent)),
+              (f"{p.get('model')}  {fmt_tokens(usage.get('input_tokens'), usage.get('output_tokens'))} tok  "
+               f"{fmt_cost(e.get('cost_usd'))}  {fmt_ms(p.get('duration_ms'))}{detail}", "dim"))
+        if p.get("error"):
+            _line(out, indent, ("      ✗ ", "bold red"), (_short(p["error"].get("message"), 600), "red"))
+    elif kind == "tool_call":
+        style = "red" if p.get("is_error") else "green"
+        _line(out, indent, stamp, ("  ⚙ tool ", "yellow"), (f"{agent} ", agent_style(agent)),
+              (f"{p.get('tool')}({_short(p.get('arguments'), 200)})", "bold"), (" → ", "dim"),
+              (_short(p.get("result"), 400), style), (f"  {fmt_ms(p.get('duration_ms'))}", "dim"))
+    elif kind == "memory_query":
+        query = f" query={_short(p.get('query'), 80)!r}" if p.get("query") else ""
+        _line(out, indent, stamp, ("  ◇ memory ", "magenta"), (f"{agent} ", agent_style(agent)),
+              (f"{p.get('memory')}{query} → {p.get('n_results', 0)} result(s)", "dim"))
+    elif kind == "speaker_selection":
+        _line(out, indent, stamp, ("  ➜ ", "dim"), (f"{p.get('selector')} picked ", "dim"),
+              (", ".join(p.get("selected") or []), "bold"))
+    elif kind == "message_chunks":
+        span = (p.get("offsets_ms") or [0])[-1]
+        _line(out, indent, stamp, ("  ≋ ", "dim"), (f"{agent} streamed {p.get('n')} chunks over {fmt_ms(span)}", "dim"))
+    elif kind == "run_ended":
+        status = p.get("status")
+        _line(out, indent, stamp, ("■ ", "bold"), (f"run {status}", "bold green" if status == "ok" else "bold red"),
+              (f"  {p.get('stop_reason') or ''}", "dim"))
+        err = p.get("error")
+        if err:
+            message, _, remote_tb = str(err.get("message") or "").partition("\nTraceback:")
+            _line(out, indent, ("  ✗ ", "bold red"), (f"{err.get('type')}: {_short(message.strip(), 2000)}", "red"))
+            traceback = remote_tb.strip() or str(err.get("traceback") or "")
+            if traceback:
+                lines = [ln for ln in traceback.rstrip().splitlines() if ln.strip()]
+                shown = lines[-TRACEBACK_LINES:]
+                if len(lines) > len(shown):
+                    shown.insert(0, f"... ({len(lines) - len(shown)} earlier lines in --json)")
+                out.print(Text("\n".join(shown), style="dim red"), overflow="fold")
+    elif kind == "run_crashed":
+        _line(out, indent, stamp, ("■ run crashed: ", "bold red"), (str(p.get("reason")), "red"))
+    elif kind == "recorder_warning":
+        _line(out, indent, stamp, ("! ", "yellow"), (str(p.get("message")), "yellow"))
+
+
+def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
+    run = doc["run"]
+    title = " · ".join(x for x in (run.get("name"), run.get("team_type")) if x)
+    status_style = {"ok": "green", "running": "yellow"}.get(run["status"], "red")
+    _line(out, indent, ("▶ ", "bold"), (title or "run", "bold"), ("  ", ""), (run["run_id"], "dim"), ("  ", ""),
+          (str(run["status"]), "bold " + status_style))
+    _line(out, indent, ("  task: ", "dim"), (_short(run.get("task") or "", 300), ""))
+    _line(out, indent, ("  ", ""), (
+        f"started {fmt_ts(run['started_at'])} · {fmt_ms(run['duration_ms'])} · {run['messages']} messages · "
+        f"{run['llm_calls']} LLM calls · {fmt_tokens(run['input_tokens'], run['output_tokens'])} tokens · "
+        f"{fmt_cost(run['cost_usd'], run['unpriced_calls'])}", "dim"))
+    children = list(doc["children"])
+    for e in doc["events"]:
+        while children and children[0]["run"]["started_at"] and e["ts"] and children[0]["run"]["started_at"] <= e["ts"]:
+            _render(out, children.pop(0), indent + "    │ ")
+        if e["kind"] in HIDDEN_KINDS or e["kind"] == "run_started":
+            continue
+        _render_event(out, e, indent)
+    for child in children:
+        _render(out, child, indent + "    │ ")
+
+
+def render_run(doc: dict[str, Any]) -> None:
+    """Print a run as a readable timeline, nested runs indented in place."""
+    out = console()
+    _render(out, doc, "")
+    run = doc["run"]
+    hints = [f"teamtape show {run['run_id']} --json", f"teamtape replay {run['run_id']}"]
+    if run.get("session_id"):
+        hints.append(f"teamtape sql \"SELECT * FROM runs WHERE session_id = '{run['session_id']}'\"")
+    out.print(Text("\nnext: " + "   ".join(hints), style="dim"), overflow="fold")
