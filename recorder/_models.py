@@ -102,6 +102,14 @@ def _cache_read_tokens(raw: dict[str, Any] | None) -> int:
     return 0
 
 
+def _usage(usage: dict[str, Any], raw: dict[str, Any] | None, *, streamed: bool) -> dict[str, Any]:
+    """Token counts; a streamed call that reported 0/0 (no ``include_usage``) is unknown, not free."""
+    n_in, n_out = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if streamed and not n_in and not n_out:
+        return {"input_tokens": None, "output_tokens": None, "cache_read_tokens": None, "reported": False}
+    return {"input_tokens": n_in, "output_tokens": n_out, "cache_read_tokens": _cache_read_tokens(raw)}
+
+
 def _end(state: dict[str, Any], result: Any = None, error: BaseException | None = None) -> None:
     run: RunRecorder = state["run"]
     raw = state.get("raw")
@@ -121,11 +129,7 @@ def _end(state: dict[str, Any], result: Any = None, error: BaseException | None 
         "cached": bool(response and response.get("cached")),
         "request": state["request"],
         "response": response,
-        "usage": {
-            "input_tokens": usage.get("prompt_tokens"),
-            "output_tokens": usage.get("completion_tokens"),
-            "cache_read_tokens": _cache_read_tokens(raw),
-        },
+        "usage": _usage(usage, raw, streamed=state["chunk_offsets"] is not None),
     }
     offsets = state["chunk_offsets"]
     if offsets is not None:
