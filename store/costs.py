@@ -118,7 +118,7 @@ class PriceBook:
         cache_read_tokens: int | None = 0,
     ) -> tuple[float | None, str | None]:
         """The cost in USD and where the price came from, or ``(None, None)`` when unknown."""
-        if not model:
+        if not model or (input_tokens is None and output_tokens is None):
             return None, None
         i, o, c = int(input_tokens or 0), int(output_tokens or 0), int(cache_read_tokens or 0)
         for override in self.overrides:
