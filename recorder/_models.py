@@ -13,6 +13,7 @@ from typing import Any
 
 from ._context import current_agent, current_llm_call, current_run
 from ._guard import safely
+from ._hooks import call_create, call_create_stream
 from ._run import RunRecorder
 from ._serialize import (
     create_result_payload,
@@ -156,13 +157,13 @@ def wrap_create(original: Callable[..., Any]) -> Callable[..., Any]:
         if run is None or current_llm_call.get() is not None:
             if run is not None:
                 safely("a model call", _note_inner, self)
-            return await original(self, messages, *args, **kwargs)
+            return await call_create(original, self, messages, args, kwargs)
         state = safely("a model call", _begin, self, run, messages, args, kwargs)
         if state is None:
-            return await original(self, messages, *args, **kwargs)
+            return await call_create(original, self, messages, args, kwargs)
         token = current_llm_call.set(state)
         try:
-            result = await original(self, messages, *args, **kwargs)
+            result = await call_create(original, self, messages, args, kwargs)
         except BaseException as e:
             current_llm_call.reset(token)
             safely("a failed model call", _end, state, None, e)
@@ -209,9 +210,9 @@ def wrap_create_stream(original: Callable[..., Any]) -> Callable[..., Any]:
         if run is None or current_llm_call.get() is not None:
             if run is not None:
                 safely("a model call", _note_inner, self)
-            return original(self, messages, *args, **kwargs)
+            return call_create_stream(original, self, messages, args, kwargs)
         state = safely("a model call", _begin, self, run, messages, args, kwargs)
-        inner = original(self, messages, *args, **kwargs)
+        inner = call_create_stream(original, self, messages, args, kwargs)
         if state is None:
             return inner
         return _recorded_llm_stream(inner, state)

@@ -9,6 +9,7 @@ from typing import Any
 
 from ._context import current_agent, current_run, current_tool_call, in_memory_call
 from ._guard import safely
+from ._hooks import call_memory_query, call_tool
 from ._serialize import error_payload, to_jsonable
 
 
@@ -40,7 +41,7 @@ def wrap_execute_tool_call(original: Callable[..., Any]) -> Callable[..., Any]:
     async def _execute_tool_call(tool_call: Any, workbench: Any, handoff_tools: Any, agent_name: str, *args: Any, **kwargs: Any) -> Any:
         run = current_run.get()
         if run is None:
-            return await original(tool_call, workbench, handoff_tools, agent_name, *args, **kwargs)
+            return await call_tool(original, tool_call, workbench, handoff_tools, agent_name, args, kwargs)
         state: dict[str, Any] = {"call_id": getattr(tool_call, "id", None)}
         token = current_tool_call.set(state)
         started, perf = time.time(), time.perf_counter()
@@ -65,7 +66,7 @@ def wrap_execute_tool_call(original: Callable[..., Any]) -> Callable[..., Any]:
             run.emit("tool_call", agent_name, **payload)
 
         try:
-            result = await original(tool_call, workbench, handoff_tools, agent_name, *args, **kwargs)
+            result = await call_tool(original, tool_call, workbench, handoff_tools, agent_name, args, kwargs)
         except BaseException as e:
             current_tool_call.reset(token)
             safely("a failed tool call", emit, None, e)
@@ -128,10 +129,10 @@ def wrap_query(original: Callable[..., Any]) -> Callable[..., Any]:
         if inside_update is not None:
             inside_update["query"] = query if isinstance(query, str) else to_jsonable(query)
         if current_run.get() is None or inside_update is not None:
-            return await original(self, query, *args, **kwargs)
+            return await call_memory_query(original, self, query, args, kwargs)
         started, perf = time.time(), time.perf_counter()
         try:
-            result = await original(self, query, *args, **kwargs)
+            result = await call_memory_query(original, self, query, args, kwargs)
         except BaseException as e:
             safely("a memory query", _emit_memory, self, query, None, started, perf, e)
             raise

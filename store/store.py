@@ -24,6 +24,14 @@ from .paths import StoreLayout, resolve_store_path
 from .redact import Redactor
 
 DEFAULT_BUSY_TIMEOUT_S = 10.0
+BUSY_TIMEOUT_ENV = "TEAMTAPE_BUSY_TIMEOUT"
+
+
+def _busy_timeout_from_env() -> float:
+    try:
+        return float(os.environ.get(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT_S))
+    except ValueError:
+        return DEFAULT_BUSY_TIMEOUT_S
 
 
 class Store:
@@ -40,10 +48,10 @@ class Store:
         [{'n': 0}]
     """
 
-    def __init__(self, root: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
+    def __init__(self, root: Path, *, busy_timeout: float | None = None) -> None:
         self.root = root
         self.layout = StoreLayout(root)
-        self.busy_timeout = busy_timeout
+        self.busy_timeout = _busy_timeout_from_env() if busy_timeout is None else busy_timeout
         self.last_fold: FoldReport | None = None
         self._prices: PriceBook | None = None
         self._warned: set[str] = set()
@@ -103,7 +111,9 @@ class Store:
         deadline = time.monotonic() + self.busy_timeout
         while True:
             try:
-                return duckdb.connect(str(self.layout.db), read_only=read_only)
+                con = duckdb.connect(str(self.layout.db), read_only=read_only)
+                _owner_only(self.layout.db)
+                return con
             except duckdb.IOException as e:
                 if "lock" not in str(e).lower():
                     raise StoreError(self._unreadable_db_message(e)) from e
@@ -234,6 +244,16 @@ class Store:
             [run_id],
         )
         return [_row_to_event(r) for r in rows]
+
+
+def _owner_only(db: Path) -> None:
+    """DuckDB creates files with the process umask; store files are for their owner only."""
+    for path in (db, db.with_name(db.name + ".wal")):
+        try:
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except OSError:
+            pass
 
 
 def _row_to_event(row: dict[str, Any]) -> Event:

@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "teamtape.cli._record",
     "teamtape.cli._browse",
     "teamtape.cli._demo",
+    "teamtape.cli._lake",
+    "teamtape.cli._tui",
 )
 
 EXIT_OK = 0

@@ -1,0 +1,153 @@
+"""The command line as a user drives it: record a script, list, show, cost, sql, and errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from teamtape.cli import main
+
+TEAMTAPE = str(Path(sys.executable).with_name("teamtape"))
+
+USER_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+    sys.path.insert(0, {support!r})
+    from teamtape.demo.server import ScriptedOpenAIServer
+    from teams import order_replies, order_team
+
+    async def main():
+        with ScriptedOpenAIServer(order_replies(3)) as server:
+            result = await order_team(server).run(task="Where is order A-0?")
+            print("STOP", result.stop_reason)
+        sys.exit(int(sys.argv[1]))
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def recorded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store recorded by running an unmodified script under `teamtape run`."""
+    tmp = tmp_path_factory.mktemp("cli")
+    script = tmp / "my_team.py"
+    script.write_text(USER_SCRIPT.format(support=str(Path(__file__).parents[1] / "support")))
+    store = tmp / "store"
+    proc = subprocess.run(
+        [TEAMTAPE, "run", "--store", str(store), "--name", "orders", "--label", "env=test", str(script), "3"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 3, proc.stderr  # the script's exit code passes through
+    assert "STOP Maximum number of messages" in proc.stdout
+    assert "recorded 1 run(s)" in proc.stderr
+    return store
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
+    assert main([*argv, "--json"]) == 0
+    out = capsys.readouterr().out
+    return json.loads(out)
+
+
+def test_runs_json_lists_the_recorded_run(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "runs", "--store", str(recorded_store))
+    (run,) = doc["runs"]
+    assert run["name"] == "orders" and run["team_type"] == "RoundRobinGroupChat" and run["status"] == "ok"
+    assert run["llm_calls"] == 4 and run["tool_calls"] == 2
+    assert run["cost_usd"] > 0
+
+
+def test_show_json_has_the_timeline(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "show", "last", "--store", str(recorded_store))
+    kinds = [e["kind"] for e in doc["events"]]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_ended"
+    assert doc["run"]["task"] == "Where is order A-0?"
+    tool = next(e for e in doc["events"] if e["kind"] == "tool_call")
+    assert tool["payload"]["tool"] == "lookup_order" and "shipped" in tool["payload"]["result"]
+    assert doc["events"][0]["payload"]["labels"] == {"env": "test"}
+
+
+def test_show_renders_who_said_what(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "last", "--store", str(recorded_store)]) == 0
+    out = capsys.readouterr().out
+    assert "user: Where is order A-0?" in out
+    assert "lookup_order" in out and "gpt-4o-mini" in out
+    assert "run ok" in out
+
+
+def test_cost_by_agent_adds_up(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    by_agent = run_json(capsys, "cost", "--by", "agent", "--store", str(recorded_store))
+    by_model = run_json(capsys, "cost", "--by", "model", "--store", str(recorded_store))
+    runs = run_json(capsys, "runs", "--store", str(recorded_store))
+    assert {g["key"] for g in by_agent["groups"]} == {"clerk", "reviewer"}
+    assert by_agent["total_cost_usd"] == pytest.approx(by_model["total_cost_usd"])
+    assert by_model["total_cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in runs["runs"]))
+    assert by_model["unpriced_calls"] == 0
+
+
+def test_sql_json_and_read_only(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "sql", "SELECT agent, count(*) AS n FROM llm_calls GROUP BY agent ORDER BY agent",
+                   "--store", str(recorded_store))
+    assert doc["rows"] == [{"agent": "clerk", "n": 2}, {"agent": "reviewer", "n": 2}]
+    assert main(["sql", "DELETE FROM runs", "--store", str(recorded_store)]) == 2
+    assert "read-only" in capsys.readouterr().err
+
+
+def test_unknown_run_names_close_matches(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "ffffffff", "--store", str(recorded_store)]) == 2
+    err = capsys.readouterr().err
+    assert "No run 'ffffffff'" in err and "Close matches" in err
+
+
+def test_missing_store_explains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs", "--store", str(tmp_path / "none")]) == 2
+    assert "teamtape demo" in capsys.readouterr().err
+
+
+def test_busy_store_waits_then_explains(
+    recorded_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl
+    import os
+
+    monkeypatch.setenv("TEAMTAPE_BUSY_TIMEOUT", "0.3")
+    fd = os.open(recorded_store / ".write.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        assert main(["runs", "--store", str(recorded_store)]) == 2
+    finally:
+        os.close(fd)
+    assert "is busy" in capsys.readouterr().err
+
+
+def test_json_output_is_only_json(recorded_store: Path) -> None:
+    proc = subprocess.run([TEAMTAPE, "runs", "--json", "--store", str(recorded_store)], capture_output=True, text=True)
+    assert proc.returncode == 0
+    json.loads(proc.stdout)
+
+
+def test_run_requires_a_script(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run"]) == 2
+    assert "give a script" in capsys.readouterr().err
+    assert main(["run", "no_such_file.py"]) == 2
+    assert "no such script" in capsys.readouterr().err
+
+
+def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = run_json(capsys, "demo", "--store", str(tmp_path / "demo"))
+    by_name: dict[str, list[dict]] = {}
+    for r in doc["runs"]:
+        by_name.setdefault(r["name"], []).append(r)
+    assert set(by_name) >= {"swarm_support", "selector_research", "memory_and_agent_tool"}
+    first, resumed = by_name["swarm_support"]
+    assert "handoff" in first["stop_reason"].lower() and resumed["status"] == "ok"
+    assert all(r["cost_usd"] and r["cost_usd"] > 0 for r in doc["runs"] if r["status"] == "ok")
+    nested = run_json(capsys, "sql", "SELECT count(*) AS n FROM runs WHERE parent_run_id IS NOT NULL",
+                      "--store", str(tmp_path / "demo"))
+    assert nested["rows"][0]["n"] >= 1, "the AgentTool call is a nested run"

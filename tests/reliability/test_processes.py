@@ -1,0 +1,90 @@
+"""Several processes, kill -9, and unwritable stores: what a flight recorder keeps when things go wrong."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from teamtape.store import open_store
+
+SCRIPT = Path(__file__).parents[1] / "support" / "record_script.py"
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_kill_9_loses_nothing_emitted_and_the_run_shows_crashed(store_dir: Path) -> None:
+    proc = spawn("slow", str(store_dir), "1000")
+    seen = 0
+    assert proc.stdout is not None
+    while seen < 6:
+        line = proc.stdout.readline()
+        assert line, f"recording process ended early: {proc.stderr.read() if proc.stderr else ''}"
+        if line.startswith("MSG"):
+            seen = int(line.split()[1])
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+    store = open_store(store_dir)
+    runs = store.query("SELECT run_id, status, messages FROM runs")
+    assert len(runs) == 1
+    assert runs[0]["status"] == "crashed"
+    assert runs[0]["messages"] >= seen, "every message the consumer saw before the kill is in the store"
+    texts = [r["content"] for r in store.query("SELECT content FROM messages ORDER BY seq")]
+    assert texts[0] == "go" and texts[1] == "thinking it over"
+    # The store opens cleanly afterwards and keeps working.
+    assert store.query("SELECT count(*) AS n FROM events")[0]["n"] > seen
+
+
+def test_four_processes_of_eight_teams_record_into_one_store(store_dir: Path) -> None:
+    open_store(store_dir, create=True)
+    procs = [spawn("concurrent", str(store_dir), "8") for _ in range(4)]
+    reader = open_store(store_dir)
+    reads = 0
+    while any(p.poll() is None for p in procs):
+        reader.query("SELECT count(*) FROM runs")  # a live reader never breaks the recorders
+        reads += 1
+        time.sleep(0.05)
+    outputs = []
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        outputs.append(json.loads(out.strip().splitlines()[-1]))
+    assert reads > 0
+
+    runs = {r["run_id"]: r for r in reader.query("SELECT run_id, task, status, messages FROM runs")}
+    expected_ids = [rid for o in outputs for rid in o["run_ids"]]
+    assert len(expected_ids) == 32 and set(expected_ids) == set(runs)
+    for output in outputs:
+        for run_id in output["run_ids"]:
+            run = runs[run_id]
+            assert run["status"] == "ok"
+            assert run["messages"] == output["tasks"][run["task"]], "each run has exactly its own messages"
+    # Each run's messages come from its own agents only.
+    mixed = reader.query(
+        """SELECT count(*) AS n FROM messages m JOIN runs r USING (run_id)
+           WHERE m.source <> 'user' AND NOT starts_with(m.source, 't' || split_part(r.task, ' ', 2) || '_')"""
+    )
+    assert mixed[0]["n"] == 0
+
+
+def test_store_path_that_is_a_file_never_breaks_the_team(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("I am a file")
+    proc = subprocess.run(
+        [sys.executable, "-W", "always", str(SCRIPT), "concurrent", str(blocker / "store"), "2"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert sorted(result["tasks"].values()) == [6, 6], "the teams finished as usual"
+    assert proc.stderr.count("RecorderWarning") == 1, proc.stderr
+    assert "cannot write to the store" in proc.stderr

@@ -1,0 +1,188 @@
+"""The store: journals folded into DuckDB projections, costs, crash marking, bad lines, versions."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from teamtape.store import (
+    Event,
+    IdFactory,
+    QueryError,
+    RunNotFoundError,
+    SchemaVersionError,
+    StoreNotFoundError,
+    new_run_id,
+    open_store,
+)
+
+IDS = IdFactory()
+
+
+def ev(run_id: str, seq: int, kind: str, agent: str | None = None, **payload: object) -> Event:
+    return Event(IDS.event_id(), run_id, seq, time.time(), kind, agent, dict(payload))
+
+
+def write_run(writer, *, cost_model: str = "gpt-4o-mini", parent: str | None = None, end: bool = True) -> str:
+    run = new_run_id()
+    writer.append(ev(run, 0, "run_started", team_type="RoundRobinGroupChat", task="t", participants=["a"],
+                     parent_run_id=parent, journal=writer.name, session_id="s"))
+    writer.append(ev(run, 1, "message", "user", type="TextMessage", source="user", text="hello"))
+    writer.append(ev(run, 2, "llm_call", "a", call_id="c", model=cost_model, provider="openai",
+                     usage={"input_tokens": 1_000_000, "output_tokens": 0, "cache_read_tokens": 0}))
+    if end:
+        writer.append(ev(run, 3, "run_ended", status="ok", stop_reason="done", duration_ms=5.0))
+    return run
+
+
+def test_missing_store_says_how_to_create_one(tmp_path: Path) -> None:
+    with pytest.raises(StoreNotFoundError, match="teamtape demo"):
+        open_store(tmp_path / "nope")
+
+
+def test_projections_follow_the_events(store_dir: Path) -> None:
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    parent = write_run(w)
+    child = write_run(w, parent=parent, cost_model="gpt-4o")
+    rows = {r["run_id"]: r for r in store.query("SELECT * FROM runs")}
+    # gpt-4o-mini input is $0.15 / Mtok, gpt-4o is $2.50 / Mtok (genai-prices).
+    assert rows[child]["cost_usd"] == pytest.approx(2.5)
+    assert rows[parent]["own_cost_usd"] == pytest.approx(0.15)
+    assert rows[parent]["cost_usd"] == pytest.approx(2.65), "a parent's cost includes its children"
+    assert rows[parent]["messages"] == 1 and rows[parent]["llm_calls"] == 1
+    assert rows[parent]["status"] == "ok" and rows[parent]["stop_reason"] == "done"
+
+
+def test_rebuild_reproduces_every_projection(store_dir: Path) -> None:
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    parent = write_run(w)
+    write_run(w, parent=parent)
+    tables = ["runs", "messages", "llm_calls", "handoffs", "tool_calls", "memory_queries"]
+    before = {t: store.query(f"SELECT * EXCLUDE (ts) FROM {t} ORDER BY ALL") if t != "runs"
+              else store.query("SELECT * FROM runs ORDER BY run_id") for t in tables}
+    assert store.rebuild_projections() == 8
+    after = {t: store.query(f"SELECT * EXCLUDE (ts) FROM {t} ORDER BY ALL") if t != "runs"
+             else store.query("SELECT * FROM runs ORDER BY run_id") for t in tables}
+    assert after == before
+
+
+def test_unknown_model_has_unknown_cost_and_user_prices_apply(store_dir: Path) -> None:
+    store = open_store(store_dir, create=True)
+    run = write_run(store.writer(), cost_model="acme-llm-7")
+    row = store.query("SELECT cost_usd, unpriced_calls FROM runs WHERE run_id = ?", [run])[0]
+    assert row == {"cost_usd": None, "unpriced_calls": 1}
+    store.layout.prices.write_text('[[model]]\nmatch = "acme-*"\ninput_mtok = 4.0\noutput_mtok = 8.0\n')
+    fresh = open_store(store_dir)
+    fresh.rebuild_projections()
+    row = fresh.query("SELECT cost_usd, unpriced_calls FROM runs WHERE run_id = ?", [run])[0]
+    assert row == {"cost_usd": pytest.approx(4.0), "unpriced_calls": 0}
+
+
+def test_runs_of_a_dead_writer_are_marked_crashed(store_dir: Path) -> None:
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    run = write_run(w, end=False)
+    assert store.query("SELECT status FROM runs WHERE run_id = ?", [run])[0]["status"] == "running"
+    w.close()  # the writer's lock is gone, as when its process dies
+    report = store.sync()
+    assert report.crashed_runs == [run]
+    row = store.query("SELECT status, messages FROM runs WHERE run_id = ?", [run])[0]
+    assert row == {"status": "crashed", "messages": 1}
+    assert not list(store.layout.journal_dir.iterdir()), "a dead, folded journal is removed"
+
+
+def test_bad_lines_are_quarantined_and_good_ones_kept(store_dir: Path) -> None:
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    run = write_run(w)
+    with open(w.path, "a", encoding="utf-8") as f:
+        f.write("{not json\n")
+        f.write(json.dumps({"event_id": "x", "run_id": run, "seq": "NaN?", "ts": 1.0, "kind": "message"}) + "\n")
+        f.write('{"event_id": "y", "run_id": "r", "seq": 1, "ts": 1.0, "kind": "message", "payload": [1]}\n')
+    w.append(ev(run, 9, "message", "a", type="TextMessage", source="a", text="after the garbage"))
+    with pytest.warns(UserWarning, match="unreadable line"):
+        store.sync()
+    texts = [r["content"] for r in store.query("SELECT content FROM messages WHERE run_id = ? ORDER BY seq", [run])]
+    assert texts == ["hello", "after the garbage"]
+    quarantined = (store.layout.quarantine_dir / f"{w.name}.bad").read_text().splitlines()
+    assert len(quarantined) == 3 and quarantined[0] == "{not json"
+
+
+def test_a_store_from_a_newer_teamtape_is_refused(store_dir: Path) -> None:
+    open_store(store_dir, create=True)
+    con = duckdb.connect(str(store_dir / "teamtape.duckdb"))
+    con.execute("INSERT INTO schema_meta VALUES (999, now())")
+    con.close()
+    with pytest.raises(SchemaVersionError, match="version 999"):
+        open_store(store_dir).query("SELECT 1")
+
+
+def test_a_corrupt_database_file_gets_a_clear_error(store_dir: Path) -> None:
+    from teamtape.store import StoreError
+
+    open_store(store_dir, create=True)
+    (store_dir / "teamtape.duckdb").write_bytes(b"this is not a duckdb file" * 100)
+    with pytest.raises(StoreError, match="not a readable teamtape database"):
+        open_store(store_dir).query("SELECT 1")
+
+
+def test_run_references(store_dir: Path) -> None:
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    first, second = write_run(w), write_run(w)
+    assert store.resolve_run("last") == second
+    assert store.resolve_run(first[:10]) == first
+    with pytest.raises(RunNotFoundError, match="Close matches"):
+        store.resolve_run("zzzz")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM runs",
+        "DROP TABLE events",
+        "CREATE TABLE t (a INT)",
+        "COPY runs TO '/tmp/teamtape-leak.csv'",
+        "ATTACH '/tmp/teamtape-other.db' AS o",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SET enable_external_access = true",
+    ],
+)
+def test_user_sql_is_read_only(store_dir: Path, sql: str) -> None:
+    store = open_store(store_dir, create=True)
+    write_run(store.writer())
+    with pytest.raises(QueryError):
+        store.user_sql(sql)
+    assert store.query("SELECT count(*) AS n FROM runs")[0]["n"] == 1
+    assert not Path("/tmp/teamtape-leak.csv").exists()
+
+
+def test_store_files_are_private(store_dir: Path) -> None:
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    write_run(w, end=False)
+    assert (store_dir.stat().st_mode & 0o777) == 0o700
+    assert (w.path.stat().st_mode & 0o777) == 0o600
+    store.sync()
+    assert (store.layout.db.stat().st_mode & 0o077) == 0, "the database is readable by its owner only"
+
+
+def test_folding_warns_once_per_problem(store_dir: Path) -> None:
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    with open(w.path, "a") as f:
+        f.write("garbage\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        store.sync()
+        store.sync()
+    assert len([c for c in caught if "unreadable" in str(c.message)]) == 1
