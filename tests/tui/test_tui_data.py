@@ -1,0 +1,145 @@
+"""The TUI's data layer on real DuckDB stores: filters, arrangement, timelines, blobs, costs, comparison."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from teamtape.store import Event, open_store
+from teamtape.tui._compare import compare
+from teamtape.tui._data import fetch_costs, fetch_llm_call, fetch_runs, fetch_timeline, place_children
+from teamtape.tui._filter import FilterError, RunFilter
+from teamtape.tui._runs_model import RunLine, SessionLine, arrange
+from teamtape.tui._timeline import Marker
+
+
+def test_data_modules_are_headless() -> None:
+    code = ("import sys, teamtape.tui, teamtape.tui._data, teamtape.tui._compare, teamtape.tui._runs_model; "
+            "assert 'textual' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("colour:red", "Unknown filter 'colour:'"), ("status:finished", "Unknown status 'finished'"),
+     ("model:", "'model:' needs a value")],
+)
+def test_bad_filters_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(FilterError, match=message):
+        RunFilter.parse(text)
+
+
+def test_filters_select_runs(synthetic) -> None:  # type: ignore[no-untyped-def]
+    store = synthetic.open()
+    everything = fetch_runs(store)
+    assert len(everything.rows) == everything.total == synthetic.runs
+    errors = fetch_runs(store, RunFilter.parse("status:error,crashed"))
+    assert {r.run_id for r in errors.rows} == {synthetic.errored_run_id, synthetic.crashed_run_id}
+    swarm = fetch_runs(store, RunFilter.parse("team:swarm"))
+    assert swarm.rows and all(r.team_type == "Swarm" for r in swarm.rows)
+    by_agent = fetch_runs(store, RunFilter.parse("agent:reviewer"))
+    assert {r.run_id for r in by_agent.rows} == {synthetic.nested_child_id}
+    by_model = fetch_runs(store, RunFilter.parse("model:llama"))
+    assert by_model.rows and all(r.unpriced_calls > 0 for r in by_model.rows)
+    by_word = fetch_runs(store, RunFilter.parse(synthetic.errored_run_id[:10]))
+    assert [r.run_id for r in by_word.rows] == [synthetic.errored_run_id]
+
+
+def test_arrange_groups_sessions_and_nests_children(synthetic) -> None:  # type: ignore[no-untyped-def]
+    rows = fetch_runs(synthetic.open()).rows
+    lines = arrange(rows, "started", reverse=True)
+    sessions = [i for i, line in enumerate(lines) if isinstance(line, SessionLine)]
+    assert sessions, "runs sharing a session get a header"
+    first = lines[sessions[0]]
+    assert isinstance(first, SessionLine)
+    members = lines[sessions[0] + 1 : sessions[0] + 1 + first.runs]
+    assert all(isinstance(m, RunLine) and m.run.session_id == first.session_id and m.depth == 1 for m in members)
+    parent = next(i for i, line in enumerate(lines) if line.key == synthetic.nested_parent_id)
+    child = lines[parent + 1]
+    assert isinstance(child, RunLine) and child.run.run_id == synthetic.nested_child_id and child.nested
+    # Sorting by cost puts the most expensive top-level run (or its session) first.
+    by_cost = [line for line in arrange(rows, "cost", reverse=True) if isinstance(line, RunLine) and line.depth == 0]
+    costs = [line.run.cost_usd or 0 for line in by_cost]
+    assert costs == sorted(costs, reverse=True)
+
+
+def test_timeline_has_every_marker_and_resolves_request_blobs(synthetic) -> None:  # type: ignore[no-untyped-def]
+    store = synthetic.open()
+    tl = fetch_timeline(store, synthetic.errored_run_id)
+    assert tl is not None and tl.complete
+    markers = {e.marker for e in tl.entries}
+    assert {Marker.START, Marker.TEXT, Marker.LLM, Marker.ERROR} <= markers
+    assert [e.seq for e in tl.entries] == sorted(e.seq for e in tl.entries)
+    assert all(e.kind != "blob" for e in tl.entries)
+    error = next(e for e in tl.entries if e.kind == "run_ended")
+    assert error.is_error and "ConnectionError" in error.summary
+    call = next(e for e in tl.entries if e.kind == "llm_call")
+    assert all("$blob" in m for m in call.payload["request"]["messages"])
+    detail = fetch_llm_call(store, call.run_id, call.seq, call.payload)
+    assert detail.request["messages"][0]["type"] == "SystemMessage"
+    assert not any("$blob" in str(m) for m in detail.request["messages"])
+
+
+def test_a_missing_blob_is_named_not_fatal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = open_store(tmp_path / "s", create=True)
+    w = store.writer()
+    w.append(Event("e0", "r1", 0, 1.0, "run_started", None, {"name": "t", "team_type": "X", "task": "go"}))
+    w.append(Event("e1", "r1", 1, 2.0, "llm_call", "bot", {"model": "gpt-4o", "request": {"messages": [
+        {"$blob": "nope"}]}, "usage": {"input_tokens": 1, "output_tokens": 1}}))
+    w.close()
+    tl = fetch_timeline(store, "r1")
+    assert tl is not None
+    assert tl.entries[-1].kind == "run_crashed"  # the writer closed without run_ended
+    call = next(e for e in tl.entries if e.kind == "llm_call")
+    detail = fetch_llm_call(store, "r1", call.seq, call.payload)
+    assert detail.request["messages"] == ["[missing blob nope]"]
+
+
+def test_timeline_slices_continue_where_they_stopped(synthetic) -> None:  # type: ignore[no-untyped-def]
+    store = synthetic.open()
+    whole = fetch_timeline(store, synthetic.errored_run_id)
+    first = fetch_timeline(store, synthetic.errored_run_id, limit=10)
+    assert first is not None and whole is not None and not first.complete
+    rest = fetch_timeline(store, synthetic.errored_run_id, after_seq=first.last_seq)
+    assert rest is not None and rest.complete
+    assert [e.key for e in first.entries + rest.entries] == [e.key for e in whole.entries]
+
+
+def test_nested_runs_get_an_expandable_line(synthetic) -> None:  # type: ignore[no-untyped-def]
+    tl = fetch_timeline(synthetic.open(), synthetic.nested_parent_id)
+    assert tl is not None and [c.run_id for c in tl.children] == [synthetic.nested_child_id]
+    nested = [e for e in tl.entries if e.child_run_id]
+    assert [e.marker for e in nested] == [Marker.NESTED]
+    assert place_children(tl.entries, tl.children, 0) == []  # the tool call already points at it
+
+
+def test_costs_cover_nested_runs(synthetic) -> None:  # type: ignore[no-untyped-def]
+    store = synthetic.open()
+    parent = fetch_costs(store, synthetic.nested_parent_id)
+    assert parent.runs == 2
+    assert "reviewer" in {c.key for c in parent.by_agent} or "checker" in {c.key for c in parent.by_agent}
+    run = next(r for r in fetch_runs(store).rows if r.run_id == synthetic.nested_parent_id)
+    priced = sum(c.cost_usd or 0 for c in parent.by_model)
+    assert priced == pytest.approx(run.cost_usd)
+    unknown = [c for c in parent.by_model if c.key == "my-local-llama"]
+    assert all(c.cost_usd is None and c.unpriced == c.calls for c in unknown)
+
+
+def test_compare_finds_the_divergence(synthetic) -> None:  # type: ignore[no-untyped-def]
+    store = synthetic.open()
+    a = fetch_timeline(store, synthetic.errored_run_id)
+    assert a is not None
+    same = compare(a.entries, a.entries)
+    assert same.identical and same.changes == 0
+    changed = [*a.entries]
+    k = next(i for i, e in enumerate(changed) if e.kind == "message" and e.payload.get("type") == "TextMessage" and i > 3)
+    from dataclasses import replace
+
+    changed[k] = replace(changed[k], payload={**changed[k].payload, "text": "something else"})
+    diff = compare(a.entries, changed)
+    assert diff.divergence == k
+    assert diff.rows[k].tag == "~" and diff.changes == 1
+    shorter = compare(a.entries, a.entries[:-2])
+    assert [r.tag for r in shorter.rows[-2:]] == ["-", "-"]

@@ -1,0 +1,89 @@
+"""How numbers, times and texts look in the TUI (headless: no textual import)."""
+
+from __future__ import annotations
+
+import time
+
+
+def fmt_cost(usd: float | None, *, unpriced: int = 0) -> str:
+    """A cost in dollars; unknown costs are ``?`` (never a silent 0).
+
+    Example:
+        >>> fmt_cost(0.01234), fmt_cost(None), fmt_cost(12.5), fmt_cost(0.5, unpriced=1)
+        ('$0.0123', '?', '$12.50', '$0.5000+?')
+    """
+    if usd is None:
+        return "?"
+    text = f"${usd:.2f}" if usd >= 10 else f"${usd:.4f}"
+    return text + ("+?" if unpriced else "")
+
+
+def fmt_tokens(n: int | None) -> str:
+    """Token counts, short: ``950``, ``3.4k``, ``1.2M``.
+
+    Example:
+        >>> fmt_tokens(950), fmt_tokens(3400), fmt_tokens(1_250_000), fmt_tokens(None)
+        ('950', '3.4k', '1.2M', '')
+    """
+    if n is None:
+        return ""
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
+def fmt_duration(ms: float | None) -> str:
+    """A duration: ``340ms``, ``4.2s``, ``3m05s``, ``2h04m``; empty when unknown.
+
+    Example:
+        >>> fmt_duration(340), fmt_duration(4210), fmt_duration(185_000), fmt_duration(None)
+        ('340ms', '4.2s', '3m05s', '')
+    """
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{ms:.0f}ms"
+    s = ms / 1000
+    if s < 60:
+        return f"{s:.1f}s"
+    if s < 3600:
+        return f"{int(s // 60)}m{int(s % 60):02d}s"
+    return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
+
+
+def fmt_offset(seconds: float) -> str:
+    """Time since the start of a run, for the timeline: ``+0.000``, ``+12.345``, ``+3:05.2``."""
+    if seconds < 0:
+        seconds = 0.0
+    if seconds < 100:
+        return f"+{seconds:.3f}"
+    minutes, rest = divmod(seconds, 60)
+    return f"+{int(minutes)}:{rest:04.1f}"
+
+
+def fmt_started(epoch: float | None) -> str:
+    """A start time in local time, ``2024-11-23 14:02:07``; empty when unknown."""
+    if epoch is None:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def one_line(text: str | None, limit: int = 400) -> str:
+    """Text squeezed onto one line (newlines and runs of spaces become one space), cut at ``limit``.
+
+    Example:
+        >>> one_line("two\\n  lines")
+        'two lines'
+    """
+    if not text:
+        return ""
+    short = text[: limit * 2]
+    squeezed = " ".join(short.split())
+    return squeezed if len(squeezed) <= limit else squeezed[: limit - 1] + "…"
+
+
+def short_id(run_id: str | None) -> str:
+    """The first 8 characters of an id, enough to type as a RUN prefix."""
+    return (run_id or "")[:8]

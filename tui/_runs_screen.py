@@ -1,0 +1,246 @@
+"""The first screen: every run in the store, live."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from teamtape.store import TeamtapeError
+
+from . import _data
+from ._filter import FilterError, RunFilter
+from ._format import short_id
+from ._runs_model import SORT_KEYS, RunLine, arrange
+from ._tables import RunsTable
+from .messages import HeaderClicked, LoadFailed, RowChosen, RunsLoaded
+
+if TYPE_CHECKING:
+    from .app import TeamtapeApp
+
+EMPTY_STATE = """[b]No runs recorded yet.[/b]
+
+Record a few realistic multi-agent runs, with no API key and no network:
+
+    [b]teamtape demo[/b]
+
+or record your own team:  [b]teamtape run your_team.py[/b]
+
+This screen updates by itself as soon as a run starts recording."""
+
+
+class RunsScreen(Screen[None]):
+    """A table of runs: sortable, filterable, sessions grouped, nested runs under their parent."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open"),
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("s", "sort", "Sort"),
+        Binding("S", "reverse", "Reverse", show=False),
+        Binding("e", "errors", "Errors"),
+        Binding("m", "mark", "Mark"),
+        Binding("d", "compare", "Compare"),
+        Binding("y", "copy_id", "Copy id"),
+        Binding("p", "replay_command", "Replay cmd"),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    AUTO_FOCUS = "#runs"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = RunFilter()
+        self.fingerprint: tuple[int, int] | None = None
+        self.total = 0
+        self.loading = False
+
+    @property
+    def tt(self) -> TeamtapeApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="runs-title", classes="title-bar")
+        yield Input(placeholder="filter: status:error team:swarm agent:planner model:gpt-4o words…", id="filter")
+        yield Static("", id="filter-error")
+        with Vertical(id="runs-body"):
+            yield RunsTable(id="runs")
+            yield Static(EMPTY_STATE, id="empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._set_title("loading…")
+        self.table.focus()
+        self.load()
+        self.set_interval(self.tt.poll_interval, self.poll)
+
+    @property
+    def table(self) -> RunsTable:
+        return self.query_one(RunsTable)
+
+    # -- loading ---------------------------------------------------------------------------------------
+    def load(self, force: bool = True) -> None:
+        if self.loading:
+            return
+        self.loading = True
+        self._load(self.filter, self.table.sort_column or "started", self.table.sort_reverse,
+                   None if force else self.fingerprint)
+
+    def poll(self) -> None:
+        if any(isinstance(line, RunLine) and line.run.status == "running" for line in self.table.lines):
+            self.table.refresh()  # running durations tick
+        self.load(force=False)
+
+    def _unchanged(self) -> None:
+        self.loading = False
+
+    @work(thread=True, exclusive=True, group="runs")
+    def _load(self, flt: RunFilter, column: str, reverse: bool, known: tuple[int, int] | None) -> None:
+        try:
+            if known is not None and _data.fetch_fingerprint(self.tt.store) == known:
+                self.app.call_from_thread(self._unchanged)
+                return
+            result = _data.fetch_runs(self.tt.store, flt)
+            lines = arrange(result.rows, column, reverse)
+            total = result.total if not flt else _data.fetch_fingerprint(self.tt.store)[0]
+            self.post_message(RunsLoaded(lines, len(result.rows), total, result.fingerprint))
+        except TeamtapeError as e:
+            self.post_message(LoadFailed("runs", str(e)))
+
+    @on(RunsLoaded)
+    def _show_runs(self, message: RunsLoaded) -> None:
+        self.loading = False
+        self.fingerprint, self.total = message.fingerprint, message.total
+        current = self.table.current
+        self.table.set_lines(message.lines, keep=current.key if current else None)
+        empty = message.total == 0
+        self.query_one("#empty").display = empty
+        self.table.display = not empty
+        shown = f"{message.matched:,} of {message.total:,} runs" if self.filter else f"{message.total:,} runs"
+        self._set_title(shown + (f" · filter: {self._filter_text()}" if self.filter else ""))
+
+    @on(LoadFailed)
+    def _failed(self, message: LoadFailed) -> None:
+        self.loading = False
+        self._set_title("store unreadable")
+        self.notify(message.error, title="Could not read the store", severity="error", timeout=8)
+
+    def _set_title(self, text: str) -> None:
+        self.query_one("#runs-title", Static).update(f"[b]teamtape[/b] · {self.tt.store.root} · {text}")
+
+    def _filter_text(self) -> str:
+        return self.query_one("#filter", Input).value.strip()
+
+    # -- actions ---------------------------------------------------------------------------------------
+    def _current_run(self) -> RunLine | None:
+        line = self.table.current
+        return line if isinstance(line, RunLine) else None
+
+    @on(RowChosen)
+    def _chosen(self, message: RowChosen) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        line = self._current_run()
+        if line:
+            self.tt.open_run(line.run.run_id)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _apply_filter(self, event: Input.Submitted) -> None:
+        try:
+            self.filter = RunFilter.parse(event.value)
+        except FilterError as e:
+            self.query_one("#filter-error", Static).update(f"[b]{e}[/b]")
+            self.query_one("#filter-error").display = True
+            return
+        self.query_one("#filter-error").display = False
+        if not event.value.strip():
+            event.input.display = False
+        self.table.focus()
+        self.load()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.query_one("#filter-error").display = False
+        self.table.focus()
+        if self.filter:
+            self.filter = RunFilter()
+            self.load()
+
+    def action_errors(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = "" if self.filter.status == ("error", "crashed") else "status:error,crashed"
+        box.display = bool(box.value)
+        self.filter = RunFilter.parse(box.value)
+        self.load()
+
+    def action_sort(self) -> None:
+        keys = list(SORT_KEYS)
+        current = self.table.sort_column or "started"
+        self._sort_by(keys[(keys.index(current) + 1) % len(keys)])
+
+    def action_reverse(self) -> None:
+        self._sort_by(self.table.sort_column or "started", toggle=True)
+
+    @on(HeaderClicked)
+    def _header(self, message: HeaderClicked) -> None:
+        self._sort_by(message.column, toggle=message.column == self.table.sort_column)
+
+    def _sort_by(self, column: str, toggle: bool = False) -> None:
+        if column not in SORT_KEYS:
+            return
+        table = self.table
+        if toggle:
+            table.sort_reverse = not table.sort_reverse
+        elif column != table.sort_column:
+            table.sort_reverse = column not in ("run", "status", "stop")
+        table.sort_column = column
+        rows = [line.run for line in table.lines if isinstance(line, RunLine)]
+        current = table.current
+        table.set_lines(arrange(rows, column, table.sort_reverse), keep=current.key if current else None)
+
+    def action_mark(self) -> None:
+        line = self._current_run()
+        if not line:
+            return
+        table = self.table
+        table.marked = None if table.marked == line.run.run_id else line.run.run_id
+        self.tt.marked = table.marked
+        table.refresh()
+        if table.marked:
+            self.notify(f"Marked run {short_id(table.marked)}: move to another run and press d to compare.")
+
+    def action_compare(self) -> None:
+        line = self._current_run()
+        if not line:
+            return
+        other = self.table.marked or line.run.replay_of
+        if not other or other == line.run.run_id:
+            self.notify("Mark a run with m first, then press d on the run to compare it with.", severity="warning")
+            return
+        self.tt.compare_runs(other, line.run.run_id)
+
+    def action_copy_id(self) -> None:
+        line = self._current_run()
+        if line:
+            self.tt.copy_run_id(line.run.run_id)
+
+    def action_replay_command(self) -> None:
+        line = self._current_run()
+        if line:
+            self.tt.show_replay_command(line.run.run_id)
+
+    def action_reload(self) -> None:
+        self.load()

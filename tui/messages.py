@@ -1,0 +1,90 @@
+"""Typed messages: what workers post back to the UI, and what the app's widgets tell their screens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from ._compare import Comparison
+    from ._data import CostBreakdown, LlmCallDetail, RunRow, Timeline
+    from ._runs_model import Line
+
+
+@dataclass
+class RunsLoaded(Message):
+    """The runs table's lines after a (re)load; ``total`` counts every run in the store."""
+
+    lines: list[Line]
+    matched: int
+    total: int
+    fingerprint: tuple[int, int]
+
+
+@dataclass
+class TimelineLoaded(Message):
+    """A run's timeline: the whole of it, or the entries recorded since the last load (``append``)."""
+
+    timeline: Timeline
+    append: bool
+    parent_key: tuple[str, int, str] | None = None
+    """Set when this is a nested run being expanded under that entry."""
+
+
+@dataclass
+class LlmCallLoaded(Message):
+    """An LLM call's request with its messages resolved, for the inspector."""
+
+    key: tuple[str, int, str]
+    detail: LlmCallDetail
+
+
+@dataclass
+class CostsLoaded(Message):
+    """The cost breakdown of a run."""
+
+    run: RunRow
+    costs: CostBreakdown
+
+
+@dataclass
+class ComparisonLoaded(Message):
+    """Two runs aligned step by step."""
+
+    left: RunRow
+    right: RunRow
+    comparison: Comparison
+
+
+@dataclass
+class LoadFailed(Message):
+    """A query failed; ``what`` says which one, ``error`` what went wrong (already user-readable)."""
+
+    what: str
+    error: str
+
+
+@dataclass
+class CursorMoved(Message):
+    """The cursor of a table moved to ``index``."""
+
+    table: object
+    index: int
+
+
+@dataclass
+class RowChosen(Message):
+    """Enter or a double click on row ``index``."""
+
+    table: object
+    index: int
+
+
+@dataclass
+class HeaderClicked(Message):
+    """A click on a column header."""
+
+    table: object
+    column: str
