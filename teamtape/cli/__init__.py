@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "teamtape.cli._demo",
     "teamtape.cli._lake",
     "teamtape.cli._tui",
+    "teamtape.cli._otlp",
 )
 
 EXIT_OK = 0
