@@ -1,0 +1,6 @@
+SELECT coalesce(sum(cost_without_cache_usd - cost_usd), 0) AS saved_usd
+FROM llm_call_facts
+WHERE $__timeFilter(ts)
+  AND ('__all__' IN ($team) OR team IN ($team))
+  AND ('__all__' IN ($agent) OR agent IN ($agent))
+  AND ('__all__' IN ($model) OR model IN ($model))

@@ -1,0 +1,6 @@
+SELECT count(*) AS llm_calls
+FROM llm_call_facts
+WHERE $__timeFilter(ts)
+  AND ('__all__' IN ($team) OR team IN ($team))
+  AND ('__all__' IN ($agent) OR agent IN ($agent))
+  AND ('__all__' IN ($model) OR model IN ($model))
