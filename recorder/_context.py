@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 current_run: ContextVar[RunRecorder | None] = ContextVar("teamtape_run", default=None)
 current_agent: ContextVar[str | None] = ContextVar("teamtape_agent", default=None)
 current_agent_obj: ContextVar[Any] = ContextVar("teamtape_agent_obj", default=None)
+# The agent turn in progress (a recorder._turns._Turn).
+current_turn: ContextVar[Any] = ContextVar("teamtape_turn", default=None)
 # State of the LLM call in progress (a dict), so autogen's log records can join it.
 current_llm_call: ContextVar[dict[str, Any] | None] = ContextVar("teamtape_llm_call", default=None)
 # The tool call in progress, so a nested run can name it as its origin.

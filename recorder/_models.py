@@ -67,18 +67,29 @@ def _harvest_secrets(client: Any, run: RunRecorder) -> None:
         run.recorder.redactor.redact_obj(raw)  # remembers the values of api_key & co.
 
 
+def _client_args(client: Any) -> dict[str, Any]:
+    """What the client adds to every request (response_format, temperature, ...), the model aside."""
+    args = getattr(client, "_create_args", None)
+    if not isinstance(args, dict):
+        return {}
+    return {str(k): to_jsonable(v) for k, v in args.items() if k != "model"}
+
+
 def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     _harvest_secrets(client, run)
     rec = run.recorder
     tools = kwargs.get("tools", args[0] if args else None) or []
     request: dict[str, Any] = {
-        "messages": [llm_message_ref(m, rec.blobs, run.llm_message_cache) for m in messages or []],
+        "messages": [llm_message_ref(m, run.blobs, run.llm_message_cache) for m in messages or []],
         "tool_choice": tool_choice_form(kwargs.get("tool_choice", "auto")),
         "json_output": json_output_form(kwargs.get("json_output")),
         "extra_args": rec.redactor.redact_obj(to_jsonable(kwargs.get("extra_create_args") or {})),
     }
     if tools:
-        request["tools"] = rec.blobs.put("application/vnd.autogen.tools+json", tool_schemas(tools))
+        request["tools"] = run.blobs.put("application/vnd.autogen.tools+json", tool_schemas(tools))
+    client_args = _client_args(client)
+    if client_args:
+        request["client_args"] = rec.redactor.redact_obj(client_args)
     return {
         "run": run,
         "agent": current_agent.get(),

@@ -67,6 +67,14 @@ class RunRecorder:
         self.saw_result = False
         self.tool_call = current_tool_call.get()
         self.session_id = recorder.session_for(owner)
+        # Blobs first seen in this run are written into this run, whichever run is current.
+        self.blobs = recorder.blobs.bound(self._emit_blob)
+        # A run of one agent (``agent.run()``, a direct ``on_messages``) records that agent's turn as
+        # it happens: its input messages first, then what the turn streams (see _turns).
+        self.live_owner: Any = None
+        self.live_started = False
+        self.record_inputs = True
+        self._message_ids: set[str] = set()
 
     def emit(self, event_kind: str, agent: str | None, /, **payload: Any) -> None:
         """Append one event of this run (payload fields as keyword arguments)."""
@@ -74,10 +82,15 @@ class RunRecorder:
         self.seq += 1
         self.recorder.emit(event)
 
+    def _emit_blob(self, digest: str, media_type: str, data: Any) -> None:
+        self.emit("blob", None, hash=digest, media_type=media_type, data=data)
+
     # -- start / end --------------------------------------------------------------------------------
     def start(self, owner: Any, task: Any, extra: dict[str, Any] | None = None) -> None:
         rec = self.recorder
-        task_text, task_messages = _task_payload(task, rec.blobs)
+        # Blobs of the task (images) are written right after run_started, which comes first.
+        pending: list[tuple[str, str, Any]] = []
+        task_text, task_messages = _task_payload(task, rec.blobs.bound(lambda *blob: pending.append(blob)))
         config, config_error = _component_config(owner, rec)
         payload: dict[str, Any] = {
             "name": rec.name,
@@ -103,6 +116,8 @@ class RunRecorder:
         rec.open_runs[self.run_id] = self
         rec.run_ids.append(self.run_id)
         self.emit("run_started", None, **payload)
+        for blob in pending:
+            self._emit_blob(*blob)
 
     async def end(
         self,
@@ -168,9 +183,15 @@ class RunRecorder:
             failures.report("a message", e)
 
     def record_message(self, message: Any) -> None:
+        """Record a message once: one already recorded in this run (same id) is skipped."""
+        message_id = getattr(message, "id", None)
+        if isinstance(message_id, str):
+            if message_id in self._message_ids:
+                return
+            self._message_ids.add(message_id)
         source = getattr(message, "source", None)
         self._flush_chunks_of(source)
-        payload = message_payload(message, self.recorder.blobs)
+        payload = message_payload(message, self.blobs)
         self.emit("message", source, **payload)
 
     def record_messages(self, messages: Any) -> None:

@@ -109,6 +109,9 @@ def wrap_agent_run(original: Callable[..., Any]) -> Callable[..., Any]:
         rec_run = safely("the start of a run", start_run, self, _task_arg(args, kwargs))
         if rec_run is None:
             return await original(self, *args, **kwargs)
+        # The agent's turn records the messages as they happen; the result only adds any it missed.
+        rec_run.live_owner = self
+        rec_run.record_inputs = bool(kwargs.get("output_task_messages", True))
         token = current_run.set(rec_run)
         try:
             result = await original(self, *args, **kwargs)

@@ -59,6 +59,12 @@ class BlobTable:
             self._sink(h, media_type, data)
         return {"$blob": h}
 
+    def bound(self, sink: BlobSink) -> BlobTable:
+        """This table (each content still emitted once) with new blobs written through ``sink``."""
+        view = BlobTable(sink)
+        view._seen = self._seen
+        return view
+
 
 def image_ref(image: Any, blobs: BlobTable) -> dict[str, Any]:
     """An autogen Image as a blob reference (the base64 data stored once)."""

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from ._context import current_agent, current_agent_obj, current_run
+from ._context import current_agent, current_agent_obj, current_run, current_turn
 from ._guard import safely
 from ._run import RunRecorder
 from ._runs import _status_of, finish, start_run
@@ -28,7 +28,12 @@ SELECTOR_LABELS = {
 
 
 class _Turn:
-    """One agent turn: the run it belongs to and, for a direct call, the run it created."""
+    """One agent turn: the run it belongs to and, for a direct call, the run it created.
+
+    ``live`` is the run that records this turn's messages as they happen: the run of a direct call,
+    or of ``agent.run()`` (whose own result would only tell them at the end). A team's runs record
+    messages from their run stream instead, so their turns have no ``live`` run.
+    """
 
     def __init__(self, agent: Any, messages: Any) -> None:
         self.agent = agent
@@ -37,17 +42,32 @@ class _Turn:
         self.direct: RunRecorder | None = None
         if self.run is None:
             self.direct = self.run = start_run(agent, list(messages or []) or None)
+            if self.direct is not None:
+                self.direct.live_owner = agent
+        self.live: RunRecorder | None = None
+        self.tapped = False
+        if self.run is not None and self.run.live_owner is agent and not self.run.live_started:
+            self.live = self.run
+            self.live.live_started = True
+            if self.live.record_inputs:
+                self.live.record_messages(messages)
         self.turn_id = os.urandom(6).hex()
         self.saw_response = False
         self.started = time.time()
         self._perf = time.perf_counter()
 
-    def enter(self) -> tuple[Any, Any, Any]:
-        return current_run.set(self.run), current_agent.set(self.name), current_agent_obj.set(self.agent)
+    def enter(self) -> tuple[Any, ...]:
+        return (
+            current_run.set(self.run),
+            current_agent.set(self.name),
+            current_agent_obj.set(self.agent),
+            current_turn.set(self),
+        )
 
     @staticmethod
-    def leave(tokens: tuple[Any, Any, Any]) -> None:
-        run_t, agent_t, obj_t = tokens
+    def leave(tokens: tuple[Any, ...]) -> None:
+        run_t, agent_t, obj_t, turn_t = tokens
+        current_turn.reset(turn_t)
         current_agent_obj.reset(obj_t)
         current_agent.reset(agent_t)
         current_run.reset(run_t)
@@ -92,8 +112,8 @@ async def _recorded_turn_stream(
                 turn.leave(tokens)
             if type(item).__name__ == "Response":
                 turn.saw_response = True
-            if turn.direct is not None:
-                turn.direct.record_item(item)
+            if turn.live is not None:
+                turn.live.record_item(item)
             yield item
     except BaseException as e:
         status, error = _status_of(e), e
@@ -109,10 +129,31 @@ async def _recorded_turn_stream(
                 await finish(turn.direct, status, agent, error)
 
 
+async def _live_stream(inner: AsyncGenerator[Any, None], run: RunRecorder) -> AsyncGenerator[Any, None]:
+    """Yield what ``inner`` yields, recording each item into ``run`` as it comes."""
+    try:
+        async for item in inner:
+            run.record_item(item)
+            yield item
+    finally:
+        await inner.aclose()
+
+
+def _turn_to_tap(agent: Any) -> Any:
+    """The turn of ``agent`` whose messages its own ``on_messages_stream`` should record live."""
+    turn = current_turn.get()
+    if turn is None or turn.agent is not agent or turn.live is None or turn.tapped:
+        return None
+    turn.tapped = True
+    return turn
+
+
 def wrap_on_messages_stream(original: Callable[..., Any]) -> Callable[..., Any]:
     def on_messages_stream(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
         if not _should_record(self):
-            return original(self, messages, *args, **kwargs)
+            inner = original(self, messages, *args, **kwargs)
+            turn = safely("an agent turn", _turn_to_tap, self)
+            return inner if turn is None else _live_stream(inner, turn.live)
         return _recorded_turn_stream(original, self, messages, args, kwargs)
 
     return on_messages_stream
