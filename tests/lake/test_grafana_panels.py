@@ -202,3 +202,20 @@ def test_a_quote_in_a_selected_value_cannot_break_the_query(lake_db) -> None:
     [row] = run_panel(lake_db, *panel("Total cost"), team="o'brien'); DROP VIEW runs; --")
     assert row["cost_usd"] is None
     assert lake_db.execute("SELECT count(*) FROM runs").fetchall()[0][0] > 0
+
+
+def test_per_host_lakes_merge_under_one_glob(tmp_path: Path) -> None:
+    """Hosts export to their own prefixes; pointing the datasource at `<root>/*` reads them all."""
+    from lake_support import add_run
+
+    from teamtape.store.lake import export_lake
+
+    runs = []
+    for host in ("host-a", "host-b"):
+        store = open_store(tmp_path / f"{host}-store", create=True)
+        runs.append(add_run(store, name=host, model="gpt-4o-mini"))
+        export_lake(store, tmp_path / "lakes" / host)
+    con = duckdb.connect()
+    con.execute(_build.init_sql(f"{tmp_path / 'lakes'}/*"))
+    assert sorted(r[0] for r in con.execute("SELECT run_id FROM runs").fetchall()) == sorted(runs)
+    assert {r[0] for r in con.execute("SELECT team FROM run_facts").fetchall()} == {"host-a", "host-b"}
