@@ -1,0 +1,199 @@
+"""Re-running a recorded session offline (``teamtape replay``), and forking it at a model call.
+
+The team is rebuilt (from its recorded config, or by the user's factory), every top-level run of
+the recorded session is re-run in order on that one team object - so a Swarm waiting for the user
+is resumed with the recorded ``HandoffMessage`` - while the recording is served to every model
+client, tool, memory and code executor. The replay is recorded into the same store as new runs
+with ``replay_of`` (or ``fork_of``) and compared with the recording, message by message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from teamtape.store import Store
+
+from ._client import share_session
+from ._compare import MessageDiff, compare_messages, ending, message_views
+from ._errors import ReplayError
+from ._interceptor import serving
+from ._modes import RecordMode
+from ._rebuild import load_factory, task_of, team_from_config, team_from_factory
+from ._session import ReplaySession, ReplayStats
+from ._tape import Tape
+
+
+@dataclass
+class RunComparison:
+    """One recorded top-level run next to its replay."""
+
+    original: str
+    replay: str | None
+    diff: MessageDiff
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "original": self.original,
+            "replay": self.replay,
+            "identical": self.diff.identical,
+            "first_divergence": self.diff.first_divergence,
+            "messages": [self.diff.messages_a, self.diff.messages_b],
+            "diff": self.diff.diff,
+            "error": self.error,
+        }
+
+
+@dataclass
+class ReplayReport:
+    """What ``replay_run`` did and found."""
+
+    original_run_ids: list[str]
+    replay_run_ids: list[str]
+    comparisons: list[RunComparison]
+    stats: ReplayStats
+    fork_at: int | None = None
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        """Every run replayed to the same messages and ending, with nothing unmatched."""
+        return not self.mismatches and all(c.diff.identical for c in self.comparisons)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "identical": self.identical,
+            "fork_at": self.fork_at,
+            "original_runs": self.original_run_ids,
+            "replay_runs": self.replay_run_ids,
+            "runs": [c.to_dict() for c in self.comparisons],
+            "served": self.stats.to_dict(),
+            "mismatches": self.mismatches,
+        }
+
+    def render(self) -> str:
+        """A readable summary: per run identical or the diff, then any unmatched request."""
+        kind = "fork" if self.fork_at is not None else "replay"
+        lines = []
+        for c in self.comparisons:
+            if c.diff.identical:
+                lines.append(f"run {c.original} -> {kind} {c.replay}: identical ({c.diff.messages_a} messages)")
+            else:
+                where = f"from message {c.diff.first_divergence}" if c.diff.first_divergence else "in how it ended"
+                lines.append(f"run {c.original} -> {kind} {c.replay or '(none)'}: diverges {where}")
+                if c.error:
+                    lines.append(f"  the {kind} failed: {c.error.splitlines()[0]}")
+                lines.append(c.diff.diff)
+        s = self.stats
+        lines.append(
+            f"served from the recording: {s.model_served} model calls, {s.tools_served} tool calls, "
+            f"{s.memory_served} memory queries, {s.code_served} code executions; live: {s.model_live} model calls, "
+            f"{s.tools_executed} tool calls"
+        )
+        lines.extend(self.mismatches)
+        return "\n".join(lines)
+
+
+def _set_system_messages(team: Any, overrides: Mapping[str, str]) -> None:
+    from autogen_core.models import SystemMessage
+
+    agents = {str(getattr(a, "name", "")): a for a in getattr(team, "_participants", None) or [team]}
+    for name, text in overrides.items():
+        agent = agents.get(name)
+        if agent is None or not hasattr(agent, "_system_messages"):
+            known = ", ".join(sorted(agents)) or "none"
+            raise ReplayError(f"--system-message names agent '{name}', which is not an AssistantAgent of this team ({known}).")
+        agent._system_messages = [SystemMessage(content=text)]
+
+
+async def replay_run(
+    store: Store,
+    run: str,
+    *,
+    factory: str | Callable[[], Any] | None = None,
+    execute_tools: bool = False,
+    fork_at: int | None = None,
+    system_messages: Mapping[str, str] | None = None,
+    model: str | None = None,
+) -> ReplayReport:
+    """Re-run the recorded session of ``run`` offline and compare the replay with the recording.
+
+    Args:
+        store: the store holding the recording; the replay is recorded into it too.
+        run: a run id, unique prefix or ``last``.
+        factory: ``"module:callable"`` (or a callable) building the team with its usual clients;
+            default: rebuild it from the recorded component config.
+        execute_tools: run the real tools, memory queries and code instead of serving their results.
+        fork_at: serve model calls 1..N-1 from the recording and continue live from call N.
+        system_messages: ``{agent: text}`` system prompts to use in a fork.
+        model: the model for the live part of a fork (config-rebuilt teams).
+
+    Example:
+        >>> import asyncio, teamtape
+        >>> from teamtape.replay._rerun import replay_run
+        >>> report = asyncio.run(replay_run(teamtape.open_store(".teamtape"), "last"))  # doctest: +SKIP
+        >>> report.identical                                                            # doctest: +SKIP
+        True
+    """
+    import teamtape
+
+    if (system_messages or model) and fork_at is None:
+        raise ReplayError("--system-message and --model change a run, so they need --fork-at N (where to go live).")
+    tape = Tape.from_store(store, run)
+    tops = tape.top_level
+    if not tops:
+        raise ReplayError(f"Nothing to replay in {tape.origin}.")
+    session = ReplaySession(tape, mode=RecordMode.NONE, execute_tools=execute_tools, fork_at=fork_at)
+    key = share_session(session)
+    if factory is not None:
+        team = await team_from_factory(load_factory(factory) if isinstance(factory, str) else factory)
+        if model:
+            raise ReplayError("--model works with teams rebuilt from their config; with --factory, build the team with that model.")
+    else:
+        team = team_from_config(tape, key, live=fork_at is not None, live_model=model)
+    if system_messages:
+        _set_system_messages(team, system_messages)
+    link = "fork_of" if fork_at is not None else "replay_of"
+    errors: dict[str, str] = {}
+    async with teamtape.record(store=store.root, name=_name(tops[0]), labels={"teamtape.replay": link}) as recording:
+        with serving(session):
+            for original in tops:
+                before = set(recording.run_ids)
+                recording.recorder.top_level_extra = {link: original.run_id}
+                try:
+                    await team.run(task=task_of(original.started, tape))
+                except Exception as e:
+                    new = [r for r in recording.run_ids if r not in before]
+                    errors[new[0] if new else original.run_id] = f"{type(e).__name__}: {e}"
+    replay_ids = _top_level(store, recording.run_ids)
+    comparisons = []
+    for i, original in enumerate(tops):
+        replay_id = replay_ids[i] if i < len(replay_ids) else None
+        events = store.events(replay_id) if replay_id else []
+        replay_end = next((e.payload for e in reversed(events) if e.kind == "run_ended"), None)
+        diff = compare_messages(
+            message_views(original.events), message_views(events), f"recorded run {original.run_id}",
+            f"{'fork' if fork_at else 'replay'} {replay_id}", ending(original.ended, original.status), ending(replay_end),
+        )
+        comparisons.append(RunComparison(original.run_id, replay_id, diff, errors.get(replay_id or original.run_id)))
+    mismatches = [str(m) for m in session.stats.mismatches]
+    return ReplayReport([r.run_id for r in tops], replay_ids, comparisons, session.stats, fork_at, mismatches)
+
+
+def _name(run: Any) -> str | None:
+    name = run.started.get("name")
+    return f"{name} (replay)" if name else None
+
+
+def _top_level(store: Store, run_ids: list[str]) -> list[str]:
+    if not run_ids:
+        return []
+    placeholders = ",".join("?" * len(run_ids))
+    rows = store.query(
+        f"SELECT run_id FROM runs WHERE run_id IN ({placeholders}) AND parent_run_id IS NULL ORDER BY started_at",
+        run_ids,
+    )
+    return [r["run_id"] for r in rows]
+
