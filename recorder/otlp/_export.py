@@ -180,7 +180,7 @@ def export_runs(
             if push is not None:
                 push.collect()
                 if not push.last_ok:
-                    raise OtlpError(_failure(report, settings, last_problem(), "metrics"))
+                    raise OtlpError(_failure(report, settings, _problem(settings), "metrics"))
         finally:
             pipeline.shutdown()
             if span_exporter is None:
@@ -192,8 +192,12 @@ def _send(pipeline: Pipeline, exporter: SpanExporter, batch_size: int, report: E
     while pipeline.waiting:
         batch = pipeline.take_batch(batch_size)
         if not export_batch(exporter, batch):
-            raise OtlpError(_failure(report, settings, last_problem(), "spans"))
+            raise OtlpError(_failure(report, settings, _problem(settings), "spans"))
         report.spans += len(batch)
+
+
+def _problem(settings: Any) -> str | None:
+    return last_problem(settings.traces_endpoint if settings else None)
 
 
 def _failure(report: ExportReport, settings: Any, problem: str | None, what: str) -> str:

@@ -76,7 +76,9 @@ class PushReader(MetricReader):
         self.last_ok = True
 
     def _receive_metrics(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> None:
-        if metrics_data is None:
+        if metrics_data is None or not any(
+            sm.metrics for rm in metrics_data.resource_metrics for sm in rm.scope_metrics
+        ):
             return
         begin_attempt()
         result = self.exporter.export(metrics_data, timeout_millis=timeout_millis)

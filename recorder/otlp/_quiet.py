@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 _TRANSIENT = re.compile(r"Transient error (.*?) encountered while exporting", re.DOTALL)
 
@@ -46,7 +48,8 @@ def install() -> None:
         if name.startswith("opentelemetry"):
             logger = logging.getLogger(name)
             if _filter not in logger.filters:
-                logger.addFilter(_filter)
+                # First, so that the SDK's own DuplicateFilter cannot hide a record from us.
+                logger.filters.insert(0, _filter)
 
 
 @contextmanager
@@ -69,12 +72,34 @@ def begin_attempt() -> None:
     _filter.messages.pop(threading.get_ident(), None)
 
 
-def last_problem() -> str | None:
-    """Why the last export on this thread failed, in one line, if an exporter said so."""
-    messages = _filter.messages.get(threading.get_ident())
-    if not messages:
-        return None
-    first = messages[0]
+def last_problem(url: str | None = None) -> str | None:
+    """Why the last export on this thread failed, in one line.
+
+    The exporters' own words when they say something useful, else (given the endpoint ``url``) what
+    a plain TCP connection to it finds: refused, unresolvable, or silent.
+    """
+    messages = _filter.messages.get(threading.get_ident()) or []
+    first = messages[0] if messages else ""
     match = _TRANSIENT.search(first)
-    text = match.group(1) if match else first
-    return " ".join(text.split())[:500]
+    text = " ".join((match.group(1) if match else first).split())[:500]
+    if text and "due to timeout, max retries or shutdown" not in text:
+        return text
+    return probe(url) if url else (text or None)
+
+
+def probe(url: str, timeout: float = 1.0) -> str | None:
+    """What stops a TCP connection to the host and port of ``url`` (None when it connects)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout).close()
+    except socket.gaierror:
+        return f"the host name {host!r} does not resolve"
+    except ConnectionRefusedError:
+        return f"connection refused: nothing listens on {host}:{port}"
+    except TimeoutError:
+        return f"{host}:{port} did not answer within {timeout:g} s"
+    except OSError as e:
+        return f"cannot connect to {host}:{port} ({e.strerror or e})"
+    return f"{host}:{port} accepts connections but did not answer in time"

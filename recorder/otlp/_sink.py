@@ -184,8 +184,12 @@ class OtlpSink:
             self._cond.notify()
         self._thread.join(self._close_timeout)
         if self._thread.is_alive():
+            # Out of patience: report it here, in the caller's thread, and leave the daemon thread
+            # to give up on its own (it will not warn again).
+            self._warn_once(f"the endpoint did not take the last spans within {self._close_timeout:g} s",
+                            stacklevel=3)
             self._abort_exports()
-            self._thread.join(1.0)
+            self._thread.join(0.2)
 
     @property
     def dropped(self) -> int:
@@ -285,7 +289,7 @@ class OtlpSink:
                 self._backoff = 1.0
                 self._down_until = 0.0
                 continue
-            self._failed(last_problem() or self.stats.last_error or "the export failed", len(batch))
+            self._failed(self._problem() or "the export failed", len(batch))
             self.stats.spans_dropped += pipeline.drop_waiting()
             return
 
@@ -299,7 +303,12 @@ class OtlpSink:
             ok = False
             self.stats.last_error = f"{type(e).__name__}: {e}"
         if not ok:
-            self._failed(last_problem() or self.stats.last_error or "the metrics export failed", 0)
+            self._failed(self._problem() or "the metrics export failed", 0)
+
+    def _problem(self) -> str | None:
+        if self._warned:  # only the first failure is reported: do not probe the endpoint again
+            return last_problem() or self.stats.last_error
+        return last_problem(self.settings.traces_endpoint if self.settings else None) or self.stats.last_error
 
     def _failed(self, reason: str, spans: int) -> None:
         """An export failed: count it, pause exporting (backoff), warn once."""
@@ -309,7 +318,7 @@ class OtlpSink:
         self._backoff = min(self._backoff * 2, 60.0)
         self._warn_once(reason)
 
-    def _warn_once(self, reason: str) -> None:
+    def _warn_once(self, reason: str, stacklevel: int = 2) -> None:
         self.stats.last_error = reason
         if not self._warned:
             self._warned = True
@@ -318,7 +327,7 @@ class OtlpSink:
                 "spans are dropped and counted while the endpoint is unreachable, and the store keeps every "
                 "event, so `teamtape export otlp` can send them later.",
                 OtlpExportWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
 
     def _abort_exports(self) -> None:

@@ -1,0 +1,115 @@
+"""An endpoint that is down, slow or answering errors never slows the team; one warning; drops counted."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import pytest
+from otlp_receivers import HttpReceiver, SilentServer, free_port
+from otlp_runs import support_run, write_events
+
+from teamtape.recorder.otlp import OtlpError, OtlpExportWarning, OtlpSink, export_runs
+from teamtape.store import Event, open_store
+
+PROTOCOLS = ["http/protobuf", "grpc"]
+
+
+def many_runs(n: int) -> list[Event]:
+    events: list[Event] = []
+    for i in range(n):
+        events += support_run(f"{i:016x}", f"c{i:015x}")
+    return events
+
+
+def feed(sink: OtlpSink, events: list[Event]) -> tuple[float, float]:
+    """Hand every event to the sink as the recorder would; returns (worst, mean) seconds per call."""
+    worst, start = 0.0, time.perf_counter()
+    for event in events:
+        t = time.perf_counter()
+        sink.handle(event)
+        worst = max(worst, time.perf_counter() - t)
+    return worst, (time.perf_counter() - start) / len(events)
+
+
+def otlp_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, OtlpExportWarning)]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_an_endpoint_that_is_down_costs_the_team_nothing(protocol) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    events = many_runs(20)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sink = OtlpSink(endpoint, protocol, timeout=0.5, schedule_delay=0.02)
+        worst, mean = feed(sink, events)
+        sink.flush(5)
+        for event in many_runs(2):  # more runs after the failure: still no second warning
+            sink.handle(event)
+        started = time.perf_counter()
+        sink.close()
+        closing = time.perf_counter() - started
+    assert worst < 0.01 and mean < 0.0005, (worst, mean)
+    assert closing < 2.0
+    messages = otlp_warnings(caught)
+    assert len(messages) == 1, messages
+    assert endpoint in messages[0] and "teamtape export otlp" in messages[0]
+    assert sink.stats.spans_exported == 0
+    assert sink.stats.spans_dropped == 22 * 15  # every span made is counted as dropped
+    assert sink.dropped >= sink.stats.spans_dropped
+
+
+def test_a_slow_endpoint_never_blocks_and_memory_stays_bounded() -> None:
+    events = many_runs(40)
+    with SilentServer() as server, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sink = OtlpSink(server.endpoint, "http/protobuf", timeout=2.0, max_queue=100, schedule_delay=0.005,
+                        close_timeout=0.5)
+        time.sleep(0.05)  # let the first export start and hang
+        worst, mean = feed(sink, events)
+        assert worst < 0.01 and mean < 0.0005, (worst, mean)
+        assert len(sink._queue) <= 100 + 4 * 40  # the bound, plus the start and end events of both runs of each
+        started = time.perf_counter()
+        sink.close()
+        closing = time.perf_counter() - started
+    assert closing < 2.0
+    assert sink.stats.events_dropped > 0
+    assert sink.stats.spans_exported == 0
+    messages = otlp_warnings(caught)
+    assert len(messages) == 1 and "did not take the last spans within 0.5 s" in messages[0], messages
+
+
+def test_an_endpoint_answering_errors_is_reported_once_with_its_answer() -> None:
+    with HttpReceiver(status=401) as rx, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sink = OtlpSink(rx.endpoint, "http/protobuf", schedule_delay=0.01)
+        for event in many_runs(3):
+            sink.handle(event)
+        sink.close()
+    messages = otlp_warnings(caught)
+    assert len(messages) == 1 and "401" in messages[0], messages
+    assert sink.stats.spans_dropped == 45 and sink.stats.export_failures >= 1
+
+
+def test_a_closed_sink_ignores_events_and_close_is_idempotent() -> None:
+    sink = OtlpSink(f"http://127.0.0.1:{free_port()}", timeout=0.2)
+    sink.close()
+    sink.close()
+    sink.handle(support_run()[0])
+    assert sink.stats.events_dropped == 1
+    assert sink.flush(0.1) is False
+
+
+@pytest.mark.parametrize(("protocol", "reason"), [("http/protobuf", "connection refused"), ("grpc", "connection refused")])
+def test_export_to_an_endpoint_that_is_down_says_what_to_check(tmp_path, protocol, reason) -> None:
+    store = open_store(tmp_path / "store", create=True)
+    write_events(store, support_run())
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    started = time.perf_counter()
+    with pytest.raises(OtlpError) as error:
+        export_runs(store, None, endpoint, protocol, timeout=0.5)
+    assert time.perf_counter() - started < 3
+    message = str(error.value)
+    assert endpoint.removeprefix("http://") in message and reason.lower() in message.lower()
+    assert "Re-running the export is safe" in message
