@@ -102,6 +102,16 @@ def export_lake(
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     export_id = f"{now:%Y%m%dT%H%M%S%f}Z-{os.urandom(3).hex()}"
     report = ExportReport(loc.display, export_id)
+    try:
+        _export(store, loc, report, now)
+    except (OSError, duckdb.Error) as e:  # the filesystem or bucket refused (permissions, credentials, space)
+        raise LakeError(f"Cannot write the lake at {loc.display}: {str(e).splitlines()[0]}") from e
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _export(store: Store, loc: LakeLocation, report: ExportReport, now: dt.datetime) -> None:
+    export_id = report.export_id
     with _export_lock(loc):
         _check_lake_version(loc)
         existing = {t.name: _read_keys(loc, t) for t in LAKE_TABLES}
@@ -118,8 +128,6 @@ def export_lake(
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         _write_metadata(loc, report, now)
-    report.seconds = time.monotonic() - started
-    return report
 
 
 @contextlib.contextmanager

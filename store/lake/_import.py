@@ -91,6 +91,15 @@ def import_lake(
         0
     """
     loc = path if isinstance(path, LakeLocation) else open_location(path, s3_endpoint=s3_endpoint)
+    try:
+        return _import(store, loc, since, until, run)
+    except OSError as e:  # the lake's filesystem or bucket refused (permissions, credentials, network)
+        raise LakeError(f"Cannot read the lake at {loc.display}: {e}") from e
+
+
+def _import(
+    store: Store, loc: LakeLocation, since: dt.date | None, until: dt.date | None, run: str | None
+) -> ImportReport:
     files = _event_files(loc)
     files = [f for f in files if _in_dates(f, since, until)]
     report = ImportReport(loc.display, files=len(files))

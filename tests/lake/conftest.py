@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,10 +37,3 @@ def recorded_lake(recorded_store_dir: Path, tmp_path_factory: pytest.TempPathFac
     lake = tmp_path_factory.mktemp("lake") / "lake"
     export_lake(open_store(recorded_store_dir), lake)
     return lake
-
-
-@pytest.fixture
-def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    yield

@@ -16,7 +16,7 @@ from teamtape.store import ImportFileError, SchemaVersionError, open_store
 from teamtape.store.lake import LAKE_TABLES, export_lake, import_lake
 
 PROJECTION_CHECK = (
-    "SELECT count(*) AS runs, sum(cost_usd) FILTER (WHERE parent_run_id IS NULL) AS cost, "
+    "SELECT count(*) AS runs, round(sum(cost_usd) FILTER (WHERE parent_run_id IS NULL), 12) AS cost, "
     "list(status ORDER BY run_id) AS statuses, sum(llm_calls) AS calls, sum(tool_calls) AS tools FROM runs"
 )
 

@@ -72,8 +72,15 @@ def test_export_to_s3_is_incremental_and_imports_back(
     finally:
         del os.environ["AWS_ENDPOINT_URL"]
     assert report.new_events == first.rows["events"]
-    check = "SELECT count(*) AS n, sum(cost_usd) AS c FROM runs WHERE parent_run_id IS NULL"
+    check = "SELECT count(*) AS n, round(sum(cost_usd), 12) AS c FROM runs WHERE parent_run_id IS NULL"
     assert copy.query(check) == recorded_store.query(check)
+
+
+def test_a_missing_bucket_is_a_clear_error(recorded_store: Store, s3_endpoint: str, aws_env: None) -> None:
+    from teamtape.store.lake import LakeError
+
+    with pytest.raises(LakeError, match=r"into the lake at s3://no-such-bucket/lake: .*bucket does not exist"):
+        export_lake(recorded_store, "s3://no-such-bucket/lake", s3_endpoint=s3_endpoint)
 
 
 def test_follow_keeps_the_lake_up_to_date_while_runs_are_recorded(recorded_store: Store, tmp_path: Path) -> None:
