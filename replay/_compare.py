@@ -16,6 +16,8 @@ from typing import Any
 
 from teamtape.store import Event, Store
 
+from ._tape import TapeRun
+
 IGNORED_FIELDS = frozenset({"id", "created_at", "models_usage", "text", "full_message_id", "metadata"})
 """Message fields that differ between two runs saying the same thing."""
 
@@ -146,3 +148,49 @@ def diff_runs(store: Store, run_a: str, run_b: str) -> MessageDiff:
     return compare_messages(
         message_views(events_a), message_views(events_b), f"run {a}", f"run {b}", ended(events_a), ended(events_b)
     )
+
+
+@dataclass
+class RunComparison:
+    """One recorded top-level run next to its replay."""
+
+    original: str
+    replay: str | None
+    diff: MessageDiff
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "original": self.original,
+            "replay": self.replay,
+            "identical": self.diff.identical,
+            "first_divergence": self.diff.first_divergence,
+            "messages": [self.diff.messages_a, self.diff.messages_b],
+            "diff": self.diff.diff,
+            "error": self.error,
+        }
+
+
+def compare_run_lists(
+    originals: Sequence[TapeRun], replays: Sequence[TapeRun], kind: str = "replay", errors: dict[str, str] | None = None
+) -> list[RunComparison]:
+    """Compare recorded top-level runs with their replays, pairwise in order."""
+    errors = errors or {}
+    out = []
+    for i, original in enumerate(originals):
+        replay = replays[i] if i < len(replays) else None
+        diff = compare_messages(
+            message_views(original.events),
+            message_views(replay.events if replay else []),
+            f"recorded run {original.run_id}",
+            f"{kind} {replay.run_id if replay else '(none)'}",
+            ending(original.ended, original.status),
+            ending(replay.ended, replay.status) if replay else "not run",
+        )
+        key = replay.run_id if replay else original.run_id
+        out.append(RunComparison(original.run_id, replay.run_id if replay else None, diff, errors.get(key)))
+    for extra in replays[len(originals):]:
+        diff = compare_messages([], message_views(extra.events), "the recording", f"{kind} {extra.run_id}", "not run",
+                                ending(extra.ended, extra.status))
+        out.append(RunComparison("(none)", extra.run_id, diff, errors.get(extra.run_id)))
+    return out

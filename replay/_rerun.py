@@ -16,34 +16,13 @@ from typing import Any
 from teamtape.store import Store
 
 from ._client import share_session
-from ._compare import MessageDiff, compare_messages, ending, message_views
+from ._compare import RunComparison, compare_run_lists
 from ._errors import ReplayError
 from ._interceptor import serving
 from ._modes import RecordMode
 from ._rebuild import load_factory, task_of, team_from_config, team_from_factory
 from ._session import ReplaySession, ReplayStats
 from ._tape import Tape
-
-
-@dataclass
-class RunComparison:
-    """One recorded top-level run next to its replay."""
-
-    original: str
-    replay: str | None
-    diff: MessageDiff
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "original": self.original,
-            "replay": self.replay,
-            "identical": self.diff.identical,
-            "first_divergence": self.diff.first_divergence,
-            "messages": [self.diff.messages_a, self.diff.messages_b],
-            "diff": self.diff.diff,
-            "error": self.error,
-        }
 
 
 @dataclass
@@ -167,17 +146,9 @@ async def replay_run(
                 except Exception as e:
                     new = [r for r in recording.run_ids if r not in before]
                     errors[new[0] if new else original.run_id] = f"{type(e).__name__}: {e}"
-    replay_ids = _top_level(store, recording.run_ids)
-    comparisons = []
-    for i, original in enumerate(tops):
-        replay_id = replay_ids[i] if i < len(replay_ids) else None
-        events = store.events(replay_id) if replay_id else []
-        replay_end = next((e.payload for e in reversed(events) if e.kind == "run_ended"), None)
-        diff = compare_messages(
-            message_views(original.events), message_views(events), f"recorded run {original.run_id}",
-            f"{'fork' if fork_at else 'replay'} {replay_id}", ending(original.ended, original.status), ending(replay_end),
-        )
-        comparisons.append(RunComparison(original.run_id, replay_id, diff, errors.get(replay_id or original.run_id)))
+    replayed = Tape.from_runs(store, recording.run_ids)
+    replay_ids = [r.run_id for r in replayed.top_level]
+    comparisons = compare_run_lists(tops, replayed.top_level, "fork" if fork_at else "replay", errors)
     mismatches = [str(m) for m in session.stats.mismatches]
     return ReplayReport([r.run_id for r in tops], replay_ids, comparisons, session.stats, fork_at, mismatches)
 
@@ -185,15 +156,4 @@ async def replay_run(
 def _name(run: Any) -> str | None:
     name = run.started.get("name")
     return f"{name} (replay)" if name else None
-
-
-def _top_level(store: Store, run_ids: list[str]) -> list[str]:
-    if not run_ids:
-        return []
-    placeholders = ",".join("?" * len(run_ids))
-    rows = store.query(
-        f"SELECT run_id FROM runs WHERE run_id IN ({placeholders}) AND parent_run_id IS NULL ORDER BY started_at",
-        run_ids,
-    )
-    return [r["run_id"] for r in rows]
 

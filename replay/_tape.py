@@ -131,23 +131,40 @@ class Tape:
                 ).fetchall()]
             else:
                 ids = [root]
-            frontier = list(ids)
-            while frontier:
-                placeholders = ",".join("?" * len(frontier))
-                children = [r[0] for r in con.execute(
-                    f"SELECT run_id FROM runs WHERE parent_run_id IN ({placeholders}) ORDER BY started_at",
-                    frontier,
-                ).fetchall()]
-                ids.extend(c for c in children if c not in ids)
-                frontier = children
-            events = _load_events(con, ids)
-            runs = [TapeRun(rid, events.get(rid, [])) for rid in ids]
-            runs.sort(key=lambda r: (r.start_ts, r.run_id))
-            hashes = sorted(blob_refs(e.payload for r in runs for e in r.events))
-            blobs = _load_blobs(con, hashes)
-        if run_id not in {r.run_id for r in runs}:
+            tape = _load(con, ids, run_id, f"run {run_id} in {store.root}")
+        if not tape.has_run(run_id):
             raise RunNotFoundError(f"Run {run_id} has no events in {store.root}.")
-        return cls(runs=runs, blobs=blobs, root_run_id=run_id, origin=f"run {run_id} in {store.root}")
+        return tape
+
+    @classmethod
+    def from_runs(cls, store: Store, run_ids: list[str], root_run_id: str | None = None) -> Tape:
+        """Load the given top-level runs (in that order), their nested runs and blobs."""
+        with store.connect() as con:
+            top = [r[0] for r in con.execute(
+                f"SELECT run_id FROM runs WHERE run_id IN ({','.join('?' * len(run_ids))}) AND parent_run_id IS NULL "
+                "ORDER BY started_at, run_id",
+                run_ids,
+            ).fetchall()] if run_ids else []
+            root = root_run_id or (top[0] if top else "")
+            return _load(con, top, root, f"runs {', '.join(top[:3])}{'...' if len(top) > 3 else ''} in {store.root}")
+
+
+def _load(con: Any, top_level: list[str], root: str, origin: str) -> Tape:
+    ids = list(top_level)
+    frontier = list(ids)
+    while frontier:
+        placeholders = ",".join("?" * len(frontier))
+        children = [r[0] for r in con.execute(
+            f"SELECT run_id FROM runs WHERE parent_run_id IN ({placeholders}) ORDER BY started_at",
+            frontier,
+        ).fetchall()]
+        ids.extend(c for c in children if c not in ids)
+        frontier = children
+    events = _load_events(con, ids)
+    runs = [TapeRun(rid, events.get(rid, [])) for rid in ids]
+    runs.sort(key=lambda r: (r.start_ts, r.run_id))
+    hashes = sorted(blob_refs(e.payload for r in runs for e in r.events))
+    return Tape(runs=runs, blobs=_load_blobs(con, hashes), root_run_id=root, origin=origin)
 
 
 def _load_events(con: Any, run_ids: list[str]) -> dict[str, list[Event]]:

@@ -17,6 +17,8 @@ COMMAND_MODULES = (
     "teamtape.cli._lake",
     "teamtape.cli._tui",
     "teamtape.cli._otlp",
+    "teamtape.cli._replay",
+    "teamtape.cli._tape",
 )
 
 EXIT_OK = 0

@@ -126,7 +126,7 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def import_file(args: argparse.Namespace) -> int:
-    """``import FILE``: a tape (a single-file recording). Replaced when tape import lands."""
-    raise ImportFileError(
-        f"{args.path} is a file: tape import is not available yet. To import a Parquet lake, give its directory."
-    )
+    """``import FILE``: a tape (a single-file recording written by ``export tape``)."""
+    from ._tape import import_tape_command
+
+    return import_tape_command(args)
