@@ -193,9 +193,15 @@ def render_entry(entry: Entry, start_ts: float, detail: LlmCallDetail | None = N
 class Inspector(VerticalScroll, can_focus=True):
     """A scrolling pane showing :func:`render_entry` for the selected timeline entry."""
 
+    ALLOW_MAXIMIZE = True
+
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("Select an event to see everything about it.", id="inspector-body")
 
+    renderable: RenderableType = ""
+    """What the inspector shows now."""
+
     def show(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
         self.query_one("#inspector-body", Static).update(renderable)
         self.scroll_home(animate=False)

@@ -55,7 +55,7 @@ class RunScreen(Screen[None]):
         self.run: _data.RunRow | None = None
         self.last_seq = -1
         self.follow = True
-        self.loading = False
+        self._querying = False
         self._poll: Timer | None = None
         self._inspect_timer: Timer | None = None
         self._details: dict[tuple[str, int, str], _data.LlmCallDetail] = {}
@@ -77,7 +77,7 @@ class RunScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.loading = True
+        self._querying = True
         self._load(self.run_id, -1)
 
     # -- loading ---------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ class RunScreen(Screen[None]):
         if message.parent_key is not None:
             self._insert_child(message.parent_key, tl.entries)
             return
-        self.loading = not tl.complete
+        self._querying = not tl.complete
         self.run = tl.run
         self.last_seq = max(self.last_seq, tl.last_seq)
         if message.append:
@@ -149,8 +149,8 @@ class RunScreen(Screen[None]):
             self._poll = None
 
     def _refresh_live(self) -> None:
-        if not self.loading:
-            self.loading = True
+        if not self._querying:
+            self._querying = True
             self._load(self.run_id, self.last_seq)
         self._show_summary()
 
@@ -166,7 +166,7 @@ class RunScreen(Screen[None]):
 
     @on(LoadFailed)
     def _failed(self, message: LoadFailed) -> None:
-        self.loading = False
+        self._querying = False
         self.notify(message.error, title=f"Could not load the {message.what}", severity="error", timeout=8)
 
     # -- summary and inspector -------------------------------------------------------------------------
@@ -228,7 +228,7 @@ class RunScreen(Screen[None]):
             self._toggle(entry)
         else:
             inspector = self.query_one(Inspector)
-            self.maximize(inspector)
+            self.maximize(inspector, container=False)
             inspector.focus()
 
     def _toggle(self, entry: Entry) -> None:

@@ -58,7 +58,7 @@ class RunsScreen(Screen[None]):
         self.filter = RunFilter()
         self.fingerprint: tuple[int, int] | None = None
         self.total = 0
-        self.loading = False
+        self._querying = False
 
     @property
     def tt(self) -> TeamtapeApp:
@@ -75,6 +75,7 @@ class RunsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._set_title("loading…")
+        self.query_one("#filter", Input).can_focus = False  # only "/" puts the cursor in the filter box
         self.table.focus()
         self.load()
         self.set_interval(self.tt.poll_interval, self.poll)
@@ -85,9 +86,9 @@ class RunsScreen(Screen[None]):
 
     # -- loading ---------------------------------------------------------------------------------------
     def load(self, force: bool = True) -> None:
-        if self.loading:
+        if self._querying:
             return
-        self.loading = True
+        self._querying = True
         self._load(self.filter, self.table.sort_column or "started", self.table.sort_reverse,
                    None if force else self.fingerprint)
 
@@ -97,7 +98,7 @@ class RunsScreen(Screen[None]):
         self.load(force=False)
 
     def _unchanged(self) -> None:
-        self.loading = False
+        self._querying = False
 
     @work(thread=True, exclusive=True, group="runs")
     def _load(self, flt: RunFilter, column: str, reverse: bool, known: tuple[int, int] | None) -> None:
@@ -114,7 +115,7 @@ class RunsScreen(Screen[None]):
 
     @on(RunsLoaded)
     def _show_runs(self, message: RunsLoaded) -> None:
-        self.loading = False
+        self._querying = False
         self.fingerprint, self.total = message.fingerprint, message.total
         current = self.table.current
         self.table.set_lines(message.lines, keep=current.key if current else None)
@@ -126,7 +127,7 @@ class RunsScreen(Screen[None]):
 
     @on(LoadFailed)
     def _failed(self, message: LoadFailed) -> None:
-        self.loading = False
+        self._querying = False
         self._set_title("store unreadable")
         self.notify(message.error, title="Could not read the store", severity="error", timeout=8)
 
@@ -153,6 +154,7 @@ class RunsScreen(Screen[None]):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
+        box.can_focus = True
         box.focus()
 
     @on(Input.Submitted, "#filter")
@@ -166,15 +168,17 @@ class RunsScreen(Screen[None]):
         self.query_one("#filter-error").display = False
         if not event.value.strip():
             event.input.display = False
-        self.table.focus()
+        event.input.can_focus = False
+        self.call_after_refresh(self.table.focus)
         self.load()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.value = ""
         box.display = False
+        box.can_focus = False
         self.query_one("#filter-error").display = False
-        self.table.focus()
+        self.call_after_refresh(self.table.focus)
         if self.filter:
             self.filter = RunFilter()
             self.load()
@@ -184,6 +188,7 @@ class RunsScreen(Screen[None]):
         box.value = "" if self.filter.status == ("error", "crashed") else "status:error,crashed"
         box.display = bool(box.value)
         self.filter = RunFilter.parse(box.value)
+        self.table.focus()
         self.load()
 
     def action_sort(self) -> None:

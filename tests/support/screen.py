@@ -13,6 +13,21 @@ def screen_text(app: Any) -> str:
 
 async def settle(pilot: Any, pause: float = 0.05) -> None:
     """Let workers finish and their results reach the screen."""
+    from textual.worker import WorkerCancelled
+
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:  # superseded by a newer query of the same group: fine
+            pass
         await pilot.pause(pause)
+
+
+def teamtape_exe() -> str:
+    """The installed ``teamtape`` console script of this checkout's virtualenv (or the one on PATH)."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    local = Path(sys.executable).parent / "teamtape"
+    return str(local) if local.exists() else (shutil.which("teamtape") or "teamtape")

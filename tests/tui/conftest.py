@@ -15,9 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # `tests.support` lives beside the tests, not in the installed package
     sys.path.insert(0, str(ROOT))
 
+from tests.support.screen import teamtape_exe  # noqa: E402
 from tests.support.synthetic import SyntheticStore, build_synthetic_store  # noqa: E402
-
-TEAMTAPE = ROOT / ".venv" / "bin" / "teamtape"
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +51,5 @@ def fresh_synthetic(tmp_path: Path) -> SyntheticStore:
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store recorded from the real AutoGen handbook teams by `teamtape demo` (offline, scripted HTTP)."""
     path = tmp_path_factory.mktemp("demo") / "store"
-    exe = str(TEAMTAPE) if TEAMTAPE.exists() else "teamtape"
-    subprocess.run([exe, "demo", "--store", str(path)], check=True, capture_output=True, timeout=120)
+    subprocess.run([teamtape_exe(), "demo", "--store", str(path)], check=True, capture_output=True, timeout=120)
     return path

@@ -1,0 +1,400 @@
+"""The TUI driven through Textual's pilot on real stores: every screen and key path a user takes."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from teamtape.store import Event, open_store
+from teamtape.tui import TeamtapeApp
+from teamtape.tui._compare_screen import CompareScreen
+from teamtape.tui._costs import CostScreen
+from teamtape.tui._help import HelpScreen
+from teamtape.tui._inspector import Inspector
+from teamtape.tui._run_screen import RunScreen
+from teamtape.tui._runs_model import RunLine
+from teamtape.tui._runs_screen import RunsScreen
+from teamtape.tui._tables import CompareTable, RunsTable, TimelineTable
+from tests.support.screen import screen_text, settle, teamtape_exe
+
+
+def _runs(app: TeamtapeApp) -> RunsTable:
+    return app.screen.query_one(RunsTable)
+
+
+def _timeline(app: TeamtapeApp) -> TimelineTable:
+    return app.screen.query_one(TimelineTable)
+
+
+def _inspector_text(app: TeamtapeApp) -> str:
+    """All of the inspector's content as text (not only the part scrolled into view)."""
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(app.screen.query_one(Inspector).renderable)
+    return console.export_text()
+
+
+async def _open(pilot, app: TeamtapeApp, run_id: str) -> None:  # type: ignore[no-untyped-def]
+    table = _runs(app)
+    table.cursor = next(i for i, line in enumerate(table.lines) if line.key == run_id)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(app.screen, RunScreen) and app.screen.run_id == run_id
+
+
+async def test_runs_table_lists_runs_with_status_and_cost(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert f"{synthetic.runs} runs" in text
+        for word in ("✗ error", "☠ crashed", "● ok", "◇ session", "└ inner_team", "ConnectionError"):
+            assert word in text, word
+        assert "$" in text and "Started▼" in text
+
+
+async def test_open_a_run_read_the_conversation_and_go_back(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(pilot)
+        await _open(pilot, app, synthetic.errored_run_id)
+        text = screen_text(app)
+        assert "Task " in text and "summarise the quarterly sales numbers" in text
+        assert "◆ llm" in text and "› text" in text
+        assert f"replay: teamtape replay --store {synthetic.path} {synthetic.errored_run_id}" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RunsScreen)
+        assert _runs(app).current.key == synthetic.errored_run_id  # the cursor stayed on the run
+
+
+async def test_jump_to_the_first_error_shows_its_traceback(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(pilot)
+        await _open(pilot, app, synthetic.errored_run_id)
+        await pilot.press("e")
+        await settle(pilot)
+        entry = _timeline(app).current
+        assert entry is not None and entry.is_error
+        if entry.kind != "run_ended":  # a failed tool call comes first in some seeds: go to the run's end
+            while _timeline(app).current.kind != "run_ended":
+                await pilot.press("n")
+            await settle(pilot)
+        text = _inspector_text(app)
+        assert "ConnectionError: sales API unreachable" in text
+        assert "Traceback (most recent call last)" in text
+
+
+async def test_llm_call_inspector_resolves_the_request(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(150, 50)) as pilot:
+        await settle(pilot)
+        await _open(pilot, app, synthetic.errored_run_id)
+        table = _timeline(app)
+        table.cursor = next(i for i, e in enumerate(table.entries) if e.kind == "llm_call")
+        await settle(pilot)
+        text = _inspector_text(app)
+        for word in ("model", "latency", "tokens", "cost", "Response", "Request:", "SystemMessage",
+                     "You are the writer of team writers."):
+            assert word in text, word
+        await pilot.press("enter")  # enter maximizes the inspector; escape gives the timeline back
+        await pilot.pause()
+        assert app.screen.maximized is app.screen.query_one(Inspector)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.maximized is None and isinstance(app.screen, RunScreen)
+
+
+async def test_nested_run_expands_in_place_and_collapses(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(pilot)
+        await _open(pilot, app, synthetic.nested_parent_id)
+        table = _timeline(app)
+        before = len(table.entries)
+        table.cursor = next(i for i, e in enumerate(table.entries) if e.child_run_id == synthetic.nested_child_id)
+        await pilot.press("enter")
+        await settle(pilot)
+        inserted = table.entries[table.cursor + 1 :][: len(table.entries) - before]
+        assert len(table.entries) > before
+        assert inserted[0].run_id == synthetic.nested_child_id and inserted[0].depth == 1
+        assert "▾ nested" in screen_text(app) and "│ checker" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(table.entries) == before
+
+
+async def test_cost_breakdown_by_agent_and_model(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await _open(pilot, app, synthetic.nested_parent_id)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, CostScreen)
+        text = screen_text(app)
+        assert "By agent" in text and "By model" in text and "across 2 runs" in text
+        assert "█" in text and "calls" in text
+        assert "reviewer" in text or "checker" in text  # the nested run's agents count too
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunScreen)
+
+
+async def test_filter_sort_and_errors_keys(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await pilot.press(*"team:swarm")
+        await pilot.press("enter")
+        await settle(pilot)
+        runs = [line.run for line in _runs(app).lines if isinstance(line, RunLine)]
+        assert runs and all(r.team_type == "Swarm" for r in runs)
+        assert f"of {synthetic.runs} runs · filter: team:swarm" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len([x for x in _runs(app).lines if isinstance(x, RunLine)]) == synthetic.runs
+
+        await pilot.press("slash", *"status:done", "enter")
+        await settle(pilot)
+        assert "Unknown status 'done'" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+
+        await pilot.press("e")
+        await settle(pilot)
+        shown = {line.key for line in _runs(app).lines}
+        assert shown == {synthetic.errored_run_id, synthetic.crashed_run_id}
+        await pilot.press("e")
+        await settle(pilot)
+
+        await pilot.press("s")  # started → run name
+        assert "Run / team▲" in screen_text(app)
+        titles = [x.run.title.lower() for x in _runs(app).lines if isinstance(x, RunLine) and x.depth == 0]
+        assert titles == sorted(titles)
+        await pilot.press("S")
+        assert "Run / team▼" in screen_text(app)
+        await pilot.click(RunsTable, offset=(140, 0))  # a click on a header sorts by that column
+        await pilot.pause()
+        assert _runs(app).sort_column == "duration"
+
+
+async def test_copy_id_replay_command_and_help(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = _runs(app)
+        table.cursor = next(i for i, line in enumerate(table.lines) if isinstance(line, RunLine))
+        run_id = table.current.key
+        await pilot.press("y")
+        assert app.clipboard == run_id
+        await pilot.press("p")
+        assert app.clipboard == f"teamtape replay --store {synthetic.path} {run_id}"
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        assert "Keys on this screen (runs)" in text and "status:error,crashed" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)
+
+
+async def test_compare_a_run_with_its_replay(fresh_synthetic) -> None:  # type: ignore[no-untyped-def]
+    store = fresh_synthetic.open()
+    original = fresh_synthetic.errored_run_id
+    events = store.events(original)
+    writer = store.writer()
+    changed_at = next(e.seq for e in events if e.kind == "message" and e.payload.get("type") == "TextMessage"
+                      and e.seq > 5)
+    for e in events:
+        payload = dict(e.payload)
+        if e.kind == "run_started":
+            payload["replay_of"] = original
+        if e.seq == changed_at:
+            payload["text"] = "a different answer"
+        writer.append(Event(f"replay-{e.seq}", "replayrun0000001", e.seq, e.ts + 3600, e.kind, e.agent, payload))
+    writer.close()
+    app = TeamtapeApp(store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await _open(pilot, app, "replayrun0000001")
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        table = app.screen.query_one(CompareTable)
+        text = screen_text(app)
+        assert "Diverged at step" in text and "1 differing step(s)" in text
+        row = table.comparison.rows[table.cursor]
+        assert row.tag == "~" and row.right is not None and row.right.payload["text"] == "a different answer"
+        assert "a different answer" in text
+        await pilot.press("n")  # no further differences
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunScreen)
+
+
+async def test_mark_and_compare_from_the_runs_screen(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        table = _runs(app)
+        table.cursor = next(i for i, line in enumerate(table.lines) if line.key == synthetic.errored_run_id)
+        await pilot.press("d")
+        assert isinstance(app.screen, RunsScreen)  # nothing marked yet: a hint, no crash
+        await pilot.press("m")
+        assert "★" in screen_text(app)
+        table.cursor = next(i for i, line in enumerate(table.lines) if line.key == synthetic.crashed_run_id)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        assert "Diverged at step" in screen_text(app)
+
+
+async def test_empty_store_shows_a_friendly_empty_state(tmp_path: Path) -> None:
+    app = TeamtapeApp(open_store(tmp_path / "empty", create=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "No runs recorded yet" in text and "teamtape demo" in text
+        await pilot.press("enter", "d", "y", "c")  # nothing to act on: nothing breaks
+        assert isinstance(app.screen, RunsScreen)
+
+
+async def test_small_terminal_keeps_the_essentials(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Status" in text and "Cost" in text and "Stop reason" not in text
+        assert all(len(line) <= 80 for line in text.splitlines())
+        await _open(pilot, app, synthetic.errored_run_id)
+        assert app.screen.has_class("-narrow")
+        timeline = _timeline(app).region
+        inspector = app.screen.query_one(Inspector).region
+        assert inspector.y > timeline.y  # narrow: the inspector sits below the timeline
+
+
+async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "live", create=True)
+    writer = store.writer()  # a live recording process: its journal stays locked
+    base = 1732370400.0
+
+    def emit(seq: int, kind: str, agent: str | None, payload: dict) -> None:  # type: ignore[type-arg]
+        writer.append(Event(f"live-{seq}", "liverun000000001", seq, base + seq, kind, agent, payload))
+
+    app = TeamtapeApp(store, poll_interval=0.1)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert "No runs recorded yet" in screen_text(app)
+        emit(0, "run_started", None, {"name": "live_team", "team_type": "RoundRobinGroupChat", "task": "count",
+                                      "journal": writer.name, "session_id": "s1"})
+        emit(1, "message", "counter", {"type": "TextMessage", "source": "counter", "text": "one"})
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if _runs(app).lines:
+                break
+        await settle(pilot)
+        assert "live_team" in screen_text(app) and "◐ running" in screen_text(app)
+
+        await _open(pilot, app, "liverun000000001")
+        assert "one" in screen_text(app)
+        emit(2, "message", "counter", {"type": "TextMessage", "source": "counter", "text": "two, live"})
+        emit(3, "run_ended", None, {"status": "ok", "stop_reason": "done counting", "duration_ms": 3000})
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if len(_timeline(app).entries) >= 4:
+                break
+        await settle(pilot)
+        text = screen_text(app)
+        assert "two, live" in text and "done counting" in text and "● ok" in text
+        await pilot.press("escape")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if "● ok" in screen_text(app):
+                break
+        assert "● ok" in screen_text(app)
+    writer.close()
+
+
+async def test_a_store_that_breaks_while_open_is_reported_not_fatal(fresh_synthetic) -> None:  # type: ignore[no-untyped-def]
+    store = fresh_synthetic.open()
+    app = TeamtapeApp(store, poll_interval=0.1)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        db = store.layout.db
+        db.rename(db.with_suffix(".moved"))
+        db.write_bytes(b"this is not a database")
+        await pilot.press("r")
+        await settle(pilot, 0.2)
+        assert "store unreadable" in screen_text(app)
+        assert isinstance(app.screen, RunsScreen)  # still running, still usable
+
+
+async def test_real_autogen_runs_from_the_demo(demo_store: Path) -> None:
+    app = TeamtapeApp(open_store(demo_store))
+    async with app.run_test(size=(150, 45)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        for name in ("swarm_support", "selector_research", "memory_and_agent_tool", "failing_tool_run"):
+            assert name in text, name
+        table = _runs(app)
+        swarm = next(line for line in table.lines if isinstance(line, RunLine) and line.run.name == "swarm_support"
+                     and line.run.stop_reason and "Handoff" in line.run.stop_reason)
+        await _open(pilot, app, swarm.run.run_id)
+        text = screen_text(app)
+        assert "⇢ handoff" in text and "→ flights_refunder" in text and "◆ llm" in text
+        assert "gpt-4o" in text
+
+
+@pytest.mark.parametrize("case", ["missing", "corrupt"])
+def test_cli_refuses_a_missing_or_corrupt_store(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "store"
+    if case == "corrupt":
+        path.mkdir()
+        (path / "teamtape.duckdb").write_bytes(b"garbage" * 100)
+    done = subprocess.run([teamtape_exe(), "tui", "--store", str(path)], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    expected = "No teamtape store at" if case == "missing" else "is not a readable teamtape database"
+    assert expected in done.stderr
+
+
+def test_run_tui_raises_for_a_missing_store(tmp_path: Path) -> None:
+    from teamtape.store import StoreNotFoundError
+    from teamtape.tui import run_tui
+
+    with pytest.raises(StoreNotFoundError, match="teamtape demo"):
+        run_tui(tmp_path / "nowhere")
+
+
+def test_the_ui_never_waits_on_the_store(synthetic) -> None:  # type: ignore[no-untyped-def]
+    """While another process holds the store's lock, the app still paints and answers keys."""
+    import fcntl
+    import os
+
+    store = synthetic.open()
+
+    async def scenario() -> None:
+        fd = os.open(store.layout.lock, os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            app = TeamtapeApp(store)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await pilot.pause(0.3)
+                assert "loading" in screen_text(app)
+                await pilot.press("question_mark")
+                await pilot.pause()
+                assert isinstance(app.screen, HelpScreen)
+                await pilot.press("escape")
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                await settle(pilot, 0.2)
+                assert f"{synthetic.runs} runs" in screen_text(app)
+        finally:
+            os.close(fd)
+
+    asyncio.run(scenario())
