@@ -21,9 +21,23 @@ def _task_payload(task: Any, blobs: Any) -> tuple[str | None, list[dict[str, Any
     return "\n".join(str(p.get("text", "")) for p in payloads), payloads
 
 
+def _secret_values(value: Any) -> list[str]:
+    """Plain values of the secrets (pydantic ``SecretStr``) anywhere in a python-mode dump."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _secret_values(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _secret_values(v)]
+    reveal = getattr(value, "get_secret_value", None)
+    secret = reveal() if callable(reveal) else None
+    return [secret] if isinstance(secret, str) else []
+
+
 def _component_config(owner: Any, recorder: Recorder) -> tuple[Any, str | None]:
     try:
         model = owner.dump_component()
+        # Learn every key the config holds before anything is written: a key may also sit in plain
+        # text elsewhere (a header, a URL) where no key name says it is a secret.
+        recorder.redactor.add_secrets(_secret_values(model.model_dump()))
         return recorder.redactor.redact_obj(model.model_dump(mode="json")), None
     except Exception as e:
         return None, f"{type(e).__name__}: {e}"[:500]

@@ -21,8 +21,15 @@ from teamtape.demo.server import Reply, Responder, ScriptedOpenAIServer
 from teamtape.store import Store
 from teamtape.store.requests import resolve_request_messages
 
-API_KEY = "sk-teamtape-test-0123456789abcdefghijklmnop"
-"""The fake API key every test client uses: it must never appear in a store."""
+API_KEY = "tt-test-key-0123456789abcdefghij"
+"""The fake API key every test client uses: it must never appear in a store (and no built-in
+pattern matches it, so only the recorder knowing it is a key keeps it out)."""
+
+
+@pytest.fixture
+def api_key() -> str:
+    """The fake API key the test clients send."""
+    return API_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -120,6 +127,14 @@ class Recorded:
             (r["source"], r["type"])
             for r in self.rows("SELECT source, type FROM messages WHERE run_id = ? ORDER BY seq", run_id)
         ]
+
+    def assert_messages_match(self, run_id: str, messages: Sequence[Any]) -> None:
+        """The run's recorded messages are exactly ``messages`` (a TaskResult's): source, type, text."""
+        recorded = [
+            (r["source"], r["type"], r["content"])
+            for r in self.rows("SELECT source, type, content FROM messages WHERE run_id = ? ORDER BY seq", run_id)
+        ]
+        assert recorded == [(m.source, type(m).__name__, m.to_text()) for m in messages]
 
     def blob(self, ref: dict[str, str]) -> Any:
         return self.one("SELECT data FROM blobs WHERE hash = ?", ref["$blob"])["data"]

@@ -1,0 +1,225 @@
+"""RoundRobinGroupChat and SelectorGroupChat: messages, speaker selections, the selector's own calls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from autogen_agentchat.agents import AssistantAgent, UserProxyAgent
+from autogen_agentchat.conditions import MaxMessageTermination, TextMentionTermination
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage
+from autogen_agentchat.teams import RoundRobinGroupChat, SelectorGroupChat
+
+import teamtape
+from teamtape.demo.script import Script, message_text
+from teamtape.demo.server import Reply, ToolCall
+
+SELECTOR_PROMPT = "PICK THE NEXT SPEAKER among {participants}.\nRoles:\n{roles}\nConversation:\n{history}"
+
+
+def is_selector(request: dict) -> bool:
+    return any("PICK THE NEXT SPEAKER" in message_text(m) for m in request.get("messages") or [])
+
+
+async def lookup(topic: str) -> str:
+    """Look a topic up."""
+    return f"facts about {topic}"
+
+
+def research_team(server, client, *, stream: bool = False, **selector_kwargs) -> SelectorGroupChat:
+    model = client(server)
+    planner = AssistantAgent(
+        "planner", model_client=model, system_message="You are the planner.", model_client_stream=stream
+    )
+    researcher = AssistantAgent(
+        "researcher",
+        model_client=model,
+        tools=[lookup],
+        system_message="You are the researcher.",
+        model_client_stream=stream,
+    )
+    writer = AssistantAgent(
+        "writer", model_client=model, system_message="You are the writer.", model_client_stream=stream
+    )
+    selector_kwargs.setdefault("termination_condition", TextMentionTermination("TERMINATE"))
+    return SelectorGroupChat(
+        [planner, researcher, writer],
+        model_client=model,
+        selector_prompt=SELECTOR_PROMPT,
+        model_client_streaming=stream,
+        **selector_kwargs,
+    )
+
+
+def research_script(selections: Sequence[str]) -> Script:
+    script = Script()
+    script.route("selector", is_selector).then(*selections)
+    script.route("planner", system_contains="You are the planner.").then("Plan: research, then write.")
+    script.route("researcher", system_contains="You are the researcher.").then(
+        Reply(tool_calls=[ToolCall("lookup", {"topic": "tides"})])
+    )
+    script.route("writer", system_contains="You are the writer.").then("Tides follow the moon. TERMINATE")
+    return script
+
+
+async def test_round_robin_messages_and_turns_mirror_the_result(serve, client, store_path, recorded, stream) -> None:
+    server = serve(["Draft one.", "Looks good.", "Draft two."])
+    model = client(server)
+    writer = AssistantAgent("writer", model_client=model, model_client_stream=stream)
+    critic = AssistantAgent("critic", model_client=model, model_client_stream=stream)
+    team = RoundRobinGroupChat([writer, critic], termination_condition=MaxMessageTermination(4))
+    async with teamtape.record(store=store_path, name="rr", labels={"suite": "recorder"}):
+        result = await team.run(task="Write a slogan.")
+
+    db = recorded()
+    run = db.top_run()
+    assert (run["team_type"], run["name"], run["status"]) == ("RoundRobinGroupChat", "rr", "ok")
+    assert run["participants"] == ["writer", "critic"]
+    assert run["labels"] == {"suite": "recorder"}
+    assert run["stop_reason"] == result.stop_reason == "Maximum number of messages 4 reached, current message count: 4"
+    db.assert_messages_match(run["run_id"], result.messages)
+    selections = db.rows("SELECT selector, selected FROM speaker_selections ORDER BY seq")
+    assert [s["selected"] for s in selections] == [["writer"], ["critic"], ["writer"]]
+    assert {s["selector"] for s in selections} == {"RoundRobinGroupChatManager"}
+    turns = [e["agent"] for e in db.events(run["run_id"], "agent_turn")]
+    assert turns == ["writer", "critic", "writer"]
+    calls = db.rows("SELECT agent, streamed FROM llm_calls ORDER BY ts")
+    assert [(c["agent"], c["streamed"]) for c in calls] == [("writer", stream), ("critic", stream), ("writer", stream)]
+
+
+async def test_model_based_selection_is_recorded_with_the_selectors_own_calls(
+    serve, client, store_path, recorded, stream
+) -> None:
+    server = serve(research_script(["planner", "researcher", "writer"]))
+    team = research_team(server, client, stream=stream)
+    async with teamtape.record(store=store_path):
+        result = await team.run(task="Explain tides.")
+
+    db = recorded()
+    run = db.top_run()
+    assert run["team_type"] == "SelectorGroupChat" and run["status"] == "ok"
+    assert run["stop_reason"] == result.stop_reason == "Text 'TERMINATE' mentioned"
+    db.assert_messages_match(run["run_id"], result.messages)
+    selections = db.rows("SELECT selector, selected FROM speaker_selections ORDER BY seq")
+    assert selections == [
+        {"selector": "SelectorGroupChatManager", "selected": ["planner"]},
+        {"selector": "SelectorGroupChatManager", "selected": ["researcher"]},
+        {"selector": "SelectorGroupChatManager", "selected": ["writer"]},
+    ]
+    calls = db.rows("SELECT agent, streamed, response FROM llm_calls ORDER BY ts")
+    assert [c["agent"] for c in calls] == ["selector", "planner", "selector", "researcher", "selector", "writer"]
+    assert [c["response"]["content"] for c in calls if c["agent"] == "selector"] == ["planner", "researcher", "writer"]
+    assert {c["streamed"] for c in calls} == {stream}
+    assert run["llm_calls"] == 6
+    # The selector's request is the prompt the team built, with the conversation so far.
+    prompts = [msgs[0]["content"] for msgs in db.sent("agent = 'selector'")]
+    assert prompts[0].startswith("PICK THE NEXT SPEAKER among ['planner', 'researcher', 'writer'].")
+    assert prompts[2].startswith("PICK THE NEXT SPEAKER among ['planner', 'writer'].")
+    assert "planner: Plan: research, then write." in prompts[2]
+
+
+async def test_selector_func_choices_need_no_model_call(serve, client, store_path, recorded) -> None:
+    def selector_func(thread: Sequence[BaseAgentEvent | BaseChatMessage]) -> str | None:
+        return "planner" if thread[-1].source == "user" else None  # then let the model choose
+
+    server = serve(research_script(["researcher", "writer"]))
+    team = research_team(server, client, selector_func=selector_func)
+    async with teamtape.record(store=store_path):
+        await team.run(task="Explain tides.")
+
+    db = recorded()
+    selected = [r["selected"] for r in db.rows("SELECT selected FROM speaker_selections ORDER BY seq")]
+    assert selected == [["planner"], ["researcher"], ["writer"]]
+    agents = [r["agent"] for r in db.rows("SELECT agent FROM llm_calls ORDER BY ts")]
+    assert agents == ["planner", "selector", "researcher", "selector", "writer"]
+
+
+async def test_candidate_func_narrows_what_the_selector_model_chooses_from(serve, client, store_path, recorded) -> None:
+    def candidate_func(thread: Sequence[BaseAgentEvent | BaseChatMessage]) -> list[str]:
+        last = thread[-1].source
+        return {"user": ["planner", "researcher"], "planner": ["researcher"]}.get(last, ["writer", "planner"])
+
+    server = serve(research_script(["planner", "writer"]))
+    team = research_team(server, client, candidate_func=candidate_func)
+    async with teamtape.record(store=store_path):
+        await team.run(task="Explain tides.")
+
+    db = recorded()
+    selected = [r["selected"] for r in db.rows("SELECT selected FROM speaker_selections ORDER BY seq")]
+    assert selected == [["planner"], ["researcher"], ["writer"]]
+    # One candidate needs no model call: the selector asked the model twice, for two candidates each.
+    prompts = [msgs[0]["content"] for msgs in db.sent("agent = 'selector'")]
+    assert [p.splitlines()[0] for p in prompts] == [
+        "PICK THE NEXT SPEAKER among ['planner', 'researcher'].",
+        "PICK THE NEXT SPEAKER among ['writer', 'planner'].",
+    ]
+
+
+async def test_allow_repeated_speaker_records_the_same_speaker_twice(serve, client, store_path, recorded) -> None:
+    script = Script()
+    script.route("selector", is_selector).then("planner", "planner")
+    script.route("planner", system_contains="You are the planner.").then("Step 1.", "Step 2. TERMINATE")
+    server = serve(script)
+    team = research_team(server, client, allow_repeated_speaker=True)
+    async with teamtape.record(store=store_path):
+        await team.run(task="Plan.")
+
+    db = recorded()
+    selected = [r["selected"] for r in db.rows("SELECT selected FROM speaker_selections ORDER BY seq")]
+    assert selected == [["planner"], ["planner"]]
+    prompts = [msgs[0]["content"] for msgs in db.sent("agent = 'selector'")]
+    assert all("['planner', 'researcher', 'writer']" in p for p in prompts)
+
+
+async def test_max_turns_stops_each_run_and_runs_share_a_session(serve, client, store_path, recorded) -> None:
+    server = serve(["Haiku one.", "Haiku two, shorter."])
+    agent = AssistantAgent("poet", model_client=client(server))
+    team = RoundRobinGroupChat([agent], max_turns=1)
+    async with teamtape.record(store=store_path) as rec:
+        first = await team.run(task="Write a haiku about coding.")
+        second = await team.run(task="Make it shorter.")
+
+    db = recorded()
+    runs = db.runs()
+    assert [r["run_id"] for r in runs] == rec.run_ids
+    assert [(r["task"], r["stop_reason"]) for r in runs] == [
+        ("Write a haiku about coding.", first.stop_reason),
+        ("Make it shorter.", second.stop_reason),
+    ]
+    assert first.stop_reason == "Maximum number of turns 1 reached."
+    assert runs[0]["session_id"] == runs[1]["session_id"]
+    # The second run's call carries the history of the first: the team kept its state.
+    assert [m["content"] for m in db.sent()[1][1:]] == [
+        "Write a haiku about coding.",
+        "Haiku one.",
+        "Make it shorter.",
+    ]
+
+
+async def test_user_proxy_input_request_and_answer_are_recorded(serve, client, store_path, recorded) -> None:
+    prompts: list[str] = []
+
+    async def input_func(prompt: str, cancellation_token=None) -> str:
+        prompts.append(prompt)
+        return "APPROVE"
+
+    server = serve(["Here is the proposal. Do you approve?"])
+    assistant = AssistantAgent("assistant", model_client=client(server))
+    user_proxy = UserProxyAgent("user_proxy", input_func=input_func)
+    team = RoundRobinGroupChat([assistant, user_proxy], termination_condition=TextMentionTermination("APPROVE"))
+    async with teamtape.record(store=store_path):
+        result = await team.run(task="Draft a project proposal.")
+
+    db = recorded()
+    run = db.top_run()
+    db.assert_messages_match(run["run_id"], result.messages)
+    assert db.messages(run["run_id"]) == [
+        ("user", "TextMessage"),
+        ("assistant", "TextMessage"),
+        ("user_proxy", "UserInputRequestedEvent"),
+        ("user_proxy", "TextMessage"),
+    ]
+    answer = db.rows("SELECT content FROM messages WHERE source = 'user_proxy' ORDER BY seq")[-1]
+    assert answer["content"] == "APPROVE" and prompts
+    assert run["stop_reason"] == "Text 'APPROVE' mentioned"
+    turns = [e["agent"] for e in db.events(run["run_id"], "agent_turn")]
+    assert turns == ["assistant", "user_proxy"]
