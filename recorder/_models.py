@@ -7,6 +7,7 @@ recorded once, as the outer call; the inner client only tells us the provider.
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
@@ -78,21 +79,24 @@ def _client_args(client: Any) -> dict[str, Any]:
 def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     _harvest_secrets(client, run)
     rec = run.recorder
+    agent = current_agent.get()
+    call_id = run.next_call_id()
     tools = kwargs.get("tools", args[0] if args else None) or []
     request: dict[str, Any] = {
-        "messages": [llm_message_ref(m, run.blobs, run.llm_message_cache) for m in messages or []],
+        **_message_delta(run, (agent, id(client)), call_id, list(messages or [])),
         "tool_choice": tool_choice_form(kwargs.get("tool_choice", "auto")),
         "json_output": json_output_form(kwargs.get("json_output")),
         "extra_args": rec.redactor.redact_obj(to_jsonable(kwargs.get("extra_create_args") or {})),
     }
     if tools:
-        request["tools"] = run.blobs.put("application/vnd.autogen.tools+json", tool_schemas(tools))
+        request["tools"] = _tools_ref(run, list(tools))
     client_args = _client_args(client)
     if client_args:
         request["client_args"] = rec.redactor.redact_obj(client_args)
     return {
         "run": run,
-        "agent": current_agent.get(),
+        "call_id": call_id,
+        "agent": agent,
         "client": type(client).__name__,
         "provider": provider_of(client),
         "model": model_of(client),
@@ -101,6 +105,37 @@ def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], 
         "perf": time.perf_counter(),
         "chunk_offsets": None,
     }
+
+
+def _tools_ref(run: RunRecorder, tools: list[Any]) -> dict[str, str]:
+    """The offered tools as a blob, computed once per list of tool objects (schemas are costly)."""
+    key = tuple(id(t) for t in tools)
+    hit = run.tools_cache.get(key)
+    if hit is not None and all(map(operator.is_, hit[0], tools)):
+        return hit[1]
+    ref = run.blobs.put("application/vnd.autogen.tools+json", tool_schemas(tools))
+    run.tools_cache[key] = (tools, ref)
+    return ref
+
+
+def _message_delta(run: RunRecorder, key: tuple[Any, int], call_id: str, messages: list[Any]) -> dict[str, Any]:
+    """The request's messages as a delta on this agent's previous call (see teamtape.store.requests).
+
+    Agents resend their whole context on every call; storing only what is new keeps a long run's
+    recording linear in its length instead of quadratic.
+    """
+    blobs, cache = run.blobs, run.llm_message_cache
+    previous = run.last_requests.get(key)
+    run.last_requests[key] = (call_id, messages)
+    if previous is not None:
+        prev_id, prev_messages = previous
+        limit = min(len(prev_messages), len(messages))
+        same = list(map(operator.is_, messages[:limit], prev_messages[:limit]))
+        keep = limit if all(same) else same.index(False)
+        if keep:
+            new = [llm_message_ref(m, blobs, cache) for m in messages[keep:]]
+            return {"base": {"call_id": prev_id, "keep": keep}, "messages": new}
+    return {"messages": [llm_message_ref(m, blobs, cache) for m in messages]}
 
 
 def _cache_read_tokens(raw: dict[str, Any] | None) -> int:
@@ -130,7 +165,7 @@ def _end(state: dict[str, Any], result: Any = None, error: BaseException | None 
     usage = (response or {}).get("usage") or {}
     raw_response = (raw or {}).get("response") or {}
     payload: dict[str, Any] = {
-        "call_id": f"{run.run_id}-{run.seq}",
+        "call_id": state["call_id"],
         "model": state["model"] or raw_response.get("model"),
         "response_model": raw_response.get("model"),
         "provider": state.get("inner_provider") or state["provider"],

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
+
+from teamtape.store import RawJson
 
 from ._context import current_tool_call
 from ._guard import failures
 from ._recorder import Recorder, python_versions
-from ._serialize import error_payload, message_payload, to_jsonable
+from ._serialize import error_payload, message_payload, message_payload_json
 
 
 def _task_payload(task: Any, blobs: Any) -> tuple[str | None, list[dict[str, Any]]]:
@@ -76,6 +79,10 @@ class RunRecorder:
         self.started = time.time()
         self._perf = time.perf_counter()
         self.llm_message_cache: dict[int, tuple[Any, dict[str, str]]] = {}
+        # The last request of each (agent, client), so the next one is stored as a delta.
+        self.last_requests: dict[tuple[Any, int], tuple[str, list[Any]]] = {}
+        self._calls = 0
+        self.tools_cache: dict[tuple[int, ...], tuple[list[Any], dict[str, str]]] = {}
         self._chunks: dict[str, _ChunkBuffer] = {}
         self.ended = False
         self.saw_result = False
@@ -90,14 +97,27 @@ class RunRecorder:
         self.record_inputs = True
         self._message_ids: set[str] = set()
 
+    def next_call_id(self) -> str:
+        """A call id unique in this run, known before the call's event is written."""
+        self._calls += 1
+        return f"{self.run_id}-c{self._calls}"
+
     def emit(self, event_kind: str, agent: str | None, /, **payload: Any) -> None:
         """Append one event of this run (payload fields as keyword arguments)."""
-        event = self.recorder.new_event(self.run_id, self.seq, event_kind, agent, payload)
+        self.emit_payload(event_kind, agent, payload)
+
+    def emit_payload(self, event_kind: str, agent: str | None, payload: dict[str, Any] | RawJson) -> None:
+        """Append one event whose payload is a dict or an already serialized JSON object."""
+        event = self.recorder.new_event(self.run_id, self.seq, event_kind, agent, payload)  # type: ignore[arg-type]
         self.seq += 1
         self.recorder.emit(event)
 
     def _emit_blob(self, digest: str, media_type: str, data: Any) -> None:
-        self.emit("blob", None, hash=digest, media_type=media_type, data=data)
+        if isinstance(data, RawJson):
+            head = json.dumps({"hash": digest, "media_type": media_type})
+            self.emit_payload("blob", None, RawJson(f'{head[:-1]},"data":{data}}}'))
+        else:
+            self.emit("blob", None, hash=digest, media_type=media_type, data=data)
 
     # -- start / end --------------------------------------------------------------------------------
     def start(self, owner: Any, task: Any, extra: dict[str, Any] | None = None) -> None:
@@ -147,7 +167,7 @@ class RunRecorder:
         state, state_error = None, None
         if owner is not None and self.recorder.save_state and status == "ok":
             try:
-                state = to_jsonable(await owner.save_state())
+                state = await owner.save_state()  # plain dicts; odd values are encoded by encode_event
             except Exception as e:
                 state_error = f"{type(e).__name__}: {e}"[:500]
         self.end_sync(status, stop_reason=stop_reason, error=error, state=state, state_error=state_error)
@@ -173,7 +193,7 @@ class RunRecorder:
         if error is not None:
             payload["error"] = error_payload(error, with_traceback=True)
         if state is not None:
-            payload["state"] = self.recorder.redactor.redact_obj(state)
+            payload["state"] = state  # secrets in it are scrubbed from the encoded line like any text
         if state_error:
             payload["state_error"] = state_error
         self.emit("run_ended", None, **payload)
@@ -205,8 +225,7 @@ class RunRecorder:
             self._message_ids.add(message_id)
         source = getattr(message, "source", None)
         self._flush_chunks_of(source)
-        payload = message_payload(message, self.blobs)
-        self.emit("message", source, **payload)
+        self.emit_payload("message", source, message_payload_json(message, self.blobs))
 
     def record_messages(self, messages: Any) -> None:
         for m in messages or []:

@@ -7,6 +7,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from teamtape.store import RawJson
+
 BlobSink = Callable[[str, str, Any], None]
 """Called as ``sink(hash, media_type, data)`` the first time a blob is seen."""
 
@@ -53,10 +55,14 @@ class BlobTable:
     def put(self, media_type: str, data: Any) -> dict[str, str]:
         """Store ``data`` (JSON value) once; returns a ``{"$blob": hash}`` reference."""
         text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=repr)
+        return self.put_json(media_type, text, lambda: data)
+
+    def put_json(self, media_type: str, text: str, data: Callable[[], Any]) -> dict[str, str]:
+        """Like :meth:`put` for content already serialized as ``text``; ``data()`` is called only if new."""
         h = content_hash(text)
         if h not in self._seen:
             self._seen.add(h)
-            self._sink(h, media_type, data)
+            self._sink(h, media_type, data())
         return {"$blob": h}
 
     def bound(self, sink: BlobSink) -> BlobTable:
@@ -88,6 +94,23 @@ def _content_with_image_refs(content: Any, blobs: BlobTable) -> Any:
     return to_jsonable(content)
 
 
+def message_payload_json(message: Any, blobs: BlobTable) -> RawJson | dict[str, Any]:
+    """The ``message`` payload serialized by pydantic directly when the message has no images."""
+    content = getattr(message, "content", None)
+    if isinstance(content, list) and any(hasattr(p, "to_base64") for p in content):
+        return message_payload(message, blobs)
+    try:
+        body = message.model_dump_json()
+        text = json.dumps(message.to_text(), ensure_ascii=False)
+    except Exception:
+        return message_payload(message, blobs)
+    if not body.startswith("{") or not body.endswith("}"):
+        return message_payload(message, blobs)
+    if '"type":' not in body:
+        body = f'{body[:-1]},"type":{json.dumps(type(message).__name__)}}}' if body != "{}" else body
+    return RawJson(f'{body[:-1]},"text":{text}}}' if body != "{}" else f'{{"text":{text}}}')
+
+
 def message_payload(message: Any, blobs: BlobTable) -> dict[str, Any]:
     """Payload of a ``message`` event for an autogen chat message or agent event."""
     try:
@@ -110,12 +133,17 @@ def llm_message_ref(message: Any, blobs: BlobTable, cache: dict[int, tuple[Any, 
     hit = cache.get(id(message))
     if hit is not None and hit[0] is message:
         return hit[1]
-    try:
-        data = message.model_dump(mode="json", exclude={"content"})
-        data["content"] = _content_with_image_refs(message.content, blobs)
-    except Exception:
-        data = to_jsonable(message)
-    ref = blobs.put("application/vnd.autogen.llm-message+json", data)
+    media_type = "application/vnd.autogen.llm-message+json"
+    if isinstance(getattr(message, "content", None), str):
+        text = message.model_dump_json()  # pydantic's own serializer: no Python-level walk
+        ref = blobs.put_json(media_type, text, lambda: RawJson(text))
+    else:
+        try:
+            data = message.model_dump(mode="json", exclude={"content"})
+            data["content"] = _content_with_image_refs(message.content, blobs)
+        except Exception:
+            data = to_jsonable(message)
+        ref = blobs.put(media_type, data)
     cache[id(message)] = (message, ref)
     return ref
 

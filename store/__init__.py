@@ -10,7 +10,17 @@ from .errors import (
     StoreNotFoundError,
     TeamtapeError,
 )
-from .events import SCHEMA_VERSION, Event, IdFactory, Kind, RunStatus, decode_event, encode_event, new_run_id
+from .events import (
+    SCHEMA_VERSION,
+    Event,
+    IdFactory,
+    Kind,
+    RawJson,
+    RunStatus,
+    decode_event,
+    encode_event,
+    new_run_id,
+)
 from .fold import FoldReport
 from .journal import JournalWriter
 from .paths import resolve_store_path
@@ -27,6 +37,7 @@ __all__ = [
     "JournalWriter",
     "Kind",
     "QueryError",
+    "RawJson",
     "Redactor",
     "RunNotFoundError",
     "RunStatus",

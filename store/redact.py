@@ -6,8 +6,8 @@ Three layers, applied to every journal line (and so to every store, tape, lake a
    wherever they occur in a JSON object (see :meth:`Redactor.redact_obj`);
 2. the literal values of secret-looking environment variables (``OPENAI_API_KEY``...) and of any
    secret found under such a key are replaced wherever they appear in text;
-3. configurable regular expressions (defaults cover OpenAI/Anthropic/AWS/GitHub keys and bearer
-   tokens) are replaced in text.
+3. matches of regular expressions are replaced in text: built-in ones for OpenAI/Anthropic/AWS/
+   GitHub/Slack/Google keys and bearer tokens, plus any the user configures.
 """
 
 from __future__ import annotations
@@ -50,14 +50,17 @@ NOT_SECRET_KEYS = frozenset(
     }
 )
 
-DEFAULT_PATTERNS = (
-    r"sk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_\-]{16,}",
-    r"(?i:bearer)\s+[A-Za-z0-9._\-~+/]{12,}=*",
-    r"AKIA[0-9A-Z]{16}",
-    r"gh[pousr]_[A-Za-z0-9]{30,}",
-    r"xox[baprs]-[A-Za-z0-9-]{10,}",
-    r"AIza[0-9A-Za-z_\-]{35}",
+# Default patterns, each with literal strings one of which must occur for it to match: checking
+# those first keeps scrubbing an event to a few substring searches in the common case.
+DEFAULT_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("sk-",), r"sk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_\-]{16,}"),
+    (("Bearer", "bearer", "BEARER"), r"(?i:bearer)\s+[A-Za-z0-9._\-~+/]{12,}=*"),
+    (("AKIA",), r"AKIA[0-9A-Z]{16}"),
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"gh[pousr]_[A-Za-z0-9]{30,}"),
+    (("xox",), r"xox[baprs]-[A-Za-z0-9-]{10,}"),
+    (("AIza",), r"AIza[0-9A-Za-z_\-]{35}"),
 )
+DEFAULT_PATTERNS = tuple(pattern for _, pattern in DEFAULT_RULES)
 
 MIN_SECRET_LENGTH = 8
 
@@ -76,7 +79,8 @@ def env_secrets(environ: Mapping[str, str] | None = None) -> set[str]:
 class Redactor:
     """Scrubs secrets from JSON-like objects and text. Cheap enough for every event."""
 
-    def __init__(self, patterns: Iterable[str] = DEFAULT_PATTERNS, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, patterns: Iterable[str] = (), secrets: Iterable[str] = (), *, defaults: bool = True) -> None:
+        self._hinted = [(hints, re.compile(p)) for hints, p in DEFAULT_RULES] if defaults else []
         self._patterns: list[re.Pattern[str]] = []
         self._combined: re.Pattern[str] | None = None
         self._secrets: set[str] = set()
@@ -98,7 +102,8 @@ class Redactor:
             except re.error as e:
                 raise ValueError(f"redaction pattern {p!r} is not a valid regular expression: {e}") from None
         try:
-            self._combined = re.compile("|".join(f"(?:{p.pattern})" for p in self._patterns))
+            joined = "|".join(f"(?:{p.pattern})" for p in self._patterns)
+            self._combined = re.compile(joined) if joined else None
         except re.error:  # e.g. a user pattern with inline global flags: match one by one
             self._combined = None
 
@@ -107,6 +112,11 @@ class Redactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        for hints, pattern in self._hinted:
+            for hint in hints:
+                if hint in text:
+                    text = pattern.sub(REDACTED, text)
+                    break
         if self._combined is not None:
             if self._combined.search(text):
                 text = self._combined.sub(REDACTED, text)

@@ -22,6 +22,7 @@ from .fold import FoldReport, fold, rebuild_projections
 from .journal import JournalWriter
 from .paths import StoreLayout, resolve_store_path
 from .redact import Redactor
+from .requests import expand_llm_requests
 
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 BUSY_TIMEOUT_ENV = "TEAMTAPE_BUSY_TIMEOUT"
@@ -236,14 +237,26 @@ class Store:
         with self.connect() as con:
             return resolve_run_ref(con, ref)
 
-    def events(self, run_id: str) -> list[Event]:
-        """Every event of one run, in order."""
+    def events(self, run_id: str, *, expand_requests: bool = True) -> list[Event]:
+        """Every event of one run, in order.
+
+        With ``expand_requests`` (the default) each ``llm_call``'s ``request.messages`` is the full
+        list of message references, not the stored delta (see :mod:`teamtape.store.requests`).
+        """
         rows = self.query(
             "SELECT event_id, run_id, seq, epoch_us(ts) / 1e6 AS ts, kind, agent, payload, schema_version "
             "FROM events WHERE run_id = ? ORDER BY seq",
             [run_id],
         )
-        return [_row_to_event(r) for r in rows]
+        events = [_row_to_event(r) for r in rows]
+        return expand_llm_requests(events) if expand_requests else events
+
+    def blobs(self, hashes: Sequence[str]) -> dict[str, Any]:
+        """The stored data of content-addressed blobs, by hash."""
+        import json
+
+        rows = self.query("SELECT hash, data FROM blobs WHERE hash IN (SELECT unnest(?))", [list(hashes)])
+        return {r["hash"]: json.loads(r["data"]) if isinstance(r["data"], str) else r["data"] for r in rows}
 
 
 def _owner_only(db: Path) -> None:
