@@ -64,7 +64,10 @@ def _check_url(url: str, source: str) -> str:
     try:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
-        raise OtlpError(f"The OTLP endpoint {url!r} (from {source}) has an invalid port.") from None
+        raise OtlpError(
+            f"The OTLP endpoint {url!r} (from {source}) has an invalid port: give a URL like "
+            "http://localhost:4318 (HTTP) or http://localhost:4317 (gRPC)."
+        ) from None
     return url
 
 

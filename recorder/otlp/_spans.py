@@ -40,19 +40,25 @@ class SpanSpec:
     """Status description when the span failed (status ERROR), else None."""
 
 
-def ns(ts: float) -> int:
-    """Unix seconds to nanoseconds, at the microsecond precision the store keeps."""
-    return round(ts * 1_000_000) * 1000
+def us(ts: float) -> int:
+    """Unix seconds to integer microseconds: the store keeps microseconds, so live and exported
+    times agree to the nanosecond (both round half to even, as DuckDB's cast does)."""
+    return round(ts * 1_000_000)
 
 
-def interval(event: Event) -> tuple[float, float]:
-    """Start and end (Unix seconds) of a timed event: ``started_ts`` + ``duration_ms``, else its ts."""
+def ns(microseconds: int) -> int:
+    return microseconds * 1000
+
+
+def interval(event: Event) -> tuple[int, int]:
+    """Start and end (microseconds) of a timed event: ``started_ts`` + ``duration_ms``, else ending at its ts."""
     p = event.payload
-    duration = _number(p.get("duration_ms")) or 0.0
+    duration = round((_number(p.get("duration_ms")) or 0.0) * 1000)
     start = _number(p.get("started_ts"))
     if start is None:
-        return event.ts - duration / 1000, event.ts
-    return start, start + duration / 1000
+        end = us(event.ts)
+        return end - duration, end
+    return us(start), us(start) + duration
 
 
 def _number(value: Any) -> float | None:

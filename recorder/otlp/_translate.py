@@ -39,9 +39,12 @@ from ._spans import (
     retrieval_attributes,
     tool_attributes,
     turn_attributes,
+    us,
 )
 
 CostOf = Callable[[Event], "float | None"]
+_SLACK_US = 1000
+"""Clock slack when deciding whether a call happened inside an agent turn."""
 
 
 @dataclass
@@ -56,8 +59,8 @@ class Measurement:
 @dataclass
 class _Turn:
     agent: str | None
-    start: float
-    end: float
+    start: int
+    end: int
     span_id: int
 
 
@@ -66,8 +69,8 @@ class _Run:
     run_id: str
     root_run_id: str
     parent_span_id: int | None
-    start: float
-    last_ts: float
+    start: int  # microseconds
+    last_ts: int
     workflow: str = "run"
     attributes: Attributes = field(default_factory=dict)
     span_events: list[tuple[str, int, Attributes]] = field(default_factory=list)
@@ -152,7 +155,7 @@ class Translator:
             return
         run = self.runs.get(event.run_id) or self._start_run(event, implicit=True)
         if kind != Kind.RUN_CRASHED:  # written by the store when it noticed, maybe much later
-            run.last_ts = max(run.last_ts, event.ts)
+            run.last_ts = max(run.last_ts, us(event.ts))
         if kind in (Kind.LLM_CALL, Kind.TOOL_CALL, Kind.MEMORY_QUERY):
             self._call(run, event)
         elif kind == Kind.AGENT_TURN:
@@ -181,7 +184,7 @@ class Translator:
         if parent:
             tool_call_id = p.get("parent_tool_call_id")
             parent_span = _ids.tool_span_id(parent, tool_call_id) if tool_call_id else _ids.run_span_id(parent)
-        run = _Run(event.run_id, root, parent_span, event.ts, event.ts)
+        run = _Run(event.run_id, root, parent_span, us(event.ts), us(event.ts))
         if not implicit:
             run.workflow = workflow_name(p)
             a = run.attributes
@@ -210,10 +213,10 @@ class Translator:
         else:
             status = str(p.get("status") or "ok")
             duration = p.get("duration_ms")
-            end = run.start + duration / 1000 if isinstance(duration, (int, float)) else event.ts
+            end = run.start + round(duration * 1000) if isinstance(duration, (int, float)) else us(event.ts)
         self._close(run, end, status, p.get("stop_reason"), p)
 
-    def _close(self, run: _Run, end: float, status: str, stop_reason: Any, payload: dict[str, Any] | None) -> None:
+    def _close(self, run: _Run, end: int, status: str, stop_reason: Any, payload: dict[str, Any] | None) -> None:
         for pending in run.pending:
             self._emit_call(run, pending, _ids.run_span_id(run.run_id))
         run.pending.clear()
@@ -254,14 +257,14 @@ class Translator:
             labels = {sc.GEN_AI_WORKFLOW_NAME: run.workflow, sc.TT_RUN_STATUS: status}
             put(labels, sc.TT_TEAM_TYPE, run.attributes.get(sc.TT_TEAM_TYPE))
             self._measure(sc.METRIC_RUNS, 1, labels)
-            self._measure(sc.METRIC_RUN_DURATION, max(end - run.start, 0.0), labels)
+            self._measure(sc.METRIC_RUN_DURATION, max(end - run.start, 0) / 1e6, labels)
         del self.runs[run.run_id]
 
     # -- calls and turns -------------------------------------------------------------------------------
     def _call(self, run: _Run, event: Event) -> None:
         start, _end = interval(event)
         for turn in reversed(run.turns):
-            if turn.agent == event.agent and turn.start - 0.001 <= start <= turn.end + 0.001:
+            if turn.agent == event.agent and turn.start - _SLACK_US <= start <= turn.end + _SLACK_US:
                 self._emit_call(run, event, turn.span_id)
                 return
         if len(run.pending) >= self._max_pending:
@@ -278,7 +281,7 @@ class Translator:
         keep = []
         for pending in run.pending:
             p_start = interval(pending)[0]
-            if pending.agent == event.agent and start - 0.001 <= p_start <= end + 0.001:
+            if pending.agent == event.agent and start - _SLACK_US <= p_start <= end + _SLACK_US:
                 self._emit_call(run, pending, span_id)
             else:
                 keep.append(pending)
@@ -325,7 +328,7 @@ class Translator:
     # -- span events on the run span ---------------------------------------------------------------------
     def _add_span_event(self, run: _Run, name: str, ts: float, attrs: Attributes) -> None:
         if len(run.span_events) < self._max_span_events:
-            run.span_events.append((name, ns(ts), attrs))
+            run.span_events.append((name, ns(us(ts)), attrs))
 
     def _speaker_selection(self, run: _Run, event: Event) -> None:
         p = event.payload
@@ -362,7 +365,7 @@ class Translator:
         for key in (sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_AGENT_NAME):
             put(labels, key, attrs.get(key))
         start, end = interval(event)
-        self._measure(sc.METRIC_OPERATION_DURATION, max(end - start, 0.0),
+        self._measure(sc.METRIC_OPERATION_DURATION, max(end - start, 0) / 1e6,
                       {**labels, **({sc.ERROR_TYPE: attrs[sc.ERROR_TYPE]} if sc.ERROR_TYPE in attrs else {})})
         for token_type, key in ((sc.TOKEN_TYPE_INPUT, sc.GEN_AI_USAGE_INPUT_TOKENS),
                                 (sc.TOKEN_TYPE_OUTPUT, sc.GEN_AI_USAGE_OUTPUT_TOKENS)):
