@@ -187,6 +187,33 @@ def wrap_on_messages(original: Callable[..., Any]) -> Callable[..., Any]:
     return on_messages
 
 
+def wrap_manager_handler(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``SequentialRoutedAgent.on_message_impl``: what a group chat manager does is its own.
+
+    A manager may call its model outside ``select_speaker`` (MagenticOne's orchestrator plans, keeps
+    its ledgers and writes the final answer from its message handlers): those calls are attributed
+    to the manager's label (e.g. ``orchestrator``) instead of to no agent.
+    """
+
+    async def on_message_impl(self: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
+        label = SELECTOR_LABELS.get(type(self).__name__)
+        if label is None and not _is_manager(self):
+            return await original(self, message, *args, **kwargs)
+        token = current_agent.set(label or type(self).__name__)
+        try:
+            return await original(self, message, *args, **kwargs)
+        finally:
+            current_agent.reset(token)
+
+    return on_message_impl
+
+
+def _is_manager(obj: Any) -> bool:
+    from autogen_agentchat.teams._group_chat._base_group_chat_manager import BaseGroupChatManager
+
+    return isinstance(obj, BaseGroupChatManager)
+
+
 def wrap_select_speaker(original: Callable[..., Any]) -> Callable[..., Any]:
     async def select_speaker(self: Any, thread: Any, *args: Any, **kwargs: Any) -> Any:
         run = current_run.get()
