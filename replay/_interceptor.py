@@ -16,12 +16,14 @@ from collections.abc import AsyncGenerator, Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
+from teamtape.recorder import Recorder
 from teamtape.recorder._context import current_agent
 from teamtape.recorder._hooks import replay_interceptor
 from teamtape.recorder._instrument import is_patched, patch_autogen, unpatch_autogen
 from teamtape.recorder._models import model_of
 from teamtape.recorder._patch import Patcher
 from teamtape.recorder._tools import _memory_name, _tool_kind
+from teamtape.store import Event
 
 from ._normalize import LiveMessageCache, live_request
 from ._serve import code_result, execution_result, memory_result
@@ -192,18 +194,33 @@ def serving(session: ReplaySession) -> Iterator[ReplaySession]:
         >>> session.stats.model_served
         0
     """
+    from teamtape.recorder import _active
+
     patched_here = False
     if not is_patched():
         patch_autogen()
         patched_here = True
+    attribution = None
+    if _active.active() is None:
+        attribution = _AttributionOnly(save_state=False)
+        _active.push(attribution)
     token = replay_interceptor.set(SessionInterceptor(session))
     try:
         with _code_patched():
             yield session
     finally:
         replay_interceptor.reset(token)
-        if patched_here:
-            from teamtape.recorder import _active
+        if attribution is not None:
+            _active.pop(attribution)
+        if patched_here and _active.active() is None:
+            unpatch_autogen()
 
-            if _active.active() is None:
-                unpatch_autogen()
+
+class _AttributionOnly(Recorder):
+    """Follows runs and turns like a recorder (so calls are attributed to their agent) but writes nothing."""
+
+    def emit(self, event: Event) -> None:
+        return None
+
+    def _get_writer(self) -> None:
+        return None

@@ -295,6 +295,28 @@ def build_structured(maker: ClientMaker) -> AssistantAgent:
 
 STRUCTURED = Pattern("structured_output", structured_script, build_structured, ["What is 37 * 42?"])
 
+# -- One assistant with a tool (for mismatch and record-mode tests) --------------------------------------------
+SINGLE_PROMPT = "You answer questions, using search_web for facts."
+
+
+def single_script() -> Script:
+    script = Script()
+    script.route("assistant", system_contains="You answer questions").then(
+        Reply(tool_calls=[ToolCall("search_web", {"query": "Eiffel Tower height"})]),
+        "The Eiffel Tower is 330 m tall.",
+        "Paris is in France.",
+    )
+    return script
+
+
+def build_single(maker: ClientMaker, *, system_message: str = SINGLE_PROMPT, tools: list[Any] | None = None,
+                 model: str = "gpt-4o-mini") -> AssistantAgent:
+    return AssistantAgent("assistant", model_client=maker(model), tools=tools if tools is not None else [search_web],
+                          reflect_on_tool_use=True, system_message=system_message)
+
+
+SINGLE = Pattern("single", single_script, build_single, ["How tall is the Eiffel Tower?"])
+
 PATTERNS = [SWARM, SELECTOR, ROUND_ROBIN, MEMORY, NESTING, STREAMING, STRUCTURED]
 
 
