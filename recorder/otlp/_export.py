@@ -7,7 +7,7 @@ the same runs again sends identical spans (backends that key spans by id show th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,6 +75,27 @@ def _root_of(run_id: str, parents: Mapping[str, str | None]) -> str:
     return run_id
 
 
+RUNS_PER_QUERY = 100
+
+
+def _events_in_chunks(store: Store, runs: Sequence[str]) -> Iterator[list[Event]]:
+    """The events of ``runs``, run by run in ``seq`` order, a hundred runs per query.
+
+    (``Store.events`` does the same for one run, but each call folds the journals first: ~35 ms.)
+    """
+    for i in range(0, len(runs), RUNS_PER_QUERY):
+        chunk = list(runs[i : i + RUNS_PER_QUERY])
+        rows = store.query(
+            "SELECT event_id, run_id, seq, epoch_us(ts) / 1e6 AS ts, kind, agent, payload, schema_version "
+            "FROM events WHERE list_contains(?, run_id) ORDER BY list_position(?, run_id), seq",
+            [chunk, chunk],
+        )
+        for row in rows:
+            if isinstance(row["payload"], str):
+                row["payload"] = json.loads(row["payload"])
+        yield [Event.from_dict(row) for row in rows]
+
+
 class _StoreBlobs:
     """Blob contents fetched from the store, one query per run (only when capturing content)."""
 
@@ -138,7 +159,8 @@ def export_runs(
     Example:
         >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
         >>> from teamtape.store import open_store
-        >>> store = open_store("/tmp/doc-otlp-export", create=True)
+        >>> import tempfile
+        >>> store = open_store(tempfile.mkdtemp() + "/store", create=True)
         >>> w = store.writer()
         >>> w.append(Event("e1", "run1", 0, 100.0, "run_started", payload={"team_type": "Swarm"}))
         >>> w.append(Event("e2", "run1", 1, 101.0, "run_ended", payload={"status": "ok"}))
@@ -168,8 +190,7 @@ def export_runs(
         pipeline = Pipeline(capture_content=capture, cost_of=stored_cost(store, runs), blob_lookup=blobs,
                             run_roots=roots, metric_readers=readers if metrics or metric_readers else ())
         try:
-            for run_id in runs:
-                events = store.events(run_id)
+            for events in _events_in_chunks(store, runs):
                 if blobs is not None:
                     blobs.prefetch(events)
                 for event in events:

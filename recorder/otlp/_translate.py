@@ -106,6 +106,7 @@ class Translator:
         run_roots: the top-level run of runs whose parents this translator will not see.
         max_pending: calls held per run while their agent turn is unknown.
         max_span_events: span events kept per run span.
+        max_open_runs: runs tracked at once; beyond it the oldest is sent as still running.
         blob_cache_bytes: how much blob content to remember when capturing content.
 
     Example:
@@ -128,6 +129,7 @@ class Translator:
         run_roots: Mapping[str, str] | None = None,
         max_pending: int = 1000,
         max_span_events: int = 1000,
+        max_open_runs: int = 10_000,
         blob_cache_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self._on_span = on_span
@@ -138,6 +140,7 @@ class Translator:
         self._roots: dict[str, str] = dict(run_roots or {})
         self._max_pending = max_pending
         self._max_span_events = max_span_events
+        self._max_open_runs = max_open_runs
         self._blobs: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._blob_bytes = 0
         self._blob_cache_bytes = blob_cache_bytes
@@ -204,6 +207,9 @@ class Translator:
             if self.capture:
                 put(a, sc.OI_INPUT_VALUE, p.get("task"))
         self.runs[event.run_id] = run
+        if len(self.runs) > self._max_open_runs:
+            oldest = next(iter(self.runs.values()))
+            self._close(oldest, oldest.last_ts, "running", None, None)
         return run
 
     def _end_run(self, run: _Run, event: Event) -> None:

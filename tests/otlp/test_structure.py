@@ -238,3 +238,25 @@ def test_events_of_a_run_whose_start_was_missed_still_make_spans(translate) -> N
     r.ended(1.0)
     got = translate(r.events[1:])
     assert sorted(s.name for s in got.spans) == ["chat gpt-4o-mini", "invoke_agent triage", "invoke_workflow run"]
+
+
+def test_memory_stays_bounded_when_runs_never_end(translate) -> None:
+    events = []
+    for i in range(30):
+        r = RunScript(f"run-{i:02d}")
+        r.llm("triage", 0.1, 100)
+        events += r.events
+    from teamtape.recorder.otlp import Translator
+
+    spans = []
+    t = Translator(spans.append, max_open_runs=10, max_pending=5)
+    for event in events:
+        t.feed(event)
+    assert len(t.runs) == 10
+    assert sum(1 for s in spans if s.name.startswith("invoke_workflow")) == 20  # the oldest were sent as running
+    r = RunScript("busy")
+    for i in range(12):
+        r.llm(None, 0.1 + i, 10)
+    for event in r.events:
+        t.feed(event)
+    assert len(t.runs["busy"].pending) == 5  # calls waiting for a turn are capped; the overflow went out
