@@ -9,6 +9,7 @@ exporting pauses with exponential backoff (1 s up to 60 s) so a dead endpoint co
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import warnings
@@ -35,6 +36,7 @@ from ._pipeline import Pipeline, PushReader, export_batch
 from ._quiet import last_problem, quiet_exporter_logs
 
 _ALWAYS_KEPT = frozenset({Kind.RUN_STARTED, Kind.RUN_ENDED, Kind.RUN_CRASHED})
+_UNSUPPORTED = re.compile(r"\b(404|405|415|501)\b|UNIMPLEMENTED|Not Found")
 
 
 class OtlpExportWarning(RuntimeWarning):
@@ -52,6 +54,7 @@ class SinkStats:
     spans_dropped: int = 0
     """Spans made but not delivered (failed export, endpoint down, or still queued at close)."""
     export_failures: int = 0
+    metric_export_failures: int = 0
     last_error: str | None = None
 
 
@@ -145,7 +148,9 @@ class OtlpSink:
         self._closed = False
         self._warned = False
         self._down_until = 0.0
+        self._metrics_down_until = 0.0
         self._backoff = 1.0
+        self._noted = False
         self._pipeline: Pipeline | None = None
         self._push: PushReader | None = None
         self._thread = threading.Thread(target=self._work, name="teamtape-otlp", daemon=True)
@@ -294,7 +299,7 @@ class OtlpSink:
             return
 
     def _export_metrics(self) -> None:
-        if self._push is None or time.monotonic() < self._down_until:
+        if self._push is None or time.monotonic() < max(self._down_until, self._metrics_down_until):
             return
         try:
             self._push.collect(timeout_millis=self.settings.timeout * 1000 if self.settings else 10_000)
@@ -302,8 +307,26 @@ class OtlpSink:
         except Exception as e:
             ok = False
             self.stats.last_error = f"{type(e).__name__}: {e}"
-        if not ok:
-            self._failed(self._problem() or "the metrics export failed", 0)
+        if ok:
+            self._metrics_down_until = 0.0
+            return
+        self.stats.metric_export_failures += 1
+        reason = self._problem() or "the metrics export failed"
+        if _UNSUPPORTED.search(reason):
+            # A traces-only backend (Jaeger, Tempo, Phoenix, Langfuse): stop trying, say so once.
+            self._push = None
+            self._note_once(
+                f"teamtape: {self.settings.metrics_endpoint if self.settings else 'the endpoint'} does not "
+                f"accept OTLP metrics ({reason}); spans are still sent. Set OTEL_METRICS_EXPORTER=none to "
+                "skip metrics.")
+            return
+        self._metrics_down_until = time.monotonic() + 30.0
+        self._warn_once(reason)
+
+    def _note_once(self, message: str) -> None:
+        if not self._noted:
+            self._noted = True
+            warnings.warn(message, OtlpExportWarning, stacklevel=2)
 
     def _problem(self) -> str | None:
         if self._warned:  # only the first failure is reported: do not probe the endpoint again

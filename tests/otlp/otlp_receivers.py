@@ -112,9 +112,10 @@ class Received:
 class HttpReceiver:
     """An OTLP/HTTP (protobuf) receiver on 127.0.0.1, answering like a Collector."""
 
-    def __init__(self, status: int = 200, delay_s: float = 0.0) -> None:
+    def __init__(self, status: int = 200, delay_s: float = 0.0, metrics_status: int | None = None) -> None:
         self.got = Received()
         self.status = status
+        self.metrics_status = status if metrics_status is None else metrics_status
         self.delay_s = delay_s
         owner = self
 
@@ -128,16 +129,17 @@ class HttpReceiver:
                     time.sleep(owner.delay_s)
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
+                status = owner.metrics_status if self.path.endswith("/v1/metrics") else owner.status
                 with owner.got.lock:
                     owner.got.raw.append(body)
                     owner.got.headers.append({k.lower(): v for k, v in self.headers.items()})
-                    if owner.status == 200:
+                    if status == 200:
                         if self.path.endswith("/v1/traces"):
                             owner.got.traces.append(trace_service_pb2.ExportTraceServiceRequest.FromString(body))
                         elif self.path.endswith("/v1/metrics"):
                             owner.got.metrics.append(metrics_service_pb2.ExportMetricsServiceRequest.FromString(body))
                 reply = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-                self.send_response(owner.status)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
@@ -163,7 +165,7 @@ class HttpReceiver:
 class GrpcReceiver:
     """An OTLP/gRPC receiver (TraceService and MetricsService) on 127.0.0.1."""
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: bool = True) -> None:
         self.got = Received()
         got = self.got
 
@@ -185,7 +187,8 @@ class GrpcReceiver:
 
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), self._server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), self._server)
+        if metrics:  # without it, metric exports get UNIMPLEMENTED, as from Jaeger or Tempo
+            metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), self._server)
         self.port = self._server.add_insecure_port("127.0.0.1:0")
 
     @property

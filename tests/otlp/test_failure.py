@@ -6,7 +6,7 @@ import time
 import warnings
 
 import pytest
-from otlp_receivers import HttpReceiver, SilentServer, free_port
+from otlp_receivers import GrpcReceiver, HttpReceiver, SilentServer, free_port
 from otlp_runs import support_run, write_events
 
 from teamtape.recorder.otlp import OtlpError, OtlpExportWarning, OtlpSink, export_runs
@@ -113,3 +113,21 @@ def test_export_to_an_endpoint_that_is_down_says_what_to_check(tmp_path, protoco
     message = str(error.value)
     assert endpoint.removeprefix("http://") in message and reason.lower() in message.lower()
     assert "Re-running the export is safe" in message
+
+
+@pytest.mark.parametrize(("protocol", "answer"), [("http/protobuf", "404"), ("grpc", "UNIMPLEMENTED")])
+def test_a_traces_only_backend_gets_every_span_and_one_note_about_metrics(protocol, answer) -> None:
+    receiver = HttpReceiver(metrics_status=404) if protocol == "http/protobuf" else GrpcReceiver(metrics=False)
+    with receiver as rx, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sink = OtlpSink(rx.endpoint, protocol, schedule_delay=0.01, metric_interval=0.01)
+        for event in many_runs(3):
+            sink.handle(event)
+            time.sleep(0.001)
+        sink.close()
+        metric_posts = len(rx.got.raw) - len(rx.got.traces)
+    assert sink.stats.spans_exported == 45 and sink.dropped == 0
+    messages = otlp_warnings(caught)
+    assert len(messages) == 1 and "does not accept OTLP metrics" in messages[0] and answer in messages[0], messages
+    if protocol == "http/protobuf":
+        assert metric_posts == 1  # tried once, then stopped
