@@ -53,14 +53,15 @@ class CostChart:
             yield Text("  no LLM calls", style="dim")
             return
         label_w = min(24, max(len(line.key) for line in self.lines))
-        tail_w = 34
+        tail_w = 36
         bar_w = max(8, options.max_width - label_w - tail_w - 4)
         top = max((line.cost_usd or 0.0) for line in self.lines) or 1.0
         for i, line in enumerate(self.lines):
             colour = Style(color=AGENT_COLOURS[i % len(AGENT_COLOURS)])
             label = line.key if len(line.key) <= label_w else line.key[: label_w - 1] + "…"
             cost = fmt_cost(line.cost_usd, unpriced=line.unpriced)
-            tail = f"{cost:>10}  {line.calls:>4} calls  {fmt_tokens(line.input_tokens + line.output_tokens):>6} tok"
+            calls = f"{line.calls} call" + ("" if line.calls == 1 else "s")
+            tail = f"{cost:>11}  {calls:>9}  {fmt_tokens(line.input_tokens + line.output_tokens):>6} tok"
             chart = bar((line.cost_usd or 0.0) / top, bar_w) if line.cost_usd is not None else "?".ljust(bar_w)
             yield Text.assemble(f"  {label:<{label_w}} ", (chart, colour), " ", tail)
         unpriced = sum(line.unpriced for line in self.lines)

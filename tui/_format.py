@@ -63,11 +63,11 @@ def fmt_offset(seconds: float) -> str:
     return f"+{int(minutes)}:{rest:04.1f}"
 
 
-def fmt_started(epoch: float | None) -> str:
-    """A start time in local time, ``2024-11-23 14:02:07``; empty when unknown."""
+def fmt_started(epoch: float | None, *, short: bool = False) -> str:
+    """A start time in local time, ``2024-11-23 14:02:07`` (``11-23 14:02`` when short); empty when unknown."""
     if epoch is None:
         return ""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+    return time.strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
 def one_line(text: str | None, limit: int = 400) -> str:

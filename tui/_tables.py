@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.style import Style
+from textual import events
 
 from ._compare import Comparison
 from ._format import fmt_cost, fmt_duration, fmt_offset, fmt_started, fmt_tokens, one_line, short_id
@@ -24,9 +25,11 @@ class RunsTable(VirtualTable):
         "status--running", "status--ok", "status--error", "status--cancelled", "status--crashed",
         "runs--session", "runs--dim", "runs--marked",
     }
+    WIDE_STARTED = 110
+    """Below this width the Started column drops the year and seconds."""
     columns = (
         Column("started", "Started", 19, drop=0),
-        Column("run", "Run / team", 0, min_width=16),
+        Column("run", "Run / team", 0, min_width=24),
         Column("status", "Status", 11),
         Column("stop", "Stop reason / error", 0, min_width=18, drop=5),
         Column("messages", "Msgs", 5, right=True, drop=2),
@@ -41,6 +44,15 @@ class RunsTable(VirtualTable):
         self.lines: list[Line] = []
         self.marked: str | None = None
         self.sort_column, self.sort_reverse = "started", True
+        self.short_times = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        short = event.size.width < self.WIDE_STARTED
+        if short != self.short_times:
+            self.short_times = short
+            width = 11 if short else 19
+            self.columns = (Column("started", "Started", width), *type(self).columns[1:])
+            self._layout_width = -1  # VirtualTable.on_resize (called after this one) lays out again
 
     def set_lines(self, lines: list[Line], keep: str | None = None) -> None:
         """Show ``lines``, keeping the cursor on the line whose key is ``keep`` if it is still there."""
@@ -71,7 +83,7 @@ class RunsTable(VirtualTable):
         stop = run.error or run.stop_reason or ""
         dim = self.cstyle("runs--dim")
         return [
-            (fmt_started(run.started), dim),
+            (fmt_started(run.started, short=self.short_times), dim),
             (f"{tree}{mark}{run.title}", self.cstyle("runs--marked") if mark else None),
             (f"{STATUS_GLYPH.get(run.status, '?')} {run.status}", status_style),
             (one_line(stop, 200), status_style if run.error else dim),

@@ -180,14 +180,18 @@ class VirtualTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row_style = self.row_style(index)
         line_style = base + row_style if row_style else base
-        if index == self.cursor:
-            line_style = line_style + self.cstyle("virtual-table--cursor")
+        cursor = self.cstyle("virtual-table--cursor") if index == self.cursor else None
         cells = dict(zip((c.key for c in self.columns), self.row_cells(index)))
         segments = []
         for col, w in layout:
             text, style = cells.get(col.key, ("", None))
-            segments.append(Segment(fit(text, w, col.right), line_style + style if style else line_style))
-            segments.append(Segment(" ", line_style))
+            cell_style = line_style + style if style else line_style
+            if cursor is not None:  # the cursor's colours win, so the row stays readable in every theme
+                cell_style = cell_style + cursor
+            segments.append(Segment(fit(text, w, col.right), cell_style))
+            segments.append(Segment(" ", line_style + cursor if cursor else line_style))
+        if cursor is not None:
+            line_style = line_style + cursor
         return Strip(segments).adjust_cell_length(width, line_style)
 
     # -- mouse -----------------------------------------------------------------------------------------

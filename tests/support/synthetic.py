@@ -178,7 +178,7 @@ class _RunWriter:
             },
             dt=duration / 1000,
         )
-        if streamed:
+        if streamed and reply:
             words = reply.split()
             self.emit(
                 "message_chunks",
