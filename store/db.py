@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from importlib import resources
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from .errors import SchemaVersionError
 
@@ -60,6 +62,8 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str) -> int:
     return latest
 
 
-def run_script(con: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """Execute a multi-statement script."""
-    con.execute(sql)
+def arrow_query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> pa.Table:
+    """A query's result as an Arrow table, on DuckDB 1.x (``arrow``) and 2.x (``to_arrow_table``)."""
+    relation = con.sql(sql, params=params) if params else con.sql(sql)
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+    return fetch()

@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from .costs import PriceBook
-from .db import migrate
+from .db import arrow_query, migrate
 from .errors import QueryError, RunNotFoundError, StoreBusyError, StoreError, StoreNotFoundError
 from .events import Event
 from .fold import FoldReport, fold, rebuild_projections
@@ -192,7 +192,7 @@ class Store:
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run trusted SQL and return an Arrow table."""
         with self.connect() as con:
-            return con.execute(sql, list(params or [])).fetch_arrow_table()
+            return arrow_query(con, sql, list(params or []))
 
     def user_sql(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run a user's query read-only: no writes, no files, no ATTACH, no extensions."""

@@ -175,13 +175,6 @@ def _check_lake_version(loc: LakeLocation) -> None:
         )
 
 
-def arrow_query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
-    """A query's result as an Arrow table, on DuckDB 1.x (``arrow``) and 2.x (``to_arrow_table``)."""
-    relation = con.sql(sql)
-    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-    return fetch()
-
-
 def part_files(loc: LakeLocation, table: str) -> list[str]:
     """The Parquet parts of one lake table (hidden and temporary files excluded)."""
     return [

@@ -19,12 +19,13 @@ import duckdb
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from ..db import arrow_query
 from ..errors import ImportFileError, RunNotFoundError, SchemaVersionError
 from ..events import SCHEMA_VERSION
 from ..redact import Redactor
 from ..store import Store
 from ._errors import LakeError
-from ._export import arrow_query, part_files
+from ._export import part_files
 from ._location import LakeLocation, open_location
 from ._tables import META_SCHEMA_VERSION, META_TABLE
 

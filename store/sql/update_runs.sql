@@ -17,7 +17,9 @@ WITH started AS (
            sum(TRY_CAST(e.payload->>'$.usage.input_tokens' AS BIGINT)) AS input_tokens,
            sum(TRY_CAST(e.payload->>'$.usage.output_tokens' AS BIGINT)) AS output_tokens,
            sum(TRY_CAST(e.payload->>'$.usage.cache_read_tokens' AS BIGINT)) AS cache_read_tokens,
-           sum(c.cost_usd) AS cost,
+           -- Costs are summed exactly and rounded to 1e-12 USD, so totals do not depend on the
+           -- order rows are added in (a re-import folds in one go what was folded piecewise).
+           round(sum(CAST(c.cost_usd AS DECIMAL(38, 18))), 12)::DOUBLE AS cost,
            count(*) FILTER (WHERE c.cost_usd IS NULL) AS unpriced
     FROM new_events e LEFT JOIN new_costs c USING (event_id)
     WHERE e.kind = 'llm_call' GROUP BY e.run_id
@@ -84,7 +86,7 @@ ON CONFLICT (run_id) DO UPDATE SET
     cache_read_tokens = runs.cache_read_tokens + excluded.cache_read_tokens,
     own_cost_usd  = CASE WHEN runs.own_cost_usd IS NULL THEN excluded.own_cost_usd
                          WHEN excluded.own_cost_usd IS NULL THEN runs.own_cost_usd
-                         ELSE runs.own_cost_usd + excluded.own_cost_usd END,
+                         ELSE round(runs.own_cost_usd + excluded.own_cost_usd, 12) END,
     unpriced_calls = runs.unpriced_calls + excluded.unpriced_calls,
     events        = runs.events + excluded.events,
     journal       = coalesce(excluded.journal, runs.journal);
@@ -114,7 +116,7 @@ FROM (
     )
     SELECT root,
            CASE WHEN count(r.own_cost_usd) = 0 AND sum(r.llm_calls) > 0 THEN NULL
-                ELSE coalesce(sum(r.own_cost_usd), 0) END AS cost
+                ELSE coalesce(round(sum(CAST(r.own_cost_usd AS DECIMAL(38, 18))), 12)::DOUBLE, 0) END AS cost
     FROM down JOIN runs r ON r.run_id = down.run_id
     GROUP BY root
 ) t
