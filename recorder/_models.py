@@ -39,10 +39,25 @@ _PROVIDERS = (
 )
 
 
+def _wrapped_client(client: Any) -> Any:
+    """The client a wrapping client (e.g. ChatCompletionCache's ``client``) delegates to, or None."""
+    from autogen_core.models import ChatCompletionClient
+
+    inner = getattr(client, "client", None)
+    return inner if isinstance(inner, ChatCompletionClient) and inner is not client else None
+
+
 def provider_of(client: Any) -> str:
-    """A short provider name for a client, looking at its class and (for OpenAI) its base URL."""
+    """A short provider name for a client, looking at its class and (for OpenAI) its base URL.
+
+    A wrapping client (a cache) is named by the client it wraps, so a cache hit, which never
+    reaches that client, still shows whose answer it holds.
+    """
     name = type(client).__name__
-    provider = next((p for key, p in _PROVIDERS if key in name), name)
+    provider = next((p for key, p in _PROVIDERS if key in name), None)
+    if provider is None:
+        inner = _wrapped_client(client)
+        return provider_of(inner) if inner is not None else name
     if provider == "openai":
         base = str(getattr(getattr(client, "_client", None), "base_url", "") or "")
         if base and "api.openai.com" not in base:
@@ -59,7 +74,8 @@ def model_of(client: Any) -> str | None:
         value = getattr(client, attr, None)
         if isinstance(value, str) and value:
             return value
-    return None
+    inner = _wrapped_client(client)
+    return model_of(inner) if inner is not None else None
 
 
 def _harvest_secrets(client: Any, run: RunRecorder) -> None:

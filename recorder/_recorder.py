@@ -81,7 +81,7 @@ class Recorder:
             except OSError as e:
                 self._journal_broken = True
                 failures.once(
-                    "journal-open",
+                    f"journal-open:{self.store.root}",  # once per store, not once per process
                     f"teamtape cannot write to the store at {self.store.root} ({e.strerror or e}); "
                     "this run is not being recorded, but your team runs normally. "
                     "Fix the directory's permissions or pick another with --store / $TEAMTAPE_STORE.",
@@ -102,7 +102,7 @@ class Recorder:
                         self._journal_broken = True
                         self._writer = None
                         failures.once(
-                            "journal-write",
+                            f"journal-write:{self.store.root}",
                             f"teamtape stopped writing to {self.store.root}: {e.strerror or e}. Events emitted "
                             "before this are kept; your team runs on unrecorded.",
                         )

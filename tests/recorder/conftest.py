@@ -8,7 +8,7 @@ to a :class:`~teamtape.demo.server.ScriptedOpenAIServer` on loopback, records it
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +86,17 @@ def make_client(server: ScriptedOpenAIServer, model: str = "gpt-4o-mini", **kwar
 
 
 @pytest.fixture
-def client() -> Callable[..., Any]:
-    """``client(server, model=..., **kwargs)``: see :func:`make_client`."""
-    return make_client
+async def client() -> AsyncIterator[Callable[..., Any]]:
+    """``client(server, model=..., **kwargs)``: see :func:`make_client`; closed after the test."""
+    made: list[Any] = []
+
+    def make(server: ScriptedOpenAIServer, model: str = "gpt-4o-mini", **kwargs: Any) -> Any:
+        made.append(make_client(server, model, **kwargs))
+        return made[-1]
+
+    yield make
+    for c in made:
+        await c.close()
 
 
 def record(store_path: Path, **kwargs: Any) -> teamtape.Recording:

@@ -1,0 +1,167 @@
+"""Model clients around the OpenAI one (cache, AutoGen's replay), model errors, cancellation, early exits."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.conditions import MaxMessageTermination
+from autogen_agentchat.teams import RoundRobinGroupChat
+from autogen_core import CancellationToken, InMemoryStore
+from autogen_ext.models.cache import CHAT_CACHE_VALUE_TYPE, ChatCompletionCache
+from autogen_ext.models.replay import ReplayChatCompletionClient
+
+import teamtape
+from teamtape.demo.server import Reply
+
+
+async def test_a_cache_hit_is_recorded_as_cached_and_free(serve, client, store_path, recorded, stream) -> None:
+    server = serve([Reply(content="Paris.", prompt_tokens=40, completion_tokens=2)])
+    cached = ChatCompletionCache(client(server), InMemoryStore[CHAT_CACHE_VALUE_TYPE]())
+    async with teamtape.record(store=store_path):
+        for _ in range(2):  # two fresh agents send the identical request
+            agent = AssistantAgent("geo", model_client=cached, model_client_stream=stream)
+            await agent.run(task="Capital of France?")
+
+    assert len(server.requests) == 1
+    db = recorded()
+    calls = db.rows("SELECT * FROM llm_calls ORDER BY ts")
+    assert [(c["cached"], c["streamed"], c["model"]) for c in calls] == [
+        (False, stream, "gpt-4o-mini"),
+        (True, stream, "gpt-4o-mini"),
+    ]
+    assert calls[0]["cost_usd"] > 0 and calls[1]["cost_usd"] == 0
+    assert calls[0]["provider"] == "openai-compatible"
+    assert [c["response"]["content"] for c in calls] == ["Paris.", "Paris."]
+    second_run = db.one("SELECT cost_usd, llm_calls FROM runs WHERE run_id = ?", calls[1]["run_id"])
+    assert second_run == {"cost_usd": 0, "llm_calls": 1}
+
+
+async def test_autogens_replay_client_is_recorded_with_provider_replay(store_path, recorded, stream) -> None:
+    replay = ReplayChatCompletionClient(["First canned answer.", "Second canned answer."])
+    agent = AssistantAgent("canned", model_client=replay, model_client_stream=stream)
+    async with teamtape.record(store=store_path):
+        await agent.run(task="one")
+        await agent.run(task="two")
+
+    calls = recorded().rows(
+        "SELECT provider, payload->>'client' AS client, streamed, response FROM llm_calls JOIN events USING (event_id)"
+        " ORDER BY llm_calls.ts"
+    )
+    assert [(c["provider"], c["client"], c["streamed"]) for c in calls] == [
+        ("replay", "ReplayChatCompletionClient", stream),
+        ("replay", "ReplayChatCompletionClient", stream),
+    ]
+    assert [c["response"]["content"] for c in calls] == ["First canned answer.", "Second canned answer."]
+
+
+async def test_an_http_500_is_an_llm_call_with_the_providers_message_and_a_failed_run(
+    serve, client, store_path, recorded, stream
+) -> None:
+    server = serve(["Draft.", Reply(error_status=500, error_message="The model is overloaded (req_42).")])
+    model = client(server)
+    writer = AssistantAgent("writer", model_client=model, model_client_stream=stream)
+    critic = AssistantAgent("critic", model_client=model, model_client_stream=stream)
+    team = RoundRobinGroupChat([writer, critic], termination_condition=MaxMessageTermination(5))
+    async with teamtape.record(store=store_path):
+        try:
+            await team.run(task="Write and review.")
+        except Exception as e:
+            raised: Exception | None = e
+        else:
+            raised = None
+
+    assert raised is not None and "The model is overloaded (req_42)." in str(raised)
+    db = recorded()
+    run = db.top_run()
+    assert run["status"] == "error"
+    assert "The model is overloaded (req_42)." in run["error"]
+    failed = db.one("SELECT * FROM llm_calls WHERE error IS NOT NULL")
+    assert (failed["agent"], failed["streamed"]) == ("critic", stream)
+    assert failed["response"] in (None, "null")  # no response (the projection keeps a JSON null)
+    assert "The model is overloaded (req_42)." in failed["error"]
+    (event,) = [e for e in db.events(run["run_id"], "llm_call") if e["payload"].get("error")]
+    assert event["payload"]["error"]["status_code"] == 500
+    assert (failed["input_tokens"], failed["cost_usd"], failed["price_source"]) == (None, 0.0, "failed")
+    assert db.messages(run["run_id"]) == [("user", "TextMessage"), ("writer", "TextMessage")]
+
+
+async def test_a_model_timeout_is_recorded_as_a_failed_call(serve, client, store_path, recorded) -> None:
+    server = serve([Reply(content="too late", delay_s=2.0)])
+    agent = AssistantAgent("slow", model_client=client(server, timeout=0.2, max_retries=0))
+    async with teamtape.record(store=store_path):
+        try:
+            await agent.run(task="Hurry.")
+        except Exception as e:
+            raised: Exception | None = e
+        else:
+            raised = None
+
+    assert raised is not None
+    db = recorded()
+    run = db.top_run()
+    assert run["status"] == "error" and "Request timed out" in run["error"]
+    call = db.one("SELECT error, duration_ms FROM llm_calls")
+    assert "Request timed out" in call["error"]
+    assert 150 < call["duration_ms"] < 1500
+
+
+async def _wait_for_request(server: Any) -> None:
+    while not server.requests:
+        await asyncio.sleep(0.01)
+
+
+async def test_cancelling_a_run_records_it_as_cancelled(serve, client, store_path, recorded, stream) -> None:
+    server = serve(["Draft.", Reply(hang=True)])
+    model = client(server)
+    writer = AssistantAgent("writer", model_client=model, model_client_stream=stream)
+    critic = AssistantAgent("critic", model_client=model, model_client_stream=stream)
+    team = RoundRobinGroupChat([writer, critic], termination_condition=MaxMessageTermination(5))
+    token = CancellationToken()
+    async with teamtape.record(store=store_path):
+        running = asyncio.ensure_future(team.run(task="Write and review.", cancellation_token=token))
+        while len(server.requests) < 2:
+            await asyncio.sleep(0.01)
+        token.cancel()
+        try:
+            await running
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+        else:
+            outcome = "finished"
+
+    assert outcome == "cancelled"
+    db = recorded()
+    run = db.top_run()
+    assert run["status"] == "cancelled"
+    assert db.messages(run["run_id"]) == [("user", "TextMessage"), ("writer", "TextMessage")]
+    calls = db.rows("SELECT agent, error FROM llm_calls ORDER BY ts")
+    assert [c["agent"] for c in calls] == ["writer", "critic"]
+    assert calls[0]["error"] is None and calls[1]["error"] is not None
+
+
+async def test_a_consumer_breaking_out_of_run_stream_ends_the_run(serve, client, store_path, recorded) -> None:
+    server = serve(["One.", "Two.", "Three."])
+    model = client(server)
+    team = RoundRobinGroupChat(
+        [AssistantAgent("a", model_client=model), AssistantAgent("b", model_client=model)],
+        termination_condition=MaxMessageTermination(4),
+    )
+    seen: list[str] = []
+    async with teamtape.record(store=store_path):
+        stream = team.run_stream(task="Count.")
+        async for message in stream:
+            seen.append(message.source)
+            if message.source == "a":
+                break
+        await stream.aclose()
+
+    assert seen == ["user", "a"]
+    db = recorded()
+    run = db.top_run()
+    assert run["status"] == "cancelled"
+    assert run["stop_reason"] == "the caller stopped reading the stream"
+    assert db.messages(run["run_id"]) == [("user", "TextMessage"), ("a", "TextMessage")]
+    # Closing the stream waits for the team to wind down: the calls it made are still recorded.
+    assert run["llm_calls"] == len(server.requests) == 3
