@@ -8,6 +8,7 @@ Only used when content capture is on. Request messages are stored as blobs (``{"
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,35 @@ _ROLES = {
     "FunctionExecutionResultMessage": "tool",
 }
 _FINISH = {"function_calls": "tool_call", "stop": "stop", "length": "length", "content_filter": "content_filter"}
+
+
+class BlobCache:
+    """Blob contents seen in the event stream, least recently used dropped beyond ``max_bytes``."""
+
+    def __init__(self, max_bytes: int, fallback: BlobLookup | None = None) -> None:
+        self._data: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._max = max_bytes
+        self._fallback = fallback
+
+    def put(self, payload: dict[str, Any]) -> None:
+        """Remember the data of a ``blob`` event."""
+        size = len(str(payload.get("data")))
+        if not payload.get("hash") or size > self._max:
+            return
+        self._data[str(payload["hash"])] = (payload.get("data"), size)
+        self._bytes += size
+        while self._bytes > self._max and self._data:
+            _, (_, dropped) = self._data.popitem(last=False)
+            self._bytes -= dropped
+
+    def get(self, digest: str) -> Any:
+        """The data of a blob, from the cache or else from the fallback (the store)."""
+        hit = self._data.get(digest)
+        if hit is not None:
+            self._data.move_to_end(digest)
+            return hit[0]
+        return self._fallback(digest) if self._fallback else None
 
 
 def resolve(value: Any, lookup: BlobLookup) -> Any:

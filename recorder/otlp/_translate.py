@@ -16,7 +16,7 @@ same spans.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +27,7 @@ from teamtape.store import Event, Kind
 
 from . import _ids
 from . import semconv as sc
+from ._content import BlobCache
 from ._spans import (
     Attributes,
     SpanSpec,
@@ -83,6 +84,7 @@ class _Run:
     unpriced: int = 0
     llm_calls: int = 0
     tool_calls: int = 0
+    output: str | None = None  # the last message's text (only kept when capturing content)
 
 
 def workflow_name(payload: Mapping[str, Any]) -> str:
@@ -136,14 +138,11 @@ class Translator:
         self._on_measure = on_measure
         self.capture = capture_content
         self._cost_of = cost_of or (lambda _e: None)
-        self._blob_lookup = blob_lookup
         self._roots: dict[str, str] = dict(run_roots or {})
         self._max_pending = max_pending
         self._max_span_events = max_span_events
         self._max_open_runs = max_open_runs
-        self._blobs: OrderedDict[str, tuple[Any, int]] = OrderedDict()
-        self._blob_bytes = 0
-        self._blob_cache_bytes = blob_cache_bytes
+        self._blobs = BlobCache(blob_cache_bytes, fallback=blob_lookup)
         self.runs: dict[str, _Run] = {}
 
     # -- entry points ----------------------------------------------------------------------------
@@ -151,7 +150,8 @@ class Translator:
         """Translate one event (events of one run must come in ``seq`` order)."""
         kind = event.kind
         if kind == Kind.BLOB:
-            self._remember_blob(event.payload)
+            if self.capture:
+                self._blobs.put(event.payload)
             return
         if kind == Kind.RUN_STARTED:
             self._start_run(event)
@@ -165,8 +165,8 @@ class Translator:
             self._turn(run, event)
         elif kind == Kind.SPEAKER_SELECTION:
             self._speaker_selection(run, event)
-        elif kind == Kind.MESSAGE and event.payload.get("type") == "HandoffMessage":
-            self._handoff(run, event)
+        elif kind == Kind.MESSAGE:
+            self._message(run, event)
         elif kind in (Kind.RUN_ENDED, Kind.RUN_CRASHED):
             self._end_run(run, event)
 
@@ -235,21 +235,21 @@ class Translator:
         put(a, sc.TT_TOOL_CALLS, run.tool_calls)
         if run.llm_calls > run.unpriced:
             put(a, sc.TT_COST_USD, run.cost)
-        events = run.span_events
+        put(a, sc.OI_OUTPUT_VALUE, run.output)
         end_ns = ns(max(end, run.start))
-        if stop_reason or status != "running":
-            events.append((sc.EVENT_TERMINATION, end_ns, {sc.TT_RUN_STATUS: status, **(
-                {sc.TT_STOP_REASON: str(stop_reason)} if stop_reason else {})}))
-        error = None
+        events = list(run.span_events)
+        if status != "running":
+            events.append((sc.EVENT_TERMINATION, end_ns, {sc.TT_RUN_STATUS: status}))
+            put(events[-1][2], sc.TT_STOP_REASON, stop_reason)
         error_type, message = error_of(payload or {})
+        error = (message or error_type) if error_type else None
         if error_type:
             put(a, sc.ERROR_TYPE, error_type)
             exc = {sc.EXCEPTION_TYPE: error_type, sc.EXCEPTION_MESSAGE: message or ""}
-            trace = (payload or {}).get("error", {}).get("traceback") if isinstance((payload or {}).get("error"), dict) else None
-            if self.capture and trace:
-                exc[sc.EXCEPTION_STACKTRACE] = str(trace)[-8000:]
+            details = (payload or {}).get("error")
+            if self.capture and isinstance(details, dict) and details.get("traceback"):
+                exc[sc.EXCEPTION_STACKTRACE] = str(details["traceback"])[-8000:]
             events.append((sc.EVENT_EXCEPTION, end_ns, exc))
-            error = message or error_type
         elif status == "crashed":
             put(a, sc.ERROR_TYPE, "crashed")
             error = "the recording process died before the run finished"
@@ -257,7 +257,7 @@ class Translator:
             name=f"{sc.OP_INVOKE_WORKFLOW} {run.workflow}", kind=SpanKind.INTERNAL,
             trace_id=_ids.trace_id_for(run.root_run_id), span_id=_ids.run_span_id(run.run_id),
             parent_span_id=run.parent_span_id, start_ns=ns(run.start), end_ns=end_ns,
-            attributes={**a, sc.TT_RUN_ID: run.run_id}, events=events[-self._max_span_events:], error=error,
+            attributes={**a, sc.TT_RUN_ID: run.run_id}, events=events, error=error,
         ))
         if status != "running":
             labels = {sc.GEN_AI_WORKFLOW_NAME: run.workflow, sc.TT_RUN_STATUS: status}
@@ -297,7 +297,7 @@ class Translator:
         p = event.payload
         if event.kind == Kind.LLM_CALL:
             cost = self._cost_of(event)
-            name, attrs, error = chat_attributes(event, cost, self.capture, self._lookup)
+            name, attrs, error = chat_attributes(event, cost, self.capture, self._blobs.get)
             self._emit(run, event, name, SpanKind.CLIENT, _ids.event_span_id(event.event_id), parent_span_id,
                        attrs, error)
             self._llm_metrics(run, event, attrs, cost)
@@ -344,14 +344,17 @@ class Translator:
         put(attrs, sc.TT_SELECTION_DURATION_MS, p.get("duration_ms"))
         self._add_span_event(run, sc.EVENT_SPEAKER_SELECTION, event.ts, attrs)
 
-    def _handoff(self, run: _Run, event: Event) -> None:
+    def _message(self, run: _Run, event: Event) -> None:
         p = event.payload
-        attrs: Attributes = {}
-        put(attrs, sc.TT_HANDOFF_SOURCE, p.get("source") or event.agent)
-        put(attrs, sc.TT_HANDOFF_TARGET, p.get("target"))
-        if self.capture:
-            put(attrs, sc.OI_INPUT_VALUE, p.get("text"))
-        self._add_span_event(run, sc.EVENT_HANDOFF, event.ts, attrs)
+        if self.capture and str(p.get("type", "")).endswith("Message") and p.get("source") != "user":
+            run.output = p.get("text")
+        if p.get("type") == "HandoffMessage":
+            attrs: Attributes = {}
+            put(attrs, sc.TT_HANDOFF_SOURCE, p.get("source") or event.agent)
+            put(attrs, sc.TT_HANDOFF_TARGET, p.get("target"))
+            if self.capture:
+                put(attrs, sc.OI_INPUT_VALUE, p.get("text"))
+            self._add_span_event(run, sc.EVENT_HANDOFF, event.ts, attrs)
 
     # -- metrics -------------------------------------------------------------------------------------------
     def _measure(self, instrument: str, value: float, attributes: Attributes) -> None:
@@ -379,23 +382,3 @@ class Translator:
                 self._measure(sc.METRIC_TOKEN_USAGE, attrs[key], {**labels, sc.GEN_AI_TOKEN_TYPE: token_type})
         if cost is not None:
             self._measure(sc.METRIC_COST, cost, labels)
-
-    # -- blobs -------------------------------------------------------------------------------------------
-    def _remember_blob(self, payload: dict[str, Any]) -> None:
-        if not self.capture or not payload.get("hash"):
-            return
-        size = len(str(payload.get("data")))
-        if size > self._blob_cache_bytes:
-            return
-        self._blobs[str(payload["hash"])] = (payload.get("data"), size)
-        self._blob_bytes += size
-        while self._blob_bytes > self._blob_cache_bytes and self._blobs:
-            _, (_, dropped) = self._blobs.popitem(last=False)
-            self._blob_bytes -= dropped
-
-    def _lookup(self, digest: str) -> Any:
-        hit = self._blobs.get(digest)
-        if hit is not None:
-            self._blobs.move_to_end(digest)
-            return hit[0]
-        return self._blob_lookup(digest) if self._blob_lookup else None

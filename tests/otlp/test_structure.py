@@ -126,7 +126,7 @@ def _all_text(got) -> str:
 def test_content_stays_out_unless_opted_in(translate) -> None:
     text = _all_text(translate(support_run()))
     for content in ("Refund order 4711", "You are triage", "order 4711: paid", "Refunds within 30 days",
-                    "Handing over to billing", "refund policy"):
+                    "Handing over to billing", "refund policy", "Transferred to billing"):
         assert content not in text
     chat = translate(support_run()).named("chat gpt-4o-mini")[0]
     assert sc.GEN_AI_INPUT_MESSAGES not in chat.attributes
@@ -157,7 +157,9 @@ def test_opted_in_content_uses_genai_messages_and_openinference(translate, monke
     memory = got.one("retrieval policies").attributes
     assert memory[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] == "refund policy"
     assert memory["retrieval.documents.0.document.content"] == "Refunds within 30 days."
-    assert got.one("invoke_workflow support").attributes[sc.OI_INPUT_VALUE].startswith("Refund order 4711.")
+    root = got.one("invoke_workflow support").attributes
+    assert root[sc.OI_INPUT_VALUE].startswith("Refund order 4711.")
+    assert root[sc.OI_OUTPUT_VALUE] == "Transferred to billing."
 
 
 def test_a_secret_in_content_is_scrubbed_even_when_content_is_captured(translate) -> None:
