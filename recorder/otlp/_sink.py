@@ -234,25 +234,35 @@ class OtlpSink:
                     items = list(self._queue)
                     self._queue.clear()
                     stopping = self._stopping
-                for item in items:
-                    if isinstance(item, _Flush):
-                        self._export_spans(force=True)
+                try:
+                    self._process(items)
+                    now = time.monotonic()
+                    if now >= next_spans:
+                        self._export_spans()
+                        next_spans = now + self._delay
+                    if now >= next_metrics:
                         self._export_metrics()
-                        item.done.set()
-                    else:
-                        self._feed(item)
-                        if self._pipeline.waiting >= self._max_batch:
-                            self._export_spans()
-                now = time.monotonic()
-                if now >= next_spans:
-                    self._export_spans()
-                    next_spans = now + self._delay
-                if now >= next_metrics:
-                    self._export_metrics()
-                    next_metrics = now + self._metric_interval
+                        next_metrics = now + self._metric_interval
+                except Exception as e:  # a bug of ours must not stop the thread (flush() would hang)
+                    self._warn_once(f"the OTLP exporter failed ({type(e).__name__}: {e})")
+                    for item in items:
+                        if isinstance(item, _Flush):
+                            item.done.set()
                 if stopping:
                     break
             self._finish()
+
+    def _process(self, items: list[Event | _Flush]) -> None:
+        assert self._pipeline is not None
+        for item in items:
+            if isinstance(item, _Flush):
+                self._export_spans(force=True)
+                self._export_metrics()
+                item.done.set()
+            else:
+                self._feed(item)
+                if self._pipeline.waiting >= self._max_batch:
+                    self._export_spans()
 
     def _finish(self) -> None:
         assert self._pipeline is not None
