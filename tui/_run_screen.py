@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -90,8 +91,11 @@ class RunScreen(Screen[None]):
             if timeline is None:
                 self.post_message(LoadFailed("timeline", f"Run {run_id} is not in this store (any more)."))
                 return
-            self.post_message(TimelineLoaded(timeline, append=after_seq >= 0))
+            painted = threading.Event()
+            self.post_message(TimelineLoaded(timeline, append=after_seq >= 0, painted=painted))
             if not timeline.complete:
+                # Parsing the rest holds the GIL: let the first screenful reach the terminal first.
+                painted.wait(timeout=2.0)
                 rest = _data.fetch_timeline(self.tt.store, run_id, after_seq=timeline.last_seq)
                 if rest is not None:
                     self.post_message(TimelineLoaded(rest, append=True))
@@ -142,6 +146,8 @@ class RunScreen(Screen[None]):
         if tl.complete and _data.place_children(table.entries, tl.children, 0):
             table.set_entries(table.entries, table.start_ts)
         self._show_summary()
+        if message.painted is not None:
+            self.call_after_refresh(message.painted.set)
         if tl.run.status == "running" and self._poll is None:
             self._poll = self.set_interval(self.tt.poll_interval, self._refresh_live)
         elif tl.run.status != "running" and self._poll is not None:

@@ -131,6 +131,8 @@ def make_entry(
         if calls and marker is Marker.TOOL_CALL:
             summary = "; ".join(f"{c.get('name')}({one_line(str(c.get('arguments', '')), 120)})"
                                 for c in calls if isinstance(c, dict)) or one_line(text)
+        elif calls and marker is Marker.MEMORY:
+            summary = "; ".join(one_line(str(c.get("content", "")), 120) for c in calls if isinstance(c, dict))
         elif calls and marker is Marker.TOOL_RESULT:
             summary = "; ".join(f"{c.get('name') or c.get('call_id')} → {one_line(str(c.get('content', '')), 200)}"
                                 for c in calls if isinstance(c, dict)) or one_line(text)

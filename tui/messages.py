@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,8 @@ class TimelineLoaded(Message):
     append: bool
     parent_key: tuple[str, int, str] | None = None
     """Set when this is a nested run being expanded under that entry."""
+    painted: threading.Event | None = None
+    """Set by the UI once these entries are on screen (the worker waits for it before loading more)."""
 
 
 @dataclass
