@@ -124,10 +124,12 @@ class Verdict(BaseModel):
 
 
 async def test_structured_output_is_recorded_as_a_structured_message_with_its_schema(
-    serve, client, store_path, recorded
+    serve, client, store_path, recorded, stream
 ) -> None:
     server = serve(['{"thoughts": "37 * 42 = 1554", "answer": 1554}'])
-    agent = AssistantAgent("math", model_client=client(server), output_content_type=Verdict)
+    agent = AssistantAgent(
+        "math", model_client=client(server), output_content_type=Verdict, model_client_stream=stream
+    )
     async with teamtape.record(store=store_path):
         response = await agent.on_messages([TextMessage(content="What is 37 * 42?", source="user")], CancellationToken())
 
@@ -138,7 +140,9 @@ async def test_structured_output_is_recorded_as_a_structured_message_with_its_sc
     assert answer["type"] == "StructuredMessage[Verdict]"
     (event,) = [e for e in db.events(run["run_id"], "message") if e["agent"] == "math"]
     assert event["payload"]["content"] == {"thoughts": "37 * 42 = 1554", "answer": 1554}
-    request = db.one("SELECT request FROM llm_calls")["request"]
+    call = db.one("SELECT request, streamed FROM llm_calls")
+    request = call["request"]
+    assert call["streamed"] is stream
     assert request["json_output"]["name"] == "Verdict"
     assert set(request["json_output"]["schema"]["properties"]) == {"thoughts", "answer"}
     assert server.requests[0]["response_format"]["type"] == "json_schema"
@@ -240,3 +244,31 @@ async def test_an_image_is_stored_once_as_a_blob_not_inline(serve, client, store
     payloads = db.rows("SELECT payload FROM events WHERE kind IN ('run_started', 'message', 'llm_call')")
     assert len(payloads) == 8 and not any(image_b64 in str(p) for p in payloads)
     assert "image_url" in str(server.requests[0]["messages"][-1])
+
+
+
+async def test_agent_run_is_recorded_in_the_order_things_happened(serve, client, store_path, recorded, stream) -> None:
+    server = serve(tool_replies())
+    agent = AssistantAgent(
+        "calc", model_client=client(server), tools=[add], reflect_on_tool_use=True, model_client_stream=stream
+    )
+    async with teamtape.record(store=store_path):
+        await agent.run(task="What are 1+2 and 3+4?")
+
+    db = recorded()
+    timeline = [(e["kind"], e["payload"].get("type")) for e in db.events(db.top_run()["run_id"]) if e["kind"] != "blob"]
+    streamed_answer = [("message_chunks", None)] if stream else []
+    assert timeline == [
+        ("run_started", None),
+        ("message", "TextMessage"),
+        ("llm_call", None),
+        ("message", "ToolCallRequestEvent"),
+        ("tool_call", None),
+        ("tool_call", None),
+        ("message", "ToolCallExecutionEvent"),
+        ("llm_call", None),
+        *streamed_answer,
+        ("message", "TextMessage"),
+        ("agent_turn", None),
+        ("run_ended", None),
+    ]

@@ -14,12 +14,14 @@ from autogen_core.memory import ListMemory, MemoryContent, MemoryMimeType
 import teamtape
 
 
-async def test_list_memory_queries_are_recorded_with_their_results(serve, client, store_path, recorded) -> None:
+async def test_list_memory_queries_are_recorded_with_their_results(
+    serve, client, store_path, recorded, stream
+) -> None:
     memory = ListMemory(name="user_prefs")
     await memory.add(MemoryContent(content="The user prefers metric units.", mime_type=MemoryMimeType.TEXT))
     await memory.add(MemoryContent(content="The user lives in Oslo.", mime_type=MemoryMimeType.TEXT))
     server = serve(["It is 12 °C in Oslo."])
-    agent = AssistantAgent("weather", model_client=client(server), memory=[memory])
+    agent = AssistantAgent("weather", model_client=client(server), memory=[memory], model_client_stream=stream)
     async with teamtape.record(store=store_path):
         result = await agent.run(task="What's the weather?")
 

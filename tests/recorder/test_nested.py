@@ -82,7 +82,7 @@ async def test_agent_tool_runs_the_inner_agent_as_a_child_run(serve, client, sto
     assert_costs_roll_up(db, parent["run_id"])
 
 
-async def test_team_tool_runs_the_team_as_a_child_run(serve, client, store_path, recorded) -> None:
+async def test_team_tool_runs_the_team_as_a_child_run(serve, client, store_path, recorded, stream) -> None:
     script = Script()
     script.route("orchestrator", system_contains="Use the writing team").then(
         Reply(tool_calls=[ToolCall("writing_team", {"task": "Blog post on agents."})]),
@@ -92,7 +92,7 @@ async def test_team_tool_runs_the_team_as_a_child_run(serve, client, store_path,
     script.route("summarizer", system_contains="Produce the final").then("Final: agents are here to stay.")
     server = serve(script)
     model = client(server)
-    drafter = AssistantAgent("drafter", model_client=model, system_message="Draft content.")
+    drafter = AssistantAgent("drafter", model_client=model, system_message="Draft content.", model_client_stream=stream)
     summarizer = AssistantAgent("summarizer", model_client=model, system_message="Produce the final version.")
     team = RoundRobinGroupChat([drafter, summarizer], termination_condition=SourceMatchTermination(["summarizer"]))
     tool = TeamTool(team=team, name="writing_team", description="A writing team.", return_value_as_last_message=True)
@@ -164,7 +164,7 @@ async def test_a_team_as_a_participant_is_a_child_run(serve, client, store_path,
     assert_costs_roll_up(db, parent["run_id"])
 
 
-async def test_society_of_mind_inner_team_is_a_child_run(serve, client, store_path, recorded) -> None:
+async def test_society_of_mind_inner_team_is_a_child_run(serve, client, store_path, recorded, stream) -> None:
     script = Script()
     script.route("writer", system_contains="You are a writer").then("Draft: the sea is wide.")
     script.route("critic", system_contains="You are a critic").then("Good enough. APPROVE")
@@ -176,8 +176,8 @@ async def test_society_of_mind_inner_team_is_a_child_run(serve, client, store_pa
     model = client(server)
     inner = RoundRobinGroupChat(
         [
-            AssistantAgent("writer", model_client=model, system_message="You are a writer."),
-            AssistantAgent("critic", model_client=model, system_message="You are a critic."),
+            AssistantAgent("writer", model_client=model, system_message="You are a writer.", model_client_stream=stream),
+            AssistantAgent("critic", model_client=model, system_message="You are a critic.", model_client_stream=stream),
         ],
         termination_condition=MaxMessageTermination(3),
     )
@@ -192,7 +192,8 @@ async def test_society_of_mind_inner_team_is_a_child_run(serve, client, store_pa
     child = db.one("SELECT * FROM runs WHERE parent_run_id = ?", parent["run_id"])
     assert child["team_type"] == "RoundRobinGroupChat"
     assert child["participants"] == ["writer", "critic"]
-    calls = db.rows("SELECT agent, run_id FROM llm_calls ORDER BY ts")
+    calls = db.rows("SELECT agent, run_id, streamed FROM llm_calls ORDER BY ts")
+    assert [c["streamed"] for c in calls] == [stream, stream, False, False]
     assert [(c["agent"], c["run_id"] == child["run_id"]) for c in calls] == [
         ("writer", True),
         ("critic", True),
