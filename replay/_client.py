@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from teamtape.recorder._context import current_agent
 
 from ._errors import ReplayError
+from ._interceptor import bypassed, bypassed_stream
 from ._modes import RecordMode
 from ._normalize import LiveMessageCache, live_request
 from ._session import ReplaySession
@@ -185,7 +186,7 @@ class ReplayChatCompletionClient(ChatCompletionClient, Component[ReplayClientCon
             real = self._real_client
 
             def live() -> Any:
-                return real.create(messages, **kwargs)  # type: ignore[arg-type]
+                return bypassed(lambda: real.create(messages, **kwargs))  # type: ignore[arg-type]
 
         result = await self.session.create(self._request(messages, kwargs), live)
         self._count(result)
@@ -209,7 +210,7 @@ class ReplayChatCompletionClient(ChatCompletionClient, Component[ReplayClientCon
             real = self._real_client
 
             def live() -> Any:
-                return real.create_stream(messages, **kwargs)  # type: ignore[arg-type]
+                return bypassed_stream(lambda: real.create_stream(messages, **kwargs))  # type: ignore[arg-type]
 
         async for item in self.session.create_stream(self._request(messages, kwargs), live):
             if isinstance(item, CreateResult):

@@ -44,7 +44,8 @@ def _replay_client_type() -> type:
     return ReplayChatCompletionClient
 
 
-async def _bypassed(make: Callable[[], Any]) -> Any:
+async def bypassed(make: Callable[[], Any]) -> Any:
+    """Await ``make()`` with interception off (a real client's own inner calls are not served)."""
     token = _bypass.set(True)
     try:
         return await make()
@@ -52,7 +53,8 @@ async def _bypassed(make: Callable[[], Any]) -> Any:
         _bypass.reset(token)
 
 
-async def _bypassed_stream(make: Callable[[], Any]) -> AsyncGenerator[Any, None]:
+async def bypassed_stream(make: Callable[[], Any]) -> AsyncGenerator[Any, None]:
+    """Iterate ``make()`` with interception off."""
     token = _bypass.set(True)
     try:
         inner = make()
@@ -89,7 +91,7 @@ class SessionInterceptor:
         if self._passes_through(client):
             return original(client, messages, *args, **kwargs)
         request = self._request(client, messages, args, kwargs)
-        return self.session.create(request, lambda: _bypassed(lambda: original(client, messages, *args, **kwargs)))
+        return self.session.create(request, lambda: bypassed(lambda: original(client, messages, *args, **kwargs)))
 
     def model_create_stream(
         self, client: Any, original: Callable[..., Any], messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -98,7 +100,7 @@ class SessionInterceptor:
             return original(client, messages, *args, **kwargs)
         request = self._request(client, messages, args, kwargs)
         return self.session.create_stream(
-            request, lambda: _bypassed_stream(lambda: original(client, messages, *args, **kwargs))
+            request, lambda: bypassed_stream(lambda: original(client, messages, *args, **kwargs))
         )
 
     async def tool_call(

@@ -1,0 +1,145 @@
+"""``teamtape replay`` and ``teamtape diff`` from the command line: exit codes, output, forks, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from autogen_agentchat.conditions import MaxMessageTermination
+
+import teamtape
+from teamtape.cli import main
+from teamtape.demo.server import ScriptedOpenAIServer
+from tests.support import handbook_teams as H
+
+DEAD_URL = "http://127.0.0.1:9/v1"
+
+
+def diverging_team() -> Any:
+    """``--factory test_replay_cli:diverging_team``: the round-robin team, stopped after 3 messages."""
+    team = H.build_round_robin(H.dead_client_maker(DEAD_URL))
+    team._termination_condition = MaxMessageTermination(3)
+    return team
+
+
+def reworded_team() -> Any:
+    """The round-robin team with the critic's prompt changed."""
+    team = H.build_round_robin(H.dead_client_maker(DEAD_URL))
+    team._participants[1]._system_messages[0].content = "You critique poems harshly."
+    return team
+
+
+@pytest.fixture
+async def recorded(tmp_path: Path) -> tuple[str, str, str]:
+    """(store, first run id, dead base URL) of a recorded round-robin team."""
+    run_ids, dead_url, _ = await H.record_pattern(H.ROUND_ROBIN, tmp_path / "store")
+    return str(tmp_path / "store"), run_ids[0], dead_url
+
+
+def test_replay_is_identical_and_exits_0(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    store, run_id, _ = recorded
+    assert main(["--store", store, "replay", run_id[:8]]) == 0
+    out = capsys.readouterr().out
+    assert f"run {run_id} -> replay " in out and "identical (5 messages)" in out
+    assert "served from the recording: 4 model calls" in out
+
+    assert main(["--store", store, "replay", "last", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["identical"] is True and document["served"]["model_served"] == 4
+    assert document["runs"][0]["first_divergence"] is None
+    rows = teamtape.open_store(store).query("SELECT count(*) AS n FROM runs WHERE replay_of IS NOT NULL")
+    assert rows[0]["n"] == 2
+
+
+def test_replay_with_a_factory(recorded: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    store, run_id, dead_url = recorded
+    monkeypatch.setenv("TEAMTAPE_TEST_PATTERN", "round_robin")
+    monkeypatch.setenv("TEAMTAPE_TEST_BASE_URL", dead_url)
+    assert main(["--store", store, "replay", run_id, "--factory", "tests.support.handbook_teams:factory_from_env"]) == 0
+    assert "identical" in capsys.readouterr().out
+
+
+def test_a_diverging_replay_exits_1_with_the_diff(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    store, run_id, _ = recorded
+    assert main(["--store", store, "replay", run_id, "--factory", "test_replay_cli:diverging_team"]) == 1
+    out = capsys.readouterr().out
+    assert "diverges from message 4" in out
+    assert "-[4] writer TextMessage:" in out
+    assert "ended: ok (Text 'APPROVE' mentioned)" in out and "vs  ok (Maximum number of messages 3 reached" in out
+
+
+def test_an_unmatched_request_exits_1_naming_it(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    store, run_id, _ = recorded
+    assert main(["--store", store, "replay", run_id, "--factory", "test_replay_cli:reworded_team"]) == 1
+    out = capsys.readouterr().out
+    assert "No recorded model call matches call 1 of agent 'critic'" in out
+    assert "+  You critique poems harshly." in out
+
+
+def test_diff_of_two_runs(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    store, run_id, _ = recorded
+    main(["--store", store, "replay", run_id, "--json"])
+    replay_id = json.loads(capsys.readouterr().out)["replay_runs"][0]
+    assert main(["--store", store, "diff", run_id, replay_id]) == 0
+    assert "are the same (5 messages)" in capsys.readouterr().out
+
+    main(["--store", store, "replay", run_id, "--factory", "test_replay_cli:diverging_team", "--json"])
+    short_id = json.loads(capsys.readouterr().out)["replay_runs"][0]
+    assert main(["--store", store, "diff", run_id, short_id, "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["first_divergence"] == 4 and document["messages"] == [5, 3]
+
+
+async def test_fork_continues_live_with_a_changed_prompt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[Any] = []
+    script = H.round_robin_script()
+    script.route("harsh", system_contains="harsh critic").then("Add the sea.", "APPROVE")
+    script.route("writer, again", system_contains="You write").then("The sea is blue.", "The sea is blue, so are you.")
+    with ScriptedOpenAIServer(script) as server:
+        async with teamtape.record(store=tmp_path / "store") as recording:
+            await H.run_pattern(H.ROUND_ROBIN, H.server_client_maker(server, made))
+        await H.close_all(made)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fork-0123456789abcdef")
+        args = ["--store", str(tmp_path / "store"), "replay", recording.run_ids[0], "--fork-at", "3",
+                "--system-message", "critic=You are a harsh critic.", "--json"]
+        code, out = await _run_cli(args)
+        assert code == 0
+        assert script.served[4:] == ["writer, again", "harsh", "writer, again", "harsh"]
+    document = json.loads(out)
+    assert document["fork_at"] == 3 and document["served"]["model_served"] == 2 and document["served"]["model_live"] == 4
+    assert document["runs"][0]["first_divergence"] == 4
+    rows = teamtape.open_store(tmp_path / "store").query("SELECT fork_of, status FROM runs WHERE fork_of IS NOT NULL")
+    assert rows == [{"fork_of": recording.run_ids[0], "status": "ok"}]
+
+
+async def _run_cli(args: list[str]) -> tuple[int, str]:
+    """Run the CLI (which starts its own event loop) in a thread, capturing stdout."""
+    import asyncio
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+
+    def call() -> int:
+        with contextlib.redirect_stdout(buffer):
+            return main(args)
+
+    code = await asyncio.to_thread(call)
+    return code, buffer.getvalue()
+
+
+def test_bad_input_is_explained(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    store, run_id, _ = recorded
+    assert main(["--store", store, "replay", run_id, "--factory", "no_such_module:build"]) == 2
+    assert "Cannot import the factory module 'no_such_module'" in capsys.readouterr().err
+    assert main(["--store", store, "replay", run_id, "--factory", "build_team"]) == 2
+    assert "--factory must look like module:callable" in capsys.readouterr().err
+    assert main(["--store", store, "replay", run_id, "--system-message", "critic=Be nice."]) == 2
+    assert "need --fork-at N" in capsys.readouterr().err
+    assert main(["--store", store, "replay", "ffffffffff"]) == 2
+    assert "No run 'ffffffffff'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--store", store, "replay", run_id, "--fork-at", "0"])
+    assert "not a model call number" in capsys.readouterr().err
