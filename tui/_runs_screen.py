@@ -128,6 +128,7 @@ class RunsScreen(Screen[None]):
     @on(LoadFailed)
     def _failed(self, message: LoadFailed) -> None:
         self._querying = False
+        self.fingerprint = None  # reload everything once the store is readable again
         self._set_title("store unreadable")
         self.notify(message.error, title="Could not read the store", severity="error", timeout=8)
 

@@ -332,6 +332,13 @@ async def test_a_store_that_breaks_while_open_is_reported_not_fatal(fresh_synthe
         await settle(pilot, 0.2)
         assert "store unreadable" in screen_text(app)
         assert isinstance(app.screen, RunsScreen)  # still running, still usable
+        db.unlink()
+        db.with_suffix(".moved").rename(db)
+        for _ in range(40):  # the next poll finds the store readable again
+            await pilot.pause(0.05)
+            if "store unreadable" not in screen_text(app):
+                break
+        assert f"{fresh_synthetic.runs} runs" in screen_text(app)
 
 
 async def test_real_autogen_runs_from_the_demo(demo_store: Path) -> None:
@@ -398,3 +405,29 @@ def test_the_ui_never_waits_on_the_store(synthetic) -> None:  # type: ignore[no-
             os.close(fd)
 
     asyncio.run(scenario())
+
+
+async def test_mouse_double_click_opens_a_run(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(pilot)
+        table = _runs(app)
+        row = next(i for i, line in enumerate(table.lines) if line.key == synthetic.errored_run_id)
+        await pilot.click(RunsTable, offset=(30, row + 1))  # row 0 of the widget is the header
+        assert table.cursor == row and isinstance(app.screen, RunsScreen)
+        await pilot.double_click(RunsTable, offset=(30, row + 1))
+        await settle(pilot)
+        assert isinstance(app.screen, RunScreen) and app.screen.run_id == synthetic.errored_run_id
+
+
+async def test_themes_change_the_colours(synthetic) -> None:  # type: ignore[no-untyped-def]
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        table = _runs(app)
+        dark = table.cstyle("status--error").color
+        app.theme = "gruvbox"
+        await pilot.pause()
+        light = table.cstyle("status--error").color
+        assert dark is not None and light is not None and dark != light
+        assert "✗ error" in screen_text(app)
