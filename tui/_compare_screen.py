@@ -58,8 +58,8 @@ class CompareScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="compare")
     def _load(self) -> None:
         try:
-            a = _data.fetch_timeline(self.tt.store, self.left_id)
-            b = _data.fetch_timeline(self.tt.store, self.right_id)
+            a = _data.fetch_timeline(self.tt.store, self.left_id, lean=False)  # compared by responses too
+            b = _data.fetch_timeline(self.tt.store, self.right_id, lean=False)
         except TeamtapeError as e:
             self.post_message(LoadFailed("comparison", str(e)))
             return

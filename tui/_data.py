@@ -108,11 +108,26 @@ class Timeline:
     """False when ``limit`` cut the slice short: load again with ``after_seq=last_seq`` for the rest."""
 
 
+# What a timeline line needs of a payload: the bulky parts (LLM requests and responses, saved state, team
+# configs, what autogen logged, long texts and results) are left out and fetched when inspected.
+_LEAN_PAYLOAD = """json_merge_patch(e.payload, json_object(
+    'raw', NULL, 'state', NULL, 'config', NULL, 'request', NULL, 'task_messages', NULL, 'response', NULL,
+    'text', left(e.payload->>'$.text', 2000),
+    'result', left(e.payload->>'$.result', 2000),
+    'content', CASE WHEN length(CAST(e.payload->'$.content' AS VARCHAR)) > 8000 THEN NULL
+                    ELSE e.payload->'$.content' END,
+    'results', CASE WHEN length(CAST(e.payload->'$.results' AS VARCHAR)) > 8000 THEN NULL
+                    ELSE e.payload->'$.results' END,
+    'arguments', CASE WHEN length(CAST(e.payload->'$.arguments' AS VARCHAR)) > 8000 THEN NULL
+                      ELSE e.payload->'$.arguments' END))"""
+
+
 def _load_entries(
-    con: duckdb.DuckDBPyConnection, run_id: str, after_seq: int, limit: int | None, depth: int
+    con: duckdb.DuckDBPyConnection, run_id: str, after_seq: int, limit: int | None, depth: int, lean: bool
 ) -> tuple[list[Entry], int, bool]:
+    payload_sql = _LEAN_PAYLOAD if lean else "e.payload"
     rows = con.execute(
-        f"""SELECT e.seq, epoch_us(e.ts) / 1e6, e.kind, e.agent, CAST(e.payload AS VARCHAR), l.cost_usd
+        f"""SELECT e.seq, epoch_us(e.ts) / 1e6, e.kind, e.agent, CAST({payload_sql} AS VARCHAR), l.cost_usd
            FROM events e LEFT JOIN (SELECT event_id, cost_usd FROM llm_calls WHERE run_id = ?) l USING (event_id)
            WHERE e.run_id = ? AND e.seq > ? ORDER BY e.seq {"LIMIT ?" if limit else ""}""",
         [run_id, run_id, after_seq, *([limit] if limit else [])],
@@ -130,6 +145,7 @@ def _load_entries(
         entry = make_entry(run_id, seq, ts, kind, agent, data, cost)
         if entry is not None:
             entry.depth = depth
+            entry.partial = lean
             entries.append(entry)
     return entries, last, not limit or len(rows) < limit
 
@@ -163,18 +179,19 @@ def place_children(entries: list[Entry], children: list[RunRow], depth: int) -> 
 
 
 def fetch_timeline(
-    store: Store, run_id: str, *, after_seq: int = -1, limit: int | None = None, depth: int = 0
+    store: Store, run_id: str, *, after_seq: int = -1, limit: int | None = None, depth: int = 0, lean: bool = True
 ) -> Timeline | None:
     """A run's timeline entries after ``after_seq`` (at most ``limit``), or None if there is no such run.
 
-    Nested runs are listed in ``children`` but not placed: call :func:`place_children` on the
-    complete list of entries.
+    With ``lean`` (the default) entries carry only what their line needs (``Entry.partial``); get the
+    whole event with :func:`fetch_detail`. Nested runs are listed in ``children`` but not placed: call
+    :func:`place_children` on the complete list of entries.
     """
     with store.connect() as con:
         run = _run_row(con, run_id)
         if run is None:
             return None
-        entries, last, complete = _load_entries(con, run_id, after_seq, limit, depth)
+        entries, last, complete = _load_entries(con, run_id, after_seq, limit, depth, lean)
         children = _run_rows(con.execute(
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE parent_run_id = ? ORDER BY started_at", [run_id]
         ))
@@ -223,21 +240,32 @@ def resolve_blobs(con: duckdb.DuckDBPyConnection, value: Any) -> Any:
 
 
 @dataclass
-class LlmCallDetail:
-    """An LLM call with its request messages and tools resolved from blobs."""
+class EventDetail:
+    """Everything about one event: its whole payload and, for an LLM call, the resolved request and price."""
 
-    request: dict[str, Any]
-    cost_usd: float | None
-    price_source: str | None
+    payload: dict[str, Any]
+    request: dict[str, Any] | None = None
+    cost_usd: float | None = None
+    price_source: str | None = None
 
 
-def fetch_llm_call(store: Store, run_id: str, seq: int, payload: dict[str, Any]) -> LlmCallDetail:
-    """Resolve the request of one ``llm_call`` event and look up its priced cost."""
+def fetch_detail(store: Store, run_id: str, seq: int) -> EventDetail | None:
+    """The whole event ``seq`` of a run; an LLM call's request messages come resolved from blobs."""
     with store.connect() as con:
-        request = resolve_blobs(con, payload.get("request") or {})
-        row = con.execute("SELECT cost_usd, price_source FROM llm_calls WHERE run_id = ? AND seq = ?",
+        row = con.execute("SELECT kind, CAST(payload AS VARCHAR) FROM events WHERE run_id = ? AND seq = ? LIMIT 1",
                           [run_id, seq]).fetchone()
-    return LlmCallDetail(request, row[0] if row else None, row[1] if row else None)
+        if row is None:
+            return None
+        try:
+            payload = json.loads(row[1]) if row[1] else {}
+        except ValueError:
+            payload = {"unreadable_payload": row[1]}
+        if row[0] != "llm_call":
+            return EventDetail(payload)
+        request = resolve_blobs(con, payload.get("request") or {})
+        price = con.execute("SELECT cost_usd, price_source FROM llm_calls WHERE run_id = ? AND seq = ?",
+                            [run_id, seq]).fetchone()
+    return EventDetail(payload, request, price[0] if price else None, price[1] if price else None)
 
 
 @dataclass

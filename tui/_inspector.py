@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ._data import LlmCallDetail
+from ._data import EventDetail
 from ._format import fmt_cost, fmt_duration, fmt_offset
 from ._timeline import GLYPHS, Entry, Marker
 
@@ -80,8 +80,7 @@ def _message_content(message: Any) -> RenderableType:
     return Group(*parts)
 
 
-def render_llm_call(entry: Entry, detail: LlmCallDetail | None) -> list[RenderableType]:
-    p = entry.payload
+def render_llm_call(entry: Entry, p: dict[str, Any], detail: EventDetail | None) -> list[RenderableType]:
     usage = p.get("usage") or {}
     response = p.get("response") or {}
     cost = detail.cost_usd if detail else entry.cost_usd
@@ -98,6 +97,8 @@ def render_llm_call(entry: Entry, detail: LlmCallDetail | None) -> list[Renderab
         ("call id", p.get("call_id")),
     ])]
     out += _error(p.get("error"))
+    if detail is None and entry.partial:
+        return [*out, _section("Response"), Text("loading the response and request…", style="dim")]
     out.append(_section("Response"))
     if response.get("thought"):
         out.append(_text(f"thought: {response['thought']}", "italic"))
@@ -115,9 +116,10 @@ def render_llm_call(entry: Entry, detail: LlmCallDetail | None) -> list[Renderab
     else:
         out.append(Text("(no response)", style="dim"))
     request = detail.request if detail else None
-    if request is None:
+    if request is None and (detail is None or entry.partial):
         out += [_section("Request"), Text("loading request messages…", style="dim")]
         return out
+    request = request or {}
     messages = request.get("messages") or []
     out.append(_section(f"Request: {len(messages)} message(s)"))
     out += [_message_content(m) for m in messages]
@@ -132,15 +134,15 @@ def render_llm_call(entry: Entry, detail: LlmCallDetail | None) -> list[Renderab
     return out
 
 
-def render_entry(entry: Entry, start_ts: float, detail: LlmCallDetail | None = None) -> RenderableType:
-    """Everything about ``entry``, as a Rich renderable."""
-    p = entry.payload
+def render_entry(entry: Entry, start_ts: float, detail: EventDetail | None = None) -> RenderableType:
+    """Everything about ``entry`` (its whole event once ``detail`` has been fetched), as a Rich renderable."""
+    p = detail.payload if detail else entry.payload
     head = Text.assemble((GLYPHS[entry.marker], "bold"), "  ", (entry.agent or "", "bold"),
                          f"  seq {entry.seq} · {fmt_offset(entry.ts - start_ts)}s", style="")
     body: list[RenderableType] = [head]
     kind = entry.kind
     if kind == "llm_call":
-        body += render_llm_call(entry, detail)
+        body += render_llm_call(entry, p, detail)
     elif kind == "tool_call":
         body.append(_facts([("tool", p.get("tool")), ("kind", p.get("kind")),
                             ("duration", fmt_duration(p.get("duration_ms"))),

@@ -22,7 +22,7 @@ from ._inspector import Inspector, render_entry
 from ._runs_model import live_duration_ms
 from ._tables import STATUS_GLYPH, TimelineTable
 from ._timeline import Entry
-from .messages import CursorMoved, LlmCallLoaded, LoadFailed, RowChosen, TimelineLoaded
+from .messages import CursorMoved, DetailLoaded, LoadFailed, RowChosen, TimelineLoaded
 
 if TYPE_CHECKING:
     from .app import TeamtapeApp
@@ -59,7 +59,7 @@ class RunScreen(Screen[None]):
         self._querying = False
         self._poll: Timer | None = None
         self._inspect_timer: Timer | None = None
-        self._details: dict[tuple[str, int, str], _data.LlmCallDetail] = {}
+        self._details: dict[tuple[str, int, str], _data.EventDetail] = {}
         self._expanding: set[tuple[str, int, str]] = set()
 
     @property
@@ -116,13 +116,14 @@ class RunScreen(Screen[None]):
         self.post_message(TimelineLoaded(timeline, append=False, parent_key=entry.key))
 
     @work(thread=True, exclusive=True, group="detail")
-    def _load_llm_call(self, entry: Entry) -> None:
+    def _load_detail(self, entry: Entry) -> None:
         try:
-            detail = _data.fetch_llm_call(self.tt.store, entry.run_id, entry.seq, entry.payload)
+            detail = _data.fetch_detail(self.tt.store, entry.run_id, entry.seq)
         except TeamtapeError as e:
-            self.post_message(LoadFailed("LLM call", str(e)))
+            self.post_message(LoadFailed("event", str(e)))
             return
-        self.post_message(LlmCallLoaded(entry.key, detail))
+        if detail is not None:
+            self.post_message(DetailLoaded(entry.key, detail))
 
     @on(TimelineLoaded)
     def _loaded(self, message: TimelineLoaded) -> None:
@@ -209,11 +210,11 @@ class RunScreen(Screen[None]):
             return
         detail = self._details.get(entry.key)
         inspector.show(render_entry(entry, self.timeline.start_ts, detail))
-        if entry.kind == "llm_call" and detail is None:
-            self._load_llm_call(entry)
+        if detail is None and entry.partial and entry.kind != "nested_run":
+            self._load_detail(entry)
 
-    @on(LlmCallLoaded)
-    def _llm_loaded(self, message: LlmCallLoaded) -> None:
+    @on(DetailLoaded)
+    def _detail_loaded(self, message: DetailLoaded) -> None:
         if len(self._details) > 256:
             self._details.clear()
         self._details[message.key] = message.detail

@@ -83,6 +83,8 @@ class Entry:
     depth: int = 0
     child_run_id: str | None = None
     expanded: bool = False
+    partial: bool = False
+    """True when ``payload`` leaves out bulky fields (see ``_data.fetch_detail`` for the whole event)."""
 
     @property
     def key(self) -> tuple[str, int, str]:

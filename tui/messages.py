@@ -10,7 +10,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from ._compare import Comparison
-    from ._data import CostBreakdown, LlmCallDetail, RunRow, Timeline
+    from ._data import CostBreakdown, EventDetail, RunRow, Timeline
     from ._runs_model import Line
 
 
@@ -37,11 +37,11 @@ class TimelineLoaded(Message):
 
 
 @dataclass
-class LlmCallLoaded(Message):
-    """An LLM call's request with its messages resolved, for the inspector."""
+class DetailLoaded(Message):
+    """The whole of one event (an LLM call with its request resolved), for the inspector."""
 
     key: tuple[str, int, str]
-    detail: LlmCallDetail
+    detail: EventDetail
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pytest
 
 from teamtape.store import Event, open_store
 from teamtape.tui._compare import compare
-from teamtape.tui._data import fetch_costs, fetch_llm_call, fetch_runs, fetch_timeline, place_children
+from teamtape.tui._data import fetch_costs, fetch_detail, fetch_runs, fetch_timeline, place_children
 from teamtape.tui._filter import FilterError, RunFilter
 from teamtape.tui._runs_model import RunLine, SessionLine, arrange
 from teamtape.tui._timeline import Marker
@@ -76,9 +76,12 @@ def test_timeline_has_every_marker_and_resolves_request_blobs(synthetic) -> None
     error = next(e for e in tl.entries if e.kind == "run_ended")
     assert error.is_error and "ConnectionError" in error.summary
     call = next(e for e in tl.entries if e.kind == "llm_call")
-    assert all("$blob" in m for m in call.payload["request"]["messages"])
-    detail = fetch_llm_call(store, call.run_id, call.seq, call.payload)
+    assert call.partial and "request" not in call.payload  # the timeline leaves bulky fields out
+    detail = fetch_detail(store, call.run_id, call.seq)
+    assert detail is not None and detail.request is not None
+    assert all("$blob" in m for m in detail.payload["request"]["messages"])  # the event as stored
     assert detail.request["messages"][0]["type"] == "SystemMessage"
+    assert detail.cost_usd == call.cost_usd and detail.price_source
     assert not any("$blob" in str(m) for m in detail.request["messages"])
 
 
@@ -93,7 +96,8 @@ def test_a_missing_blob_is_named_not_fatal(tmp_path) -> None:  # type: ignore[no
     assert tl is not None
     assert tl.entries[-1].kind == "run_crashed"  # the writer closed without run_ended
     call = next(e for e in tl.entries if e.kind == "llm_call")
-    detail = fetch_llm_call(store, "r1", call.seq, call.payload)
+    detail = fetch_detail(store, "r1", call.seq)
+    assert detail is not None and detail.request is not None
     assert detail.request["messages"] == ["[missing blob nope]"]
 
 
@@ -143,3 +147,23 @@ def test_compare_finds_the_divergence(synthetic) -> None:  # type: ignore[no-unt
     assert diff.rows[k].tag == "~" and diff.changes == 1
     shorter = compare(a.entries, a.entries[:-2])
     assert [r.tag for r in shorter.rows[-2:]] == ["-", "-"]
+
+
+def test_timeline_lines_leave_bulky_fields_for_the_inspector(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = open_store(tmp_path / "s", create=True)
+    w = store.writer()
+    long_text = "word " * 20_000
+    w.append(Event("e0", "r1", 0, 1.0, "run_started", None, {"name": "t", "team_type": "X", "task": "go",
+                                                             "config": {"big": "x" * 50_000}}))
+    w.append(Event("e1", "r1", 1, 2.0, "message", "bot", {"type": "TextMessage", "source": "bot", "text": long_text}))
+    w.append(Event("e2", "r1", 2, 3.0, "run_ended", None, {"status": "ok", "state": {"blob": "y" * 50_000}}))
+    w.close()
+    tl = fetch_timeline(store, "r1")
+    assert tl is not None
+    start, message, end = tl.entries
+    assert "config" not in start.payload and "state" not in end.payload
+    assert len(message.payload["text"]) == 2000 and message.summary.startswith("word word")
+    full = fetch_detail(store, "r1", 1)
+    assert full is not None and full.payload["text"] == long_text
+    assert fetch_detail(store, "r1", 2).payload["state"] == {"blob": "y" * 50_000}  # type: ignore[union-attr]
+    assert fetch_detail(store, "r1", 99) is None
