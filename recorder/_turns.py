@@ -208,6 +208,31 @@ def wrap_manager_handler(original: Callable[..., Any]) -> Callable[..., Any]:
     return on_message_impl
 
 
+SELF_SELECTING = {"MagenticOneOrchestrator"}
+"""Managers that pick the next speaker outside ``select_speaker`` (from their own model calls)."""
+
+
+def wrap_publish_message(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``BaseAgent.publish_message`` to see the speaker a self-selecting manager asks to speak."""
+
+    async def publish_message(self: Any, message: Any, topic_id: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(self).__name__ in SELF_SELECTING and type(message).__name__ == "GroupChatRequestPublish":
+            safely("a speaker selection", _record_speaker_request, self, topic_id)
+        return await original(self, message, topic_id, *args, **kwargs)
+
+    return publish_message
+
+
+def _record_speaker_request(manager: Any, topic_id: Any) -> None:
+    run = current_run.get()
+    if run is None:
+        return
+    topics = getattr(manager, "_participant_name_to_topic_type", None) or {}
+    selected = [name for name, topic in topics.items() if topic == getattr(topic_id, "type", None)]
+    label = SELECTOR_LABELS.get(type(manager).__name__, type(manager).__name__)
+    run.emit("speaker_selection", label, selector=type(manager).__name__, selected=selected, duration_ms=None)
+
+
 def _is_manager(obj: Any) -> bool:
     from autogen_agentchat.teams._group_chat._base_group_chat_manager import BaseGroupChatManager
 

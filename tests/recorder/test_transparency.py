@@ -165,17 +165,15 @@ def _wrapped_surface() -> dict[tuple[type, str], Any]:
         importlib.import_module(name)
     from autogen_agentchat.agents import BaseChatAgent
     from autogen_agentchat.teams import BaseGroupChat
-    from autogen_agentchat.teams._group_chat._base_group_chat_manager import BaseGroupChatManager
-    from autogen_agentchat.teams._group_chat._sequential_routed_agent import SequentialRoutedAgent
+    from autogen_core import BaseAgent
     from autogen_core.memory import Memory
     from autogen_core.models import ChatCompletionClient
 
     surface: dict[tuple[type, str], Any] = {}
-    stack: list[type] = [BaseGroupChat, BaseChatAgent, BaseGroupChatManager, SequentialRoutedAgent, Memory,
-                         ChatCompletionClient]
+    stack: list[type] = [BaseGroupChat, BaseChatAgent, BaseAgent, Memory, ChatCompletionClient]
     while stack:
         cls = stack.pop()
-        stack.extend(cls.__subclasses__())
+        stack.extend(cls.__subclasses__())  # managers and agent containers are BaseAgents
         surface.update({(cls, name): value for name, value in vars(cls).items()})
     surface[(logging.Logger, "event logger class")] = type(logging.getLogger(EVENT_LOGGER_NAME))
     return surface
