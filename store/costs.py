@@ -126,3 +126,26 @@ class PriceBook:
                 return override.cost(i, o, c), "override"
         cost = _library_price(model, provider, i, o, c)
         return (cost, "genai-prices") if cost is not None else (None, None)
+
+
+def llm_call_cost(
+    prices: PriceBook,
+    model: str | None,
+    provider: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cache_read_tokens: int | None,
+    *,
+    cached: bool = False,
+    failed: bool = False,
+) -> tuple[float | None, str | None]:
+    """The cost of one recorded LLM call and where its price came from.
+
+    A call served from a cache cost nothing; a failed call that reported no tokens cost nothing;
+    anything else is priced by ``prices`` (``(None, None)`` when the model's price is unknown).
+    """
+    if cached:
+        return 0.0, "cache"
+    if failed and not (input_tokens or output_tokens):
+        return 0.0, "failed"
+    return prices.price(model, provider, input_tokens, output_tokens, cache_read_tokens)

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .costs import PriceBook
+from .costs import PriceBook, llm_call_cost
 from .db import load_sql
 from .events import SCHEMA_VERSION, Kind
 from .journal import list_journals, writer_is_alive
@@ -90,8 +90,26 @@ def _quarantine(layout: StoreLayout, journal: str, lines: list[bytes], report: F
     )
 
 
+_VALID_ROW = (
+    "event_id IS NOT NULL AND run_id IS NOT NULL AND seq IS NOT NULL AND ts IS NOT NULL AND kind IS NOT NULL "
+    "AND NOT isnan(ts) AND NOT isinf(ts) AND abs(ts) <= 1e11 "
+    "AND (payload IS NULL OR starts_with(CAST(payload AS VARCHAR), '{'))"
+)
+
+
+def _read_json_sql(select: str, where: str = "") -> str:
+    return (
+        f"{select} FROM read_json(?, format='newline_delimited', columns={_STAGE_COLUMNS}, "
+        f"ignore_errors=true, maximum_object_size={MAX_LINE_BYTES}) {where}"
+    )
+
+
 def _stage(con: duckdb.DuckDBPyConnection, layout: StoreLayout, chunks: list[_Chunk], report: FoldReport) -> int:
-    """Load the new journal lines into the temp table ``new_events``; returns its row count."""
+    """Load the new journal lines into the temp table ``new_events``; returns its row count.
+
+    One pass per journal chunk: DuckDB parses the lines and keeps the valid ones. Only when a
+    chunk holds lines that are not events is it read again to find and quarantine them.
+    """
     con.execute(
         "CREATE OR REPLACE TEMP TABLE new_events (event_id VARCHAR, run_id VARCHAR, seq BIGINT, ts TIMESTAMP, "
         "kind VARCHAR, agent VARCHAR, payload JSON, schema_version INTEGER)"
@@ -100,49 +118,40 @@ def _stage(con: duckdb.DuckDBPyConnection, layout: StoreLayout, chunks: list[_Ch
     if not payload:
         return 0
     layout.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stage = layout.tmp_dir / f"stage-{os.getpid()}.jsonl"
     for chunk in payload:
-        stage = layout.tmp_dir / f"stage-{os.getpid()}.jsonl"
-        stage.write_bytes(chunk.data)
+        whole_file = chunk.start == 0 and not chunk.alive and chunk.journal.stat().st_size == chunk.end
+        source = chunk.journal if whole_file else stage
+        if not whole_file:
+            stage.write_bytes(chunk.data)
         try:
-            con.execute(
-                f"""
-                CREATE OR REPLACE TEMP TABLE raw_stage AS
-                SELECT row_number() OVER () AS line_no, *
-                FROM read_json(?, format='newline_delimited', columns={_STAGE_COLUMNS},
-                               ignore_errors=true, maximum_object_size={MAX_LINE_BYTES})
-                """,
-                [str(stage)],
-            )
+            inserted = con.execute(
+                "INSERT INTO new_events "
+                + _read_json_sql(
+                    "SELECT event_id, run_id, seq, make_timestamp(CAST(ts * 1000000 AS BIGINT)), kind, agent, "
+                    "coalesce(payload, '{}'), coalesce(schema_version, 1)",
+                    f"WHERE {_VALID_ROW}",
+                ),
+                [str(source)],
+            ).fetchone()[0]  # type: ignore[index]
+            if inserted != chunk.data.count(b"\n"):
+                bad = con.execute(
+                    _read_json_sql("SELECT line_no FROM (SELECT row_number() OVER () AS line_no, *")
+                    + f") WHERE NOT ({_VALID_ROW}) OR event_id IS NULL",
+                    [str(source)],
+                ).fetchall()
+                lines = chunk.data.split(b"\n")
+                _quarantine(layout, chunk.journal.name, [lines[n - 1] for (n,) in bad if n - 1 < len(lines)], report)
         finally:
             stage.unlink(missing_ok=True)
-        bad = con.execute(
-            """SELECT line_no FROM raw_stage
-               WHERE event_id IS NULL OR run_id IS NULL OR seq IS NULL OR ts IS NULL OR kind IS NULL
-                  OR isnan(ts) OR isinf(ts) OR abs(ts) > 1e11
-                  OR (payload IS NOT NULL AND json_type(payload) <> 'OBJECT')"""
-        ).fetchall()
-        if bad:
-            lines = chunk.data.split(b"\n")
-            _quarantine(layout, chunk.journal.name, [lines[n - 1] for (n,) in bad if n - 1 < len(lines)], report)
-        too_new = con.execute(
-            "SELECT count(*), max(schema_version) FROM raw_stage WHERE schema_version > ?", [SCHEMA_VERSION]
-        ).fetchone()
-        if too_new and too_new[0]:
-            report.warnings.append(
-                f"{too_new[0]} event(s) in {chunk.journal.name} use event schema version {too_new[1]} "
-                f"(this teamtape reads up to {SCHEMA_VERSION}); they were kept as they are: upgrade teamtape"
-            )
-        con.execute(
-            """INSERT INTO new_events
-               SELECT event_id, run_id, seq, make_timestamp(CAST(ts * 1000000 AS BIGINT)), kind, agent,
-                      coalesce(payload, '{}'), coalesce(schema_version, 1)
-               FROM raw_stage
-               WHERE NOT (event_id IS NULL OR run_id IS NULL OR seq IS NULL OR ts IS NULL OR kind IS NULL
-                  OR isnan(ts) OR isinf(ts) OR abs(ts) > 1e11
-                  OR (payload IS NOT NULL AND json_type(payload) <> 'OBJECT'))
-               ORDER BY line_no"""
+    too_new = con.execute(
+        "SELECT count(*), max(schema_version) FROM new_events WHERE schema_version > ?", [SCHEMA_VERSION]
+    ).fetchone()
+    if too_new and too_new[0]:
+        report.warnings.append(
+            f"{too_new[0]} event(s) use event schema version {too_new[1]} (this teamtape reads up to "
+            f"{SCHEMA_VERSION}); they were kept as they are: upgrade teamtape to read them fully"
         )
-    con.execute("DROP TABLE IF EXISTS raw_stage")
     # The same event may arrive twice (a tape imported twice): keep the first, skip known ones.
     if any(c.journal.name.startswith("import-") for c in payload):
         con.execute(
@@ -155,24 +164,15 @@ def _stage(con: duckdb.DuckDBPyConnection, layout: StoreLayout, chunks: list[_Ch
 
 
 def _price_new_calls(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> None:
+    """Price the staged llm_calls (``new_llm``) into the temp table ``new_costs``."""
     rows = con.execute(
-        """SELECT event_id, payload->>'$.model', payload->>'$.provider',
-                  TRY_CAST(payload->>'$.usage.input_tokens' AS BIGINT),
-                  TRY_CAST(payload->>'$.usage.output_tokens' AS BIGINT),
-                  TRY_CAST(payload->>'$.usage.cache_read_tokens' AS BIGINT),
-                  coalesce(TRY_CAST(payload->>'$.cached' AS BOOLEAN), false),
-                  payload->>'$.error.message' IS NOT NULL
-           FROM new_events WHERE kind = 'llm_call'"""
+        """SELECT event_id, p.model, p.provider, p.usage.input_tokens, p.usage.output_tokens,
+                  p.usage.cache_read_tokens, coalesce(p.cached, false), p.error.message IS NOT NULL
+           FROM new_llm"""
     ).fetchall()
     ids, costs, sources = [], [], []
     for event_id, model, provider, i, o, c, cached, failed in rows:
-        if cached:
-            # Served from a cache: nothing was billed.
-            cost, source = 0.0, "cache"
-        elif failed and not (i or o):
-            cost, source = 0.0, "failed"
-        else:
-            cost, source = prices.price(model, provider, i, o, c)
+        cost, source = llm_call_cost(prices, model, provider, i, o, c, cached=cached, failed=failed)
         ids.append(event_id)
         costs.append(cost)
         sources.append(source)
@@ -187,6 +187,7 @@ def _price_new_calls(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> None:
 
 def _project_staged(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> None:
     """Apply the staged ``new_events`` to every projection."""
+    con.execute(load_sql("stage_llm_calls.sql"))
     _price_new_calls(con, prices)
     con.execute(load_sql("project_new_events.sql"))
     con.execute(load_sql("update_runs.sql"))

@@ -6,23 +6,30 @@ INSERT INTO runs (run_id, parent_run_id, session_id, replay_of, fork_of, name, t
                   messages, llm_calls, tool_calls, input_tokens, output_tokens, cache_read_tokens,
                   own_cost_usd, cost_usd, unpriced_calls, events, journal)
 WITH started AS (
-    SELECT run_id, arg_min(payload, seq) AS p, min(ts) AS ts
+    SELECT run_id, min(ts) AS ts,
+           arg_min(from_json(payload, '{"parent_run_id": "VARCHAR", "session_id": "VARCHAR",
+                                        "replay_of": "VARCHAR", "fork_of": "VARCHAR", "name": "VARCHAR",
+                                        "team_type": "VARCHAR", "task": "VARCHAR", "participants": ["VARCHAR"],
+                                        "labels": "JSON", "journal": "VARCHAR"}'), seq) AS p
     FROM new_events WHERE kind = 'run_started' GROUP BY run_id
 ), ended AS (
-    SELECT run_id, arg_max(payload, seq) AS p, max(ts) AS ts, arg_max(kind, seq) AS kind
+    SELECT run_id, max(ts) AS ts, arg_max(kind, seq) AS kind,
+           arg_max(from_json(payload, '{"status": "VARCHAR", "stop_reason": "VARCHAR", "duration_ms": "DOUBLE",
+                                        "last_event_ts": "DOUBLE",
+                                        "error": {"type": "VARCHAR", "message": "VARCHAR"}}'), seq) AS p
     FROM new_events WHERE kind IN ('run_ended', 'run_crashed') GROUP BY run_id
 ), calls AS (
-    SELECT e.run_id,
+    SELECT l.run_id,
            count(*) AS n,
-           sum(TRY_CAST(e.payload->>'$.usage.input_tokens' AS BIGINT)) AS input_tokens,
-           sum(TRY_CAST(e.payload->>'$.usage.output_tokens' AS BIGINT)) AS output_tokens,
-           sum(TRY_CAST(e.payload->>'$.usage.cache_read_tokens' AS BIGINT)) AS cache_read_tokens,
+           sum(l.p.usage.input_tokens) AS input_tokens,
+           sum(l.p.usage.output_tokens) AS output_tokens,
+           sum(l.p.usage.cache_read_tokens) AS cache_read_tokens,
            -- Costs are summed exactly and rounded to 1e-12 USD, so totals do not depend on the
            -- order rows are added in (a re-import folds in one go what was folded piecewise).
            round(sum(CAST(c.cost_usd AS DECIMAL(38, 18))), 12)::DOUBLE AS cost,
            count(*) FILTER (WHERE c.cost_usd IS NULL) AS unpriced
-    FROM new_events e LEFT JOIN new_costs c USING (event_id)
-    WHERE e.kind = 'llm_call' GROUP BY e.run_id
+    FROM new_llm l LEFT JOIN new_costs c USING (event_id)
+    GROUP BY l.run_id
 ), counts AS (
     SELECT run_id,
            count(*) AS events,
@@ -31,31 +38,23 @@ WITH started AS (
     FROM new_events GROUP BY run_id
 )
 SELECT k.run_id,
-       s.p->>'$.parent_run_id',
-       s.p->>'$.session_id',
-       s.p->>'$.replay_of',
-       s.p->>'$.fork_of',
-       s.p->>'$.name',
-       s.p->>'$.team_type',
-       s.p->>'$.task',
-       CAST(s.p->'$.participants' AS VARCHAR[]),
-       s.p->'$.labels',
+       s.p.parent_run_id, s.p.session_id, s.p.replay_of, s.p.fork_of, s.p.name, s.p.team_type, s.p.task,
+       s.p.participants, s.p.labels,
        CASE WHEN d.kind = 'run_crashed' THEN 'crashed'
-            WHEN d.kind = 'run_ended' THEN coalesce(d.p->>'$.status', 'ok')
-            WHEN s.p IS NOT NULL THEN 'running' END,
-       d.p->>'$.stop_reason',
-       CASE WHEN d.p->>'$.error.type' IS NOT NULL
-            THEN concat(d.p->>'$.error.type', ': ', d.p->>'$.error.message')
-            ELSE d.p->>'$.error.message' END,
+            WHEN d.kind = 'run_ended' THEN coalesce(d.p.status, 'ok')
+            WHEN s.run_id IS NOT NULL THEN 'running' END,
+       d.p.stop_reason,
+       CASE WHEN d.p.error.type IS NOT NULL THEN concat(d.p.error.type, ': ', d.p.error.message)
+            ELSE d.p.error.message END,
        s.ts,
-       CASE WHEN d.kind = 'run_crashed'
-            THEN make_timestamp(CAST(TRY_CAST(d.p->>'$.last_event_ts' AS DOUBLE) * 1000000 AS BIGINT))
+       CASE WHEN d.kind = 'run_crashed' AND d.p.last_event_ts IS NOT NULL
+            THEN make_timestamp(CAST(d.p.last_event_ts * 1000000 AS BIGINT))
             ELSE d.ts END,
-       CASE WHEN d.kind = 'run_ended' THEN TRY_CAST(d.p->>'$.duration_ms' AS DOUBLE) END,
+       CASE WHEN d.kind = 'run_ended' THEN d.p.duration_ms END,
        k.messages, coalesce(c.n, 0), k.tool_calls,
        coalesce(c.input_tokens, 0), coalesce(c.output_tokens, 0), coalesce(c.cache_read_tokens, 0),
        c.cost, NULL, coalesce(c.unpriced, 0), k.events,
-       s.p->>'$.journal'
+       s.p.journal
 FROM counts k
 LEFT JOIN started s USING (run_id)
 LEFT JOIN ended d USING (run_id)
