@@ -272,3 +272,21 @@ async def test_agent_run_is_recorded_in_the_order_things_happened(serve, client,
         ("agent_turn", None),
         ("run_ended", None),
     ]
+
+
+async def test_a_failing_tool_is_recorded_as_an_error_result(serve, client, store_path, recorded) -> None:
+    async def fetch_report(quarter: str) -> str:
+        """Fetch a sales report."""
+        raise ValueError(f"unknown quarter {quarter!r}")
+
+    server = serve([Reply(tool_calls=[ToolCall("fetch_report", {"quarter": "2025-Q5"})]), "That quarter is unknown."])
+    agent = AssistantAgent("analyst", model_client=client(server), tools=[fetch_report], reflect_on_tool_use=True)
+    async with teamtape.record(store=store_path):
+        result = await agent.run(task="Sales of 2025-Q5?")
+
+    db = recorded()
+    assert db.top_run()["status"] == "ok"  # the agent handled the error; so does the recording
+    tool = db.one("SELECT tool, arguments, result, is_error FROM tool_calls")
+    assert (tool["tool"], tool["arguments"], tool["is_error"]) == ("fetch_report", {"quarter": "2025-Q5"}, True)
+    assert "unknown quarter '2025-Q5'" in tool["result"]
+    assert result.messages[-1].content == "That quarter is unknown."

@@ -206,3 +206,46 @@ async def test_society_of_mind_inner_team_is_a_child_run(serve, client, store_pa
         ("critic", "TextMessage"),
     ]
     assert_costs_roll_up(db, parent["run_id"])
+
+
+async def test_parallel_agent_tools_each_name_their_own_child_run(serve, client, store_path, recorded) -> None:
+    script = Script()
+    script.route("lead", system_contains="You coordinate").then(
+        Reply(
+            tool_calls=[
+                ToolCall("french", {"task": "Translate: good morning"}),
+                ToolCall("german", {"task": "Translate: good night"}),
+            ]
+        ),
+        "Bonjour / Gute Nacht.",
+    )
+    script.route("french", system_contains="into French").then(Reply(content="Bonjour", delay_s=0.05))
+    script.route("german", system_contains="into German").then("Gute Nacht")
+    server = serve(script)
+    model = client(server)
+    french = AssistantAgent("french", description="French.", model_client=model, system_message="Translate into French.")
+    german = AssistantAgent("german", description="German.", model_client=model, system_message="Translate into German.")
+    lead = AssistantAgent(
+        "lead",
+        model_client=model,
+        tools=[AgentTool(french, return_value_as_last_message=True), AgentTool(german, return_value_as_last_message=True)],
+        system_message="You coordinate translators.",
+        reflect_on_tool_use=True,
+    )
+    async with teamtape.record(store=store_path):
+        await lead.run(task="Say good morning in French and good night in German.")
+
+    db = recorded()
+    parent = db.top_run()
+    rows = db.rows(
+        """SELECT t.tool, t.result, r.task, r.participants FROM tool_calls t JOIN runs r ON r.run_id = t.child_run_id
+           WHERE r.parent_run_id = ? ORDER BY t.tool""",
+        parent["run_id"],
+    )
+    assert rows == [
+        {"tool": "french", "result": "Bonjour", "task": "Translate: good morning", "participants": ["french"]},
+        {"tool": "german", "result": "Gute Nacht", "task": "Translate: good night", "participants": ["german"]},
+    ]
+    for row in db.rows("SELECT run_id, participants FROM runs WHERE parent_run_id IS NOT NULL"):
+        agents = {r["agent"] for r in db.rows("SELECT agent FROM llm_calls WHERE run_id = ?", row["run_id"])}
+        assert agents == set(row["participants"])
