@@ -20,16 +20,16 @@ _global_lock = threading.Lock()
 _atexit_registered = False
 
 
-def _otlp_sinks(otlp_endpoint: str | None) -> list[EventSink]:
-    if not otlp_endpoint:
+def _otlp_sinks(otlp_endpoint: str | None, recorder: Recorder) -> list[EventSink]:
+    """The live OTLP sink, when an endpoint is given or the ``OTEL_EXPORTER_OTLP_*`` variables name one."""
+    if not otlp_endpoint and not any(
+        os.environ.get(v) for v in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    ):
         return []
     try:
         from .otlp import otlp_sink_from_env_or_args
-    except ImportError as e:
-        failures.once("otlp-missing", f"teamtape: OTLP export is not available ({e}); recording to the store only.")
-        return []
-    try:
-        sink = otlp_sink_from_env_or_args(otlp_endpoint)
+
+        sink = otlp_sink_from_env_or_args(otlp_endpoint, prices=recorder.store.prices, redactor=recorder.redactor)
     except Exception as e:
         failures.report("the OTLP exporter setup", e)
         return []
@@ -45,14 +45,11 @@ def _make_recorder(
     save_state: bool,
     sinks: Iterable[EventSink],
 ) -> Recorder:
-    return Recorder(
-        store,
-        name=name,
-        labels=labels,
-        redact_patterns=redact,
-        sinks=[*sinks, *_otlp_sinks(otlp_endpoint)],
-        save_state=save_state,
+    recorder = Recorder(
+        store, name=name, labels=labels, redact_patterns=redact, sinks=list(sinks), save_state=save_state
     )
+    recorder.sinks.extend(_otlp_sinks(otlp_endpoint, recorder))
+    return recorder
 
 
 class Recording:

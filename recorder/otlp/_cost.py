@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from teamtape.store import Event, Store
-from teamtape.store.costs import PriceBook
+from teamtape.store.costs import PriceBook, llm_call_cost
 
 from ._translate import CostOf
 
@@ -24,13 +24,11 @@ def live_cost(prices: PriceBook | None = None) -> CostOf:
     def cost_of(event: Event) -> float | None:
         p = event.payload
         usage: dict[str, Any] = p.get("usage") if isinstance(p.get("usage"), dict) else {}
-        if p.get("cached"):
-            return 0.0
-        if p.get("error") and not (usage.get("input_tokens") or usage.get("output_tokens")):
-            return 0.0
         try:
-            cost, _source = book.price(p.get("model"), p.get("provider"), usage.get("input_tokens"),
-                                       usage.get("output_tokens"), usage.get("cache_read_tokens"))
+            cost, _source = llm_call_cost(
+                book, p.get("model"), p.get("provider"), usage.get("input_tokens"), usage.get("output_tokens"),
+                usage.get("cache_read_tokens"), cached=bool(p.get("cached")), failed=bool(p.get("error")),
+            )
         except Exception:
             return None
         return cost

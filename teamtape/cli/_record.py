@@ -53,6 +53,10 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.module and not args.script:
         raise TeamtapeError("give a script to run (teamtape run my_team.py) or a module (teamtape run -m pkg.mod)")
     labels = _labels(args.label)
+    if args.otlp:
+        from teamtape.recorder.otlp import resolve_settings
+
+        resolve_settings(args.otlp)  # a malformed URL is an error now, not a warning mid-run
     if args.module:
         target, script_args = args.module, ([args.script] if args.script else []) + list(args.args)
     else:
