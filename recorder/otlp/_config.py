@@ -56,7 +56,7 @@ def _check_url(url: str, source: str) -> str:
     if "://" not in url:
         url = "http://" + url
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in parts.netloc):
         raise OtlpError(
             f"The OTLP endpoint {url!r} (from {source}) is not a URL like http://localhost:4318 "
             "(HTTP) or http://localhost:4317 (gRPC)."
