@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from teamtape.store import TeamtapeError, open_store
@@ -42,10 +45,23 @@ async def _record_scenarios(store_path: Any, names: list[str] | None) -> list[st
     return run_ids
 
 
+@contextlib.contextmanager
+def _quiet_autogen_errors() -> Iterator[None]:
+    """The failing scenario makes autogen log a traceback; the recording has it, the terminal need not."""
+    handler = logging.NullHandler()
+    logger = logging.getLogger("autogen_core")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def demo_command(args: argparse.Namespace) -> int:
     store = open_store(args.store, create=True)
     started = time.perf_counter()
-    run_ids = asyncio.run(_record_scenarios(store.root, args.only))
+    with _quiet_autogen_errors():
+        run_ids = asyncio.run(_record_scenarios(store.root, args.only))
     elapsed = (time.perf_counter() - started) * 1000
     rows = store.query(
         "SELECT run_id, name, team_type, status, stop_reason, messages, llm_calls, tool_calls, cost_usd, "
