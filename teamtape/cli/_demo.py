@@ -64,7 +64,7 @@ def demo_command(args: argparse.Namespace) -> int:
         run_ids = asyncio.run(_record_scenarios(store.root, args.only))
     elapsed = (time.perf_counter() - started) * 1000
     rows = store.query(
-        "SELECT run_id, name, team_type, status, stop_reason, messages, llm_calls, tool_calls, cost_usd, "
+        "SELECT run_id, name, team_type, status, stop_reason, error, messages, llm_calls, tool_calls, cost_usd, "
         "unpriced_calls, duration_ms FROM runs WHERE run_id IN (SELECT unnest(?)) AND parent_run_id IS NULL "
         "ORDER BY started_at",
         [run_ids],
@@ -76,13 +76,12 @@ def demo_command(args: argparse.Namespace) -> int:
     out.print(f"[bold]teamtape demo[/] recorded {len(run_ids)} runs ({len(rows)} top-level) into {store.root} "
               f"in {fmt_ms(elapsed)} — no API key, no network: a scripted OpenAI-compatible server on loopback.\n")
     print_table(
-        ["run", "scenario", "team", "status", "stop reason", "msgs", "llm", "tools", "cost"],
+        ["run", "scenario", "status", "msgs", "llm", "tools", "cost", "stop reason"],
         [
-            [r["run_id"][:12], r["name"], r["team_type"], r["status"], (r["stop_reason"] or "")[:48],
-             r["messages"], r["llm_calls"], r["tool_calls"], fmt_cost(r["cost_usd"], r["unpriced_calls"])]
+            [r["run_id"][:8], r["name"], r["status"], r["messages"], r["llm_calls"], r["tool_calls"],
+             fmt_cost(r["cost_usd"], r["unpriced_calls"]), r["stop_reason"] or r["error"] or ""]
             for r in rows
         ],
-        flex=[4],
     )
     store_flag = "" if args.store is None else f" --store {store.root}"
     hints = [

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 
 def _json_default(value: Any) -> Any:
@@ -35,16 +34,35 @@ def console() -> Console:
 def print_table(
     columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None, flex: Sequence[int] = ()
 ) -> None:
-    """A table whose ``flex`` columns wrap; every other column stays on one line."""
-    table = Table(title=title, header_style="bold", show_lines=False, pad_edge=False, box=None)
-    for i, col in enumerate(columns):
-        if i in flex or (not flex and i == len(columns) - 1):
-            table.add_column(str(col), overflow="fold", ratio=1)
-        else:
-            table.add_column(str(col), no_wrap=True, overflow="ellipsis", min_width=min(len(str(col)), 12))
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console().print(table)
+    """One line per row. Fixed columns keep their full width; the ``flex`` columns (default: the
+    last) share what is left of the terminal and are cut short with an ellipsis."""
+    out = console()
+    cells = [[one_line(v) for v in row] for row in rows]
+    flexible = set(flex) or {len(columns) - 1}
+    widths = [max([len(str(c))] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    gap = 2
+    fixed = sum(w for i, w in enumerate(widths) if i not in flexible) + gap * (len(columns) - 1)
+    room = max(out.width - fixed, 8 * len(flexible))
+    for i in flexible:
+        widths[i] = min(widths[i], max(8, room // len(flexible)))
+    if title:
+        out.print(title, style="bold")
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
+        return (" " * gap).join(p.ljust(w) for p, w in zip(parts, widths)).rstrip()
+
+    out.print(line([str(c) for c in columns]), style="bold", soft_wrap=True, markup=False)
+    for r in cells:
+        out.print(line(r), soft_wrap=True, markup=False, highlight=False)
+
+
+def one_line(value: Any) -> str:
+    """A cell's text: the first line, whitespace folded."""
+    if value is None:
+        return ""
+    text = str(value).strip().splitlines()[0] if str(value).strip() else ""
+    return " ".join(text.split())
 
 
 def fmt_cost(value: float | None, unpriced: int = 0) -> str:
