@@ -85,7 +85,9 @@ class SessionInterceptor:
         return _bypass.get() or isinstance(client, _replay_client_type())
 
     def _request(self, client: Any, messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return live_request(messages, kwargs, args, model=model_of(client), agent=current_agent.get(), cache=self.cache)
+        return live_request(
+            messages, kwargs, args, model=model_of(client), agent=current_agent.get(), cache=self.cache, slot=id(client)
+        )
 
     def model_create(self, client: Any, original: Callable[..., Any], messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self._passes_through(client):

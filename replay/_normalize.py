@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,12 +105,53 @@ def message_json(message: Any, blobs: BlobTable) -> dict[str, Any]:
     return data
 
 
+class MessagesDigest:
+    """sha256 over a request's messages, fed one message at a time (so a prefix can be extended).
+
+    Each message contributes its digest and the aliases of its tool-call ids (the order in which each
+    id first appears in the request).
+    """
+
+    __slots__ = ("_aliases", "_hasher")
+
+    def __init__(self) -> None:
+        self._hasher = hashlib.sha256()
+        self._aliases: dict[str, int] = {}
+
+    def add(self, key: MessageKey) -> None:
+        aliases = self._aliases
+        numbers = ",".join(str(aliases.setdefault(i, len(aliases))) for i in key.ids) if key.ids else ""
+        self._hasher.update(f"{key.digest}:{numbers};".encode())
+
+    def copy(self) -> MessagesDigest:
+        twin = MessagesDigest.__new__(MessagesDigest)
+        twin._hasher = self._hasher.copy()
+        twin._aliases = dict(self._aliases)
+        return twin
+
+    def hexdigest(self) -> str:
+        return self._hasher.hexdigest()
+
+
+def messages_digest(keys: Sequence[MessageKey]) -> str:
+    """The digest of a whole list of normalized messages."""
+    digest = MessagesDigest()
+    for key in keys:
+        digest.add(key)
+    return digest.hexdigest()
+
+
 class LiveMessageCache:
-    """Normal forms of live messages, computed once per message object."""
+    """Normal forms of live messages, computed once per message object.
+
+    Agents resend their whole context on every call; for each conversation (``slot``) the last
+    request is remembered, and a request that extends it only normalizes and hashes what is new.
+    """
 
     def __init__(self) -> None:
         self._blobs = BlobTable(lambda *_: None)
         self._keys: dict[int, tuple[Any, MessageKey]] = {}
+        self._last: dict[Any, tuple[list[Any], list[MessageKey], MessagesDigest]] = {}
 
     def key(self, message: Any) -> MessageKey:
         hit = self._keys.get(id(message))
@@ -118,6 +160,21 @@ class LiveMessageCache:
         key = message_key(message_json(message, self._blobs))
         self._keys[id(message)] = (message, key)
         return key
+
+    def messages(self, messages: Sequence[Any], slot: Any) -> tuple[list[MessageKey], str]:
+        """The normalized messages of a request and their digest."""
+        current = list(messages)
+        last = self._last.get(slot)
+        if last is not None and len(current) >= len(last[0]) and all(map(operator.is_, current, last[0])):
+            keys, digest, start = list(last[1]), last[2].copy(), len(last[0])
+        else:
+            keys, digest, start = [], MessagesDigest(), 0
+        for message in current[start:]:
+            key = self.key(message)
+            keys.append(key)
+            digest.add(key)
+        self._last[slot] = (current, keys, digest)
+        return keys, digest.hexdigest()
 
 
 @dataclass(slots=True)
@@ -131,16 +188,22 @@ class NormalizedRequest:
         tool_choice: ``auto``, ``required``, ``none`` or ``{"tool": name}``.
         json_output: None, a bool, or ``{"name", "schema"}`` of the structured-output model.
         agent: the agent that made the request (not part of the fingerprint).
+        messages_digest: the digest of ``messages`` (computed from them when not given).
     """
 
     model: str | None
-    messages: tuple[MessageKey, ...]
+    messages: Sequence[MessageKey]
     tools: list[Any]
     tool_choice: Any
     json_output: Any
     agent: str | None = None
+    messages_digest: str = ""
     _tools_digest: str | None = field(default=None, repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.messages_digest:
+            self.messages_digest = messages_digest(self.messages)
 
     @property
     def aliases(self) -> tuple[int, ...]:
@@ -151,10 +214,6 @@ class NormalizedRequest:
             for call_id in key.ids:
                 out.append(seen.setdefault(call_id, len(seen)))
         return tuple(out)
-
-    @property
-    def messages_digest(self) -> str:
-        return _digest([[k.digest for k in self.messages], self.aliases])
 
     @property
     def tools_digest(self) -> str:
@@ -201,12 +260,20 @@ def live_request(
     model: str | None,
     agent: str | None,
     cache: LiveMessageCache,
+    slot: Any = None,
 ) -> NormalizedRequest:
-    """Normalize the arguments of a live ``create``/``create_stream`` call."""
+    """Normalize the arguments of a live ``create``/``create_stream`` call.
+
+    ``slot`` names the conversation (e.g. the client object's id), so that a request extending the
+    previous one of the same agent and slot is normalized incrementally.
+    """
     tools = kwargs.get("tools", args[0] if args else None) or []
+    messages = list(messages or [])
+    keys, digest = cache.messages(messages, (agent, slot, id(messages[0]) if messages else None))
     return NormalizedRequest(
         model=model,
-        messages=tuple(cache.key(m) for m in messages or []),
+        messages=keys,
+        messages_digest=digest,
         tools=tool_schemas(tools) if tools else [],
         tool_choice=tool_choice_form(kwargs.get("tool_choice", "auto")),
         json_output=json_output_form(kwargs.get("json_output")),
@@ -220,6 +287,7 @@ def recorded_request(
     key_cache: dict[str, MessageKey],
     agent: str | None,
     message_refs: list[Any] | None = None,
+    prefixes: dict[Any, tuple[list[Any], list[MessageKey], MessagesDigest]] | None = None,
 ) -> NormalizedRequest:
     """Normalize the request of a recorded ``llm_call`` payload.
 
@@ -230,27 +298,38 @@ def recorded_request(
         agent: the agent that made the call.
         message_refs: the full list of message references when the payload stores a delta
             (see :mod:`teamtape.store.requests`); default: ``request.messages``.
+        prefixes: the previous request of each agent, so that a request extending it is normalized
+            incrementally (shared across calls of one recording).
     """
     request = payload.get("request") or {}
-    keys = []
     refs = message_refs if message_refs is not None else request.get("messages") or []
-    for ref in refs:
-        if isinstance(ref, dict) and "$blob" in ref:
-            h = ref["$blob"]
-            key = key_cache.get(h)
+    names = [ref.get("$blob") if isinstance(ref, dict) else None for ref in refs]
+    slot = (agent, names[0] if names else None)
+    last = prefixes.get(slot) if prefixes is not None else None
+    if last is not None and None not in names and len(names) >= len(last[0]) and names[: len(last[0])] == last[0]:
+        keys, digest, start = list(last[1]), last[2].copy(), len(last[0])
+    else:
+        keys, digest, start = [], MessagesDigest(), 0
+    for ref, name in zip(refs[start:], names[start:]):
+        if name is not None:
+            key = key_cache.get(name)
             if key is None:
-                key = key_cache[h] = message_key(blob_data(h))
+                key = key_cache[name] = message_key(blob_data(name))
         else:
             key = message_key(ref if isinstance(ref, dict) else {"value": ref})
         keys.append(key)
+        digest.add(key)
+    if prefixes is not None:
+        prefixes[slot] = (names, keys, digest)
     tools = request.get("tools")
     if isinstance(tools, dict) and "$blob" in tools:
         tools = blob_data(tools["$blob"])
     return NormalizedRequest(
         model=payload.get("model"),
-        messages=tuple(keys),
+        messages=keys,
         tools=list(tools or []),
         tool_choice=request.get("tool_choice", "auto"),
         json_output=request.get("json_output"),
         agent=agent,
+        messages_digest=digest.hexdigest(),
     )

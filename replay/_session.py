@@ -55,6 +55,7 @@ class ReplayStats:
 def recorded_calls(tape: Tape) -> list[RecordedCall]:
     """Every ``llm_call`` of a tape, in time order, normalized for matching."""
     cache: dict[str, MessageKey] = {}
+    prefixes: dict[Any, Any] = {}
     counts: Counter[str | None] = Counter()
     full: dict[tuple[str, str], list[Any]] = {}
     for run in tape.runs:
@@ -65,7 +66,7 @@ def recorded_calls(tape: Tape) -> list[RecordedCall]:
     for i, event in enumerate(tape.events("llm_call")):
         counts[event.agent] += 1
         refs = full.get((event.run_id, str(event.payload.get("call_id"))))
-        request = recorded_request(event.payload, tape.blob_data, cache, event.agent, refs)
+        request = recorded_request(event.payload, tape.blob_data, cache, event.agent, refs, prefixes)
         calls.append(RecordedCall(i, event.run_id, event.agent, counts[event.agent], event.payload, request))
     return calls
 
