@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,10 @@ def _run_rows(cur: duckdb.DuckDBPyConnection) -> list[RunRow]:
                    int(r[19] or 0), int(r[20] or 0)) for r in cur.fetchall()]
 
 
+FIRST_PAGE = 150
+"""Top-level runs in the first, quick page of a big store (see :func:`fetch_runs`)."""
+
+
 @dataclass
 class RunsResult:
     """The runs matching a filter, plus the store's size."""
@@ -87,9 +92,28 @@ def fetch_fingerprint(store: Store) -> tuple[int, int]:
         return store_fingerprint(con)
 
 
-def fetch_runs(store: Store, flt: RunFilter | None = None) -> RunsResult:
-    """Every run matching ``flt`` (all runs when None), in no particular order."""
+def fetch_runs(
+    store: Store, flt: RunFilter | None = None, *, first_page: Callable[[RunsResult], None] | None = None
+) -> RunsResult:
+    """Every run matching ``flt`` (all runs when None), in no particular order.
+
+    ``first_page``, if given and the store is big, is called first with the newest :data:`FIRST_PAGE`
+    top-level runs and their nested runs (what a screen shows first); the store is not held while it runs.
+    """
     where, params = (flt or RunFilter()).to_sql()
+    if first_page is not None:
+        with store.connect() as con:
+            fingerprint = store_fingerprint(con)
+            first = None
+            if fingerprint[0] > FIRST_PAGE:
+                top = f"""SELECT run_id FROM runs WHERE parent_run_id IS NULL AND {where}
+                          ORDER BY started_at DESC NULLS LAST LIMIT {FIRST_PAGE}"""
+                first = _run_rows(con.execute(
+                    f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where} AND (run_id IN ({top}) OR parent_run_id IN ({top}))",
+                    [*params, *params, *params],
+                ))
+        if first is not None:
+            first_page(RunsResult(first, fingerprint[0], fingerprint))
     with store.connect() as con:
         fingerprint = store_fingerprint(con)
         rows = _run_rows(con.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where}", params))

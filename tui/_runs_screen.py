@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -106,7 +107,17 @@ class RunsScreen(Screen[None]):
             if known is not None and _data.fetch_fingerprint(self.tt.store) == known:
                 self.app.call_from_thread(self._unchanged)
                 return
-            result = _data.fetch_runs(self.tt.store, flt)
+            first_page = None
+            if known is None and not self.table.lines and column == "started" and reverse:
+                # First load of a big store: paint the newest runs before reading all of them.
+                def first_page(page: _data.RunsResult) -> None:
+                    painted = threading.Event()
+                    lines = arrange(page.rows, column, reverse)
+                    self.post_message(RunsLoaded(lines, len(page.rows), page.total, page.fingerprint,
+                                                 partial=True, painted=painted))
+                    painted.wait(timeout=1.0)  # reading the rest holds the GIL: let this page paint first
+
+            result = _data.fetch_runs(self.tt.store, flt, first_page=first_page)
             lines = arrange(result.rows, column, reverse)
             total = result.total if not flt else _data.fetch_fingerprint(self.tt.store)[0]
             self.post_message(RunsLoaded(lines, len(result.rows), total, result.fingerprint))
@@ -115,7 +126,7 @@ class RunsScreen(Screen[None]):
 
     @on(RunsLoaded)
     def _show_runs(self, message: RunsLoaded) -> None:
-        self._querying = False
+        self._querying = message.partial
         self.fingerprint, self.total = message.fingerprint, message.total
         current = self.table.current
         self.table.set_lines(message.lines, keep=current.key if current else None)
@@ -123,6 +134,10 @@ class RunsScreen(Screen[None]):
         self.query_one("#empty").display = empty
         self.table.display = not empty
         shown = f"{message.matched:,} of {message.total:,} runs" if self.filter else f"{message.total:,} runs"
+        if message.partial:
+            shown += " · loading…"
+        if message.painted is not None:
+            self.call_after_refresh(message.painted.set)
         self._set_title(shown + (f" · filter: {self._filter_text()}" if self.filter else ""))
 
     @on(LoadFailed)

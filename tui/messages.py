@@ -22,6 +22,10 @@ class RunsLoaded(Message):
     matched: int
     total: int
     fingerprint: tuple[int, int]
+    partial: bool = False
+    """Only the first page of a big store: the whole list follows."""
+    painted: threading.Event | None = None
+    """Set by the UI once these lines are on screen."""
 
 
 @dataclass

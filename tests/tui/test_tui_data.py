@@ -167,3 +167,19 @@ def test_timeline_lines_leave_bulky_fields_for_the_inspector(tmp_path) -> None: 
     assert full is not None and full.payload["text"] == long_text
     assert fetch_detail(store, "r1", 2).payload["state"] == {"blob": "y" * 50_000}  # type: ignore[union-attr]
     assert fetch_detail(store, "r1", 99) is None
+
+
+def test_a_big_store_gives_a_first_page_of_its_newest_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from teamtape.tui import _data
+    from tests.support.synthetic import build_synthetic_store
+
+    info = build_synthetic_store(tmp_path / "big", runs=_data.FIRST_PAGE + 20, events=(_data.FIRST_PAGE + 20) * 8)
+    pages: list[_data.RunsResult] = []
+    result = fetch_runs(info.open(), first_page=pages.append)
+    assert len(result.rows) == info.runs
+    (page,) = pages
+    roots = [r for r in page.rows if r.parent_run_id is None]
+    assert len(roots) == _data.FIRST_PAGE
+    newest = sorted((r for r in result.rows if r.parent_run_id is None), key=lambda r: r.started or 0)[-_data.FIRST_PAGE:]
+    assert {r.run_id for r in roots} == {r.run_id for r in newest}
+    assert {r.run_id for r in page.rows if r.parent_run_id} <= {r.run_id for r in result.rows}
