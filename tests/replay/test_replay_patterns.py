@@ -44,6 +44,11 @@ async def test_record_then_replay_with_the_server_stopped(pattern: H.Pattern, tm
     )
     assert [r["replay_of"] for r in rows] == from_config.original_run_ids + from_factory.original_run_ids
     assert refunds_before == H.REFUNDS, "a replay executed refund_flight again"
+    code_log = tmp_path / "code.log"
+    assert code_log.exists() == (pattern is H.CODE)
+    if pattern is H.CODE:
+        assert code_log.read_text() == "ran\n", "a replay executed the recorded code again"
+        assert from_config.stats.code_served == from_factory.stats.code_served == 1
 
 
 async def test_swarm_side_effect_tool_runs_only_when_asked(tmp_path, made) -> None:
@@ -90,3 +95,16 @@ async def test_structured_output_replays_as_the_pydantic_model(tmp_path, made) -
     last = result.messages[-1]
     assert isinstance(last, StructuredMessage)
     assert last.content == H.AgentResponse(thoughts="37 * 42 = 1554", answer="1554")
+
+
+async def test_memory_queries_are_served_not_repeated(tmp_path, made) -> None:
+    run_ids, dead_url, _ = await H.record_pattern(H.SEARCH_MEMORY, tmp_path / "store")
+    assert H.MEMORY_QUERIES[-1] == "Recommend novels please."
+    queries = list(H.MEMORY_QUERIES)
+    store = teamtape.open_store(tmp_path / "store")
+
+    report = await replay_run(store, run_ids[0], factory=lambda: H.build_search_memory(H.dead_client_maker(dead_url, made)))
+    await H.close_all(made)
+    assert report.identical, report.render()
+    assert report.stats.memory_served == 1
+    assert queries == H.MEMORY_QUERIES

@@ -295,6 +295,73 @@ def build_structured(maker: ClientMaker) -> AssistantAgent:
 
 STRUCTURED = Pattern("structured_output", structured_script, build_structured, ["What is 37 * 42?"])
 
+# -- A vector-store-like memory that queries on every turn (its query is the side effect) ------------------------
+MEMORY_QUERIES: list[str] = []
+"""Every query that reached :class:`SearchMemory`'s store, in this process."""
+
+
+class SearchMemory(ListMemory):
+    """Like ChromaDB's memory: ``update_context`` queries with the last message and adds what it finds."""
+
+    async def query(self, query: Any = "", cancellation_token: Any = None, **kwargs: Any) -> Any:
+        from autogen_core.memory import MemoryQueryResult
+
+        MEMORY_QUERIES.append(str(query))
+        return MemoryQueryResult(results=[c for c in self.content if str(query).split()[0].lower() in str(c.content).lower()])
+
+    async def update_context(self, model_context: Any) -> Any:
+        from autogen_core.memory import UpdateContextResult
+        from autogen_core.models import SystemMessage
+
+        messages = await model_context.get_messages()
+        found = await self.query(messages[-1].content if messages else "")
+        if found.results:
+            lines = "\n".join(f"{i}. {c.content}" for i, c in enumerate(found.results, 1))
+            await model_context.add_message(SystemMessage(content=f"Relevant memory content:\n{lines}"))
+        return UpdateContextResult(memories=found)
+
+
+def search_memory_script() -> Script:
+    script = Script()
+    script.route("librarian", system_contains="librarian").then("Dune, since you love desert planets.")
+    return script
+
+
+def build_search_memory(maker: ClientMaker) -> AssistantAgent:
+    memory = SearchMemory(name="books", memory_contents=[
+        MemoryContent(content="Recommend novels about desert planets.", mime_type=MemoryMimeType.TEXT),
+    ])
+    return AssistantAgent("librarian", model_client=maker("gpt-4o-mini"), memory=[memory],
+                          system_message="You are a librarian.")
+
+
+SEARCH_MEMORY = Pattern("search_memory", search_memory_script, build_search_memory, ["Recommend novels please."])
+
+
+# -- CodeExecutorAgent running the coder's code (the code's side effect: a line appended to a file) --------------
+def code_script() -> Script:
+    script = Script()
+    script.route("coder", system_contains="Write Python code").then(
+        "```python\nimport os\nopen(os.environ['TEAMTAPE_TEST_CODE_LOG'], 'a').write('ran\\n')\nprint(6 * 7)\n```",
+        "The answer is 42. TERMINATE",
+    )
+    return script
+
+
+def build_code(maker: ClientMaker) -> RoundRobinGroupChat:
+    from autogen_agentchat.agents import CodeExecutorAgent
+    from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor
+
+    coder = AssistantAgent("coder", model_client=maker("gpt-4o-mini"),
+                           system_message="Write Python code in one block. Reply TERMINATE when done.")
+    work_dir = Path(os.environ.get("TEAMTAPE_TEST_CODE_DIR", "coding"))
+    executor = CodeExecutorAgent("executor", code_executor=LocalCommandLineCodeExecutor(work_dir=work_dir))
+    return RoundRobinGroupChat([coder, executor], termination_condition=TextMentionTermination("TERMINATE"))
+
+
+CODE = Pattern("code_execution", code_script, build_code, ["Compute 6 * 7 in Python."])
+
+
 # -- One assistant with a tool (for mismatch and record-mode tests) --------------------------------------------
 SINGLE_PROMPT = "You answer questions, using search_web for facts."
 
@@ -317,7 +384,7 @@ def build_single(maker: ClientMaker, *, system_message: str = SINGLE_PROMPT, too
 
 SINGLE = Pattern("single", single_script, build_single, ["How tall is the Eiffel Tower?"])
 
-PATTERNS = [SWARM, SELECTOR, ROUND_ROBIN, MEMORY, NESTING, STREAMING, STRUCTURED]
+PATTERNS = [SWARM, SELECTOR, ROUND_ROBIN, MEMORY, NESTING, STREAMING, STRUCTURED, CODE]
 
 
 def factory_from_env() -> Any:
