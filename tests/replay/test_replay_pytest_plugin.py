@@ -34,7 +34,8 @@ async def _agent_run(*tasks):
     client = OpenAIChatCompletionClient(
         model="gpt-4o-mini", base_url=os.environ["BASE_URL"], api_key="sk-test-plugin-0123456789abcdef", max_retries=0
     )
-    agent = AssistantAgent("refunder", model_client=client, tools=[refund_flight], reflect_on_tool_use=True,
+    agent = AssistantAgent("refunder", model_client=client, tools=[refund_flight],
+                           reflect_on_tool_use=os.environ.get("REFLECT", "1") == "1",
                            system_message=os.environ.get("PROMPT", "You refund flights."))
     results = [await agent.run(task=task) for task in tasks]
     await client.close()
@@ -75,6 +76,7 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
     monkeypatch.delenv("PROMPT", raising=False)
     monkeypatch.delenv("EXTRA_TASK", raising=False)
+    monkeypatch.delenv("REFLECT", raising=False)
     return pytester
 
 
@@ -122,6 +124,18 @@ def test_record_once_then_replay_offline_and_fail_with_the_diff(
         "+  You refund flights, politely.",
     ])
     assert "Traceback" not in changed.stdout.str().split("short test summary")[0].split("FAILURES")[-1][:200]
+
+    # Asking less than the tape holds is no unmatched request, but the run diverges: the diff says where.
+    monkeypatch.delenv("PROMPT")
+    monkeypatch.setenv("REFLECT", "0")
+    shorter = run(inner, "-k", "test_refund")
+    shorter.assert_outcomes(failed=1)
+    shorter.stdout.fnmatch_lines([
+        "*the replay diverged from the tape*test_refund.tape.json*",
+        "*diverges from message 4*",
+        "-[4] refunder TextMessage:",
+        "+[4] refunder ToolCallSummaryMessage:",
+    ])
 
 
 def test_new_episodes_records_only_what_is_new_and_all_re_records(
