@@ -29,12 +29,24 @@ def signature(entry: Entry) -> tuple[Any, ...]:
         response = p.get("response") or {}
         return (kind, entry.agent, p.get("model"), dump(response.get("content")), dump(p.get("error")))
     if kind == "tool_call":
-        return (kind, entry.agent, p.get("tool"), dump(p.get("arguments")), p.get("result"), bool(p.get("is_error")))
+        return (
+            kind,
+            entry.agent,
+            p.get("tool"),
+            dump(p.get("arguments")),
+            p.get("result"),
+            bool(p.get("is_error")),
+        )
     if kind == "run_started":
         return (kind, p.get("task"))
     if kind == "run_ended":
         err = p.get("error") or {}
-        return (kind, p.get("status"), p.get("stop_reason"), err.get("type") if isinstance(err, dict) else err)
+        return (
+            kind,
+            p.get("status"),
+            p.get("stop_reason"),
+            err.get("type") if isinstance(err, dict) else err,
+        )
     if kind == "message_chunks":
         return (kind, entry.agent, p.get("text"))
     if kind == "speaker_selection":

@@ -44,8 +44,11 @@ class CompareScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Comparing {short_id(self.left_id)} with {short_id(self.right_id)}…", id="compare-title",
-                     classes="title-bar")
+        yield Static(
+            f"Comparing {short_id(self.left_id)} with {short_id(self.right_id)}…",
+            id="compare-title",
+            classes="title-bar",
+        )
         yield CompareTable(id="diff")
         with Container(id="compare-detail"):
             yield Static("", id="detail-left", classes="detail-side")
@@ -74,7 +77,10 @@ class CompareScreen(Screen[None]):
     def _show(self, message: ComparisonLoaded) -> None:
         c = message.comparison
         a, b = message.left, message.right
-        labels = (f"A {short_id(a.run_id)} {a.title} ({a.status})", f"B {short_id(b.run_id)} {b.title} ({b.status})")
+        labels = (
+            f"A {short_id(a.run_id)} {a.title} ({a.status})",
+            f"B {short_id(b.run_id)} {b.title} ({b.status})",
+        )
         table = self.query_one(CompareTable)
         table.set_comparison(c, labels)
         table.focus()
@@ -82,12 +88,16 @@ class CompareScreen(Screen[None]):
             verdict = Text("The runs did the same things, step for step.", style="bold green")
         else:
             row = c.rows[c.divergence or 0]
-            step = (row.left or row.right)
+            step = row.left or row.right
             where = f"{step.agent or '·'} {step.kind}" if step else "?"
-            verdict = Text.assemble(("Diverged at step ", "bold"), (str((c.divergence or 0) + 1), "bold yellow"),
-                                    f" ({where}) · {c.changes} differing step(s) of {len(c.rows)}")
+            verdict = Text.assemble(
+                ("Diverged at step ", "bold"),
+                (str((c.divergence or 0) + 1), "bold yellow"),
+                f" ({where}) · {c.changes} differing step(s) of {len(c.rows)}",
+            )
         self.query_one("#compare-title", Static).update(
-            Text.assemble(("Compare ", "bold"), f"A {a.run_id} with B {b.run_id}\n", verdict))
+            Text.assemble(("Compare ", "bold"), f"A {a.run_id} with B {b.run_id}\n", verdict)
+        )
 
     @on(CursorMoved)
     def _moved(self, message: CursorMoved) -> None:

@@ -62,12 +62,16 @@ class CostChart:
             cost = fmt_cost(line.cost_usd, unpriced=line.unpriced)
             calls = f"{line.calls} call" + ("" if line.calls == 1 else "s")
             tail = f"{cost:>11}  {calls:>9}  {fmt_tokens(line.input_tokens + line.output_tokens):>6} tok"
-            chart = bar((line.cost_usd or 0.0) / top, bar_w) if line.cost_usd is not None else "?".ljust(bar_w)
+            chart = (
+                bar((line.cost_usd or 0.0) / top, bar_w) if line.cost_usd is not None else "?".ljust(bar_w)
+            )
             yield Text.assemble(f"  {label:<{label_w}} ", (chart, colour), " ", tail)
         unpriced = sum(line.unpriced for line in self.lines)
         if unpriced:
-            yield Text(f"  {unpriced} call(s) with no known price (shown as ?): add prices in prices.toml",
-                       style="dim italic")
+            yield Text(
+                f"  {unpriced} call(s) with no known price (shown as ?): add prices in prices.toml",
+                style="dim italic",
+            )
 
 
 class CostScreen(Screen[None]):
@@ -84,8 +88,12 @@ class CostScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(f"[b]Costs[/b] · {self.run.title} · run {self.run.run_id}", classes="title-bar",
-                     markup=True, id="costs-title")
+        yield Static(
+            f"[b]Costs[/b] · {self.run.title} · run {self.run.run_id}",
+            classes="title-bar",
+            markup=True,
+            id="costs-title",
+        )
         with VerticalScroll(id="costs-body"):
             yield Static("loading…", id="costs-total")
             yield Static("", id="by-agent", classes="chart")
@@ -107,9 +115,12 @@ class CostScreen(Screen[None]):
         c = message.costs
         run = message.run
         nested = f" across {c.runs} runs (this one and its nested runs)" if c.runs > 1 else ""
-        total = Text.assemble(("Total ", "bold"), (fmt_cost(run.cost_usd, unpriced=run.unpriced_calls), "bold"),
-                              f"{nested} · {fmt_tokens(run.input_tokens)} input · "
-                              f"{fmt_tokens(run.output_tokens)} output tokens")
+        total = Text.assemble(
+            ("Total ", "bold"),
+            (fmt_cost(run.cost_usd, unpriced=run.unpriced_calls), "bold"),
+            f"{nested} · {fmt_tokens(run.input_tokens)} input · "
+            f"{fmt_tokens(run.output_tokens)} output tokens",
+        )
         self.query_one("#costs-total", Static).update(total)
         self.query_one("#by-agent", Static).update(CostChart("By agent", c.by_agent))
         self.query_one("#by-model", Static).update(CostChart("By model", c.by_model))

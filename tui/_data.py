@@ -63,8 +63,18 @@ class RunRow:
 
 
 def _run_rows(cur: duckdb.DuckDBPyConnection) -> list[RunRow]:
-    return [RunRow(*(r[:7]), r[7] or "running", *(r[8:13]), *(int(x or 0) for x in r[13:18]), r[18],
-                   int(r[19] or 0), int(r[20] or 0)) for r in cur.fetchall()]
+    return [
+        RunRow(
+            *(r[:7]),
+            r[7] or "running",
+            *(r[8:13]),
+            *(int(x or 0) for x in r[13:18]),
+            r[18],
+            int(r[19] or 0),
+            int(r[20] or 0),
+        )
+        for r in cur.fetchall()
+    ]
 
 
 FIRST_PAGE = 150
@@ -108,10 +118,12 @@ def fetch_runs(
             if fingerprint[0] > FIRST_PAGE:
                 top = f"""SELECT run_id FROM runs WHERE parent_run_id IS NULL AND {where}
                           ORDER BY started_at DESC NULLS LAST LIMIT {FIRST_PAGE}"""
-                first = _run_rows(con.execute(
-                    f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where} AND (run_id IN ({top}) OR parent_run_id IN ({top}))",
-                    [*params, *params, *params],
-                ))
+                first = _run_rows(
+                    con.execute(
+                        f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where} AND (run_id IN ({top}) OR parent_run_id IN ({top}))",
+                        [*params, *params, *params],
+                    )
+                )
         if first is not None:
             first_page(RunsResult(first, fingerprint[0], fingerprint))
     with store.connect() as con:
@@ -193,9 +205,19 @@ def place_children(entries: list[Entry], children: list[RunRow], depth: int) -> 
         at = bisect.bisect_right(stamps, child.started or 0.0)
         seq = entries[at - 1].seq if at else -1
         run_id = child.parent_run_id or ""
-        entry = Entry(run_id, seq, child.started or 0.0, "nested_run", child.name, Marker.NESTED,
-                      f"{child.title} · {child.status} · {child.events} events", {"child_run_id": child.run_id},
-                      child.status in ("error", "crashed"), depth=depth, child_run_id=child.run_id)
+        entry = Entry(
+            run_id,
+            seq,
+            child.started or 0.0,
+            "nested_run",
+            child.name,
+            Marker.NESTED,
+            f"{child.title} · {child.status} · {child.events} events",
+            {"child_run_id": child.run_id},
+            child.status in ("error", "crashed"),
+            depth=depth,
+            child_run_id=child.run_id,
+        )
         entries.insert(at, entry)
         stamps.insert(at, entry.ts)
         placed.append(child.run_id)
@@ -203,7 +225,13 @@ def place_children(entries: list[Entry], children: list[RunRow], depth: int) -> 
 
 
 def fetch_timeline(
-    store: Store, run_id: str, *, after_seq: int = -1, limit: int | None = None, depth: int = 0, lean: bool = True
+    store: Store,
+    run_id: str,
+    *,
+    after_seq: int = -1,
+    limit: int | None = None,
+    depth: int = 0,
+    lean: bool = True,
 ) -> Timeline | None:
     """A run's timeline entries after ``after_seq`` (at most ``limit``), or None if there is no such run.
 
@@ -216,9 +244,11 @@ def fetch_timeline(
         if run is None:
             return None
         entries, last, complete = _load_entries(con, run_id, after_seq, limit, depth, lean)
-        children = _run_rows(con.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE parent_run_id = ? ORDER BY started_at", [run_id]
-        ))
+        children = _run_rows(
+            con.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE parent_run_id = ? ORDER BY started_at", [run_id]
+            )
+        )
     return Timeline(run, entries, last, children, complete)
 
 
@@ -276,8 +306,10 @@ class EventDetail:
 def fetch_detail(store: Store, run_id: str, seq: int) -> EventDetail | None:
     """The whole event ``seq`` of a run; an LLM call's request messages come resolved from blobs."""
     with store.connect() as con:
-        row = con.execute("SELECT kind, CAST(payload AS VARCHAR) FROM events WHERE run_id = ? AND seq = ? LIMIT 1",
-                          [run_id, seq]).fetchone()
+        row = con.execute(
+            "SELECT kind, CAST(payload AS VARCHAR) FROM events WHERE run_id = ? AND seq = ? LIMIT 1",
+            [run_id, seq],
+        ).fetchone()
         if row is None:
             return None
         try:
@@ -287,8 +319,9 @@ def fetch_detail(store: Store, run_id: str, seq: int) -> EventDetail | None:
         if row[0] != "llm_call":
             return EventDetail(payload)
         request = resolve_blobs(con, payload.get("request") or {})
-        price = con.execute("SELECT cost_usd, price_source FROM llm_calls WHERE run_id = ? AND seq = ?",
-                            [run_id, seq]).fetchone()
+        price = con.execute(
+            "SELECT cost_usd, price_source FROM llm_calls WHERE run_id = ? AND seq = ?", [run_id, seq]
+        ).fetchone()
     return EventDetail(payload, request, price[0] if price else None, price[1] if price else None)
 
 

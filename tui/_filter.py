@@ -51,7 +51,9 @@ class RunFilter:
                 continue
             key = key.lower()
             if key not in values:
-                raise FilterError(f"Unknown filter '{key}:'. Use {', '.join(k + ':' for k in KEYS)} or plain words.")
+                raise FilterError(
+                    f"Unknown filter '{key}:'. Use {', '.join(k + ':' for k in KEYS)} or plain words."
+                )
             parts = [v for v in value.split(",") if v]
             if not parts:
                 raise FilterError(f"'{key}:' needs a value, e.g. {key}:{_EXAMPLES[key]}.")
@@ -59,7 +61,9 @@ class RunFilter:
         valid = {s.value for s in RunStatus}
         bad = [s for s in values["status"] if s.lower() not in valid]
         if bad:
-            raise FilterError(f"Unknown status '{bad[0]}'. A run's status is one of {', '.join(sorted(valid))}.")
+            raise FilterError(
+                f"Unknown status '{bad[0]}'. A run's status is one of {', '.join(sorted(valid))}."
+            )
         return cls(
             status=tuple(s.lower() for s in values["status"]),
             team=tuple(values["team"]),
@@ -87,13 +91,20 @@ class RunFilter:
         if self.team:
             any_of("(team_type ILIKE ? OR name ILIKE ?)", self.team, 2)
         if self.agent:
-            any_of("(array_to_string(participants, ',') ILIKE ? OR run_id IN "
-                   "(SELECT run_id FROM llm_calls WHERE agent ILIKE ?))", self.agent, 2)
+            any_of(
+                "(array_to_string(participants, ',') ILIKE ? OR run_id IN "
+                "(SELECT run_id FROM llm_calls WHERE agent ILIKE ?))",
+                self.agent,
+                2,
+            )
         if self.model:
             any_of("run_id IN (SELECT run_id FROM llm_calls WHERE model ILIKE ?)", self.model, 1)
         for word in self.words:
-            any_of("concat_ws(' ', run_id, name, team_type, task, stop_reason, error, session_id) ILIKE ?",
-                   (word,), 1)
+            any_of(
+                "concat_ws(' ', run_id, name, team_type, task, stop_reason, error, session_id) ILIKE ?",
+                (word,),
+                1,
+            )
         return (" AND ".join(clauses) or "TRUE"), params
 
 

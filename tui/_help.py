@@ -58,8 +58,12 @@ class HelpScreen(ModalScreen[None]):
         for key, text in GENERAL:
             general.add_row(key, text)
         with VerticalScroll(id="help-box"):
-            yield Static(Text(f"Keys on this screen ({type(self.under).__name__.removesuffix('Screen').lower()})",
-                              style="bold"))
+            yield Static(
+                Text(
+                    f"Keys on this screen ({type(self.under).__name__.removesuffix('Screen').lower()})",
+                    style="bold",
+                )
+            )
             yield Static(table)
             yield Static(Text("Everywhere", style="bold"))
             yield Static(general)

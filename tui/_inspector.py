@@ -60,8 +60,10 @@ def _error(err: Any) -> list[RenderableType]:
         return []
     if not isinstance(err, dict):
         return [_section("Error"), _text(err, "bold red")]
-    out: list[RenderableType] = [_section("Error"), Text(f"{err.get('type') or 'Error'}: {err.get('message') or ''}",
-                                                          style="bold red")]
+    out: list[RenderableType] = [
+        _section("Error"),
+        Text(f"{err.get('type') or 'Error'}: {err.get('message') or ''}", style="bold red"),
+    ]
     if err.get("traceback"):
         out.append(_text(err["traceback"], "red"))
     return out
@@ -85,17 +87,36 @@ def render_llm_call(entry: Entry, p: dict[str, Any], detail: EventDetail | None)
     response = p.get("response") or {}
     cost = detail.cost_usd if detail else entry.cost_usd
     source = f" ({detail.price_source})" if detail and detail.price_source else ""
-    out: list[RenderableType] = [_facts([
-        ("model", p.get("model")), ("provider", p.get("provider")), ("client", p.get("client")),
-        ("latency", fmt_duration(p.get("duration_ms"))),
-        ("first chunk", fmt_duration(p.get("ttft_ms")) if p.get("ttft_ms") is not None else None),
-        ("streamed", "yes" if p.get("streamed") else "no"), ("cached", "yes" if p.get("cached") else "no"),
-        ("tokens", f"{usage.get('input_tokens', '?')} in · {usage.get('output_tokens', '?')} out"
-                   + (f" · {usage['cache_read_tokens']} cache read" if usage.get("cache_read_tokens") else "")),
-        ("cost", fmt_cost(cost) + source + ("" if cost is not None else "  (unknown price for this model)")),
-        ("finish", response.get("finish_reason")),
-        ("call id", p.get("call_id")),
-    ])]
+    out: list[RenderableType] = [
+        _facts(
+            [
+                ("model", p.get("model")),
+                ("provider", p.get("provider")),
+                ("client", p.get("client")),
+                ("latency", fmt_duration(p.get("duration_ms"))),
+                ("first chunk", fmt_duration(p.get("ttft_ms")) if p.get("ttft_ms") is not None else None),
+                ("streamed", "yes" if p.get("streamed") else "no"),
+                ("cached", "yes" if p.get("cached") else "no"),
+                (
+                    "tokens",
+                    f"{usage.get('input_tokens', '?')} in · {usage.get('output_tokens', '?')} out"
+                    + (
+                        f" · {usage['cache_read_tokens']} cache read"
+                        if usage.get("cache_read_tokens")
+                        else ""
+                    ),
+                ),
+                (
+                    "cost",
+                    fmt_cost(cost)
+                    + source
+                    + ("" if cost is not None else "  (unknown price for this model)"),
+                ),
+                ("finish", response.get("finish_reason")),
+                ("call id", p.get("call_id")),
+            ]
+        )
+    ]
     out += _error(p.get("error"))
     if detail is None and entry.partial:
         return [*out, _section("Response"), Text("loading the response and request…", style="dim")]
@@ -107,8 +128,15 @@ def render_llm_call(entry: Entry, p: dict[str, Any], detail: EventDetail | None)
         out.append(Text("tool calls:", style="bold"))
         for call in content:
             if isinstance(call, dict):
-                out.append(Text.assemble(("  ⚙ ", "bold"), (str(call.get("name")), "bold"),
-                                         "(", str(call.get("arguments", "")), ")"))
+                out.append(
+                    Text.assemble(
+                        ("  ⚙ ", "bold"),
+                        (str(call.get("name")), "bold"),
+                        "(",
+                        str(call.get("arguments", "")),
+                        ")",
+                    )
+                )
             else:
                 out.append(_json(call))
     elif content is not None:
@@ -125,8 +153,11 @@ def render_llm_call(entry: Entry, p: dict[str, Any], detail: EventDetail | None)
     out += [_message_content(m) for m in messages]
     tools = request.get("tools")
     if tools:
-        names = [t.get("name", "?") if isinstance(t, dict) else str(t) for t in tools] if isinstance(tools, list) \
+        names = (
+            [t.get("name", "?") if isinstance(t, dict) else str(t) for t in tools]
+            if isinstance(tools, list)
             else [str(tools)]
+        )
         out += [_section("Tools offered"), Text(", ".join(names))]
     extra = {k: request.get(k) for k in ("tool_choice", "json_output", "extra_args") if request.get(k)}
     if extra:
@@ -137,51 +168,119 @@ def render_llm_call(entry: Entry, p: dict[str, Any], detail: EventDetail | None)
 def render_entry(entry: Entry, start_ts: float, detail: EventDetail | None = None) -> RenderableType:
     """Everything about ``entry`` (its whole event once ``detail`` has been fetched), as a Rich renderable."""
     p = detail.payload if detail else entry.payload
-    head = Text.assemble((GLYPHS[entry.marker], "bold"), "  ", (entry.agent or "", "bold"),
-                         f"  seq {entry.seq} · {fmt_offset(entry.ts - start_ts)}s", style="")
+    head = Text.assemble(
+        (GLYPHS[entry.marker], "bold"),
+        "  ",
+        (entry.agent or "", "bold"),
+        f"  seq {entry.seq} · {fmt_offset(entry.ts - start_ts)}s",
+        style="",
+    )
     body: list[RenderableType] = [head]
     kind = entry.kind
     if kind == "llm_call":
         body += render_llm_call(entry, p, detail)
     elif kind == "tool_call":
-        body.append(_facts([("tool", p.get("tool")), ("kind", p.get("kind")),
-                            ("duration", fmt_duration(p.get("duration_ms"))),
-                            ("outcome", Text("error", style="bold red") if p.get("is_error") else "ok"),
-                            ("call id", p.get("call_id")), ("nested run", p.get("child_run_id"))]))
-        body += [_section("Arguments"), _json(p.get("arguments")), _section("Result"),
-                 _text(p.get("result"), "red" if p.get("is_error") else "")]
+        body.append(
+            _facts(
+                [
+                    ("tool", p.get("tool")),
+                    ("kind", p.get("kind")),
+                    ("duration", fmt_duration(p.get("duration_ms"))),
+                    ("outcome", Text("error", style="bold red") if p.get("is_error") else "ok"),
+                    ("call id", p.get("call_id")),
+                    ("nested run", p.get("child_run_id")),
+                ]
+            )
+        )
+        body += [
+            _section("Arguments"),
+            _json(p.get("arguments")),
+            _section("Result"),
+            _text(p.get("result"), "red" if p.get("is_error") else ""),
+        ]
     elif kind == "memory_query":
-        body.append(_facts([("memory", p.get("memory")), ("results", p.get("n_results")),
-                            ("duration", fmt_duration(p.get("duration_ms")))]))
+        body.append(
+            _facts(
+                [
+                    ("memory", p.get("memory")),
+                    ("results", p.get("n_results")),
+                    ("duration", fmt_duration(p.get("duration_ms"))),
+                ]
+            )
+        )
         body += [_section("Query"), _text(p.get("query") or ""), _section("Results"), _json(p.get("results"))]
     elif kind == "speaker_selection":
-        body.append(_facts([("selector", p.get("selector")), ("selected", ", ".join(map(str, p.get("selected") or []))),
-                            ("candidates", ", ".join(map(str, p.get("candidates") or []))),
-                            ("duration", fmt_duration(p.get("duration_ms")))]))
+        body.append(
+            _facts(
+                [
+                    ("selector", p.get("selector")),
+                    ("selected", ", ".join(map(str, p.get("selected") or []))),
+                    ("candidates", ", ".join(map(str, p.get("candidates") or []))),
+                    ("duration", fmt_duration(p.get("duration_ms"))),
+                ]
+            )
+        )
     elif kind == "message":
         usage = p.get("models_usage") or {}
-        body.append(_facts([("type", p.get("type")), ("source", p.get("source")), ("target", p.get("target")),
-                            ("tokens", f"{usage.get('prompt_tokens')} prompt · {usage.get('completion_tokens')} "
-                                       "completion" if usage else None), ("id", p.get("id"))]))
+        body.append(
+            _facts(
+                [
+                    ("type", p.get("type")),
+                    ("source", p.get("source")),
+                    ("target", p.get("target")),
+                    (
+                        "tokens",
+                        f"{usage.get('prompt_tokens')} prompt · {usage.get('completion_tokens')} completion"
+                        if usage
+                        else None,
+                    ),
+                    ("id", p.get("id")),
+                ]
+            )
+        )
         text = p.get("text") if p.get("text") is not None else p.get("content")
         body += [_section("Text"), _text(text)]
         if not isinstance(p.get("content"), str) and p.get("content") is not None:
             body += [_section("Content"), _json(p.get("content"))]
     elif kind == "message_chunks":
         offsets = p.get("offsets_ms") or []
-        body.append(_facts([("chunks", p.get("n", len(offsets))), ("streamed over", fmt_duration(offsets[-1])
-                            if offsets else None), ("message id", p.get("full_message_id"))]))
+        body.append(
+            _facts(
+                [
+                    ("chunks", p.get("n", len(offsets))),
+                    ("streamed over", fmt_duration(offsets[-1]) if offsets else None),
+                    ("message id", p.get("full_message_id")),
+                ]
+            )
+        )
         body += [_section("Text"), _text(p.get("text") or "")]
     elif kind in ("run_ended", "run_crashed"):
-        body.append(_facts([("status", "crashed" if kind == "run_crashed" else p.get("status")),
-                            ("stop reason", p.get("stop_reason")), ("duration", fmt_duration(p.get("duration_ms"))),
-                            ("reason", p.get("reason"))]))
+        body.append(
+            _facts(
+                [
+                    ("status", "crashed" if kind == "run_crashed" else p.get("status")),
+                    ("stop reason", p.get("stop_reason")),
+                    ("duration", fmt_duration(p.get("duration_ms"))),
+                    ("reason", p.get("reason")),
+                ]
+            )
+        )
         body += _error(p.get("error"))
     elif kind == "run_started":
-        body.append(_facts([("name", p.get("name")), ("team", p.get("team_type")),
-                            ("participants", ", ".join(map(str, p.get("participants") or []))),
-                            ("session", p.get("session_id")), ("parent run", p.get("parent_run_id")),
-                            ("replay of", p.get("replay_of")), ("host", p.get("host")), ("pid", p.get("pid"))]))
+        body.append(
+            _facts(
+                [
+                    ("name", p.get("name")),
+                    ("team", p.get("team_type")),
+                    ("participants", ", ".join(map(str, p.get("participants") or []))),
+                    ("session", p.get("session_id")),
+                    ("parent run", p.get("parent_run_id")),
+                    ("replay of", p.get("replay_of")),
+                    ("host", p.get("host")),
+                    ("pid", p.get("pid")),
+                ]
+            )
+        )
         body += [_section("Task"), _text(p.get("task") or "")]
         if p.get("config"):
             body += [_section("Team config (redacted)"), _json(p.get("config"))]

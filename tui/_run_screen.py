@@ -110,7 +110,9 @@ class RunScreen(Screen[None]):
             self.post_message(LoadFailed("nested run", str(e)))
             return
         if timeline is None:
-            self.post_message(LoadFailed("nested run", f"The nested run {entry.child_run_id} was not recorded."))
+            self.post_message(
+                LoadFailed("nested run", f"The nested run {entry.child_run_id} was not recorded.")
+            )
             return
         _data.place_children(timeline.entries, timeline.children, entry.depth + 1)
         self.post_message(TimelineLoaded(timeline, append=False, parent_key=entry.key))
@@ -138,10 +140,15 @@ class RunScreen(Screen[None]):
         if message.append:
             if tl.entries:
                 at_end = table.cursor >= len(table.entries) - 1
-                table.set_entries(table.entries + tl.entries, table.start_ts,
-                                  cursor=len(table.entries) + len(tl.entries) - 1 if at_end and self.follow else None)
+                table.set_entries(
+                    table.entries + tl.entries,
+                    table.start_ts,
+                    cursor=len(table.entries) + len(tl.entries) - 1 if at_end and self.follow else None,
+                )
         else:
-            start = tl.run.started if tl.run.started is not None else (tl.entries[0].ts if tl.entries else 0.0)
+            start = (
+                tl.run.started if tl.run.started is not None else (tl.entries[0].ts if tl.entries else 0.0)
+            )
             table.set_entries(tl.entries, start, cursor=0)
             table.focus()
         if tl.complete and _data.place_children(table.entries, tl.children, 0):
@@ -181,12 +188,22 @@ class RunScreen(Screen[None]):
         run = self.run
         if run is None:
             return
-        status = Text(f"{STATUS_GLYPH.get(run.status, '?')} {run.status}", style=f"bold {_STATUS_COLOUR.get(run.status, '')}")
-        first = Text.assemble((run.title, "bold"), "  ", status, "  ",
-                              one_line(run.error or run.stop_reason or "", 200))
-        facts = [f"run {run.run_id}", fmt_started(run.started), fmt_duration(live_duration_ms(run)),
-                 f"{run.messages} msgs", f"{run.llm_calls} LLM calls", f"{fmt_tokens(run.tokens)} tokens",
-                 fmt_cost(run.cost_usd, unpriced=run.unpriced_calls)]
+        status = Text(
+            f"{STATUS_GLYPH.get(run.status, '?')} {run.status}",
+            style=f"bold {_STATUS_COLOUR.get(run.status, '')}",
+        )
+        first = Text.assemble(
+            (run.title, "bold"), "  ", status, "  ", one_line(run.error or run.stop_reason or "", 200)
+        )
+        facts = [
+            f"run {run.run_id}",
+            fmt_started(run.started),
+            fmt_duration(live_duration_ms(run)),
+            f"{run.messages} msgs",
+            f"{run.llm_calls} LLM calls",
+            f"{fmt_tokens(run.tokens)} tokens",
+            fmt_cost(run.cost_usd, unpriced=run.unpriced_calls),
+        ]
         if run.parent_run_id:
             facts.append(f"nested in {run.parent_run_id[:8]}")
         if run.replay_of:
@@ -292,4 +309,10 @@ class RunScreen(Screen[None]):
         self.notify("Following new events." if self.follow else "Stopped following.", timeout=2)
 
 
-_STATUS_COLOUR = {"running": "yellow", "ok": "green", "error": "red", "cancelled": "grey50", "crashed": "magenta"}
+_STATUS_COLOUR = {
+    "running": "yellow",
+    "ok": "green",
+    "error": "red",
+    "cancelled": "grey50",
+    "crashed": "magenta",
+}

@@ -67,7 +67,9 @@ class RunsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-title", classes="title-bar")
-        yield Input(placeholder="filter: status:error team:swarm agent:planner model:gpt-4o words…", id="filter")
+        yield Input(
+            placeholder="filter: status:error team:swarm agent:planner model:gpt-4o words…", id="filter"
+        )
         yield Static("", id="filter-error")
         with Vertical(id="runs-body"):
             yield RunsTable(id="runs")
@@ -90,8 +92,12 @@ class RunsScreen(Screen[None]):
         if self._querying:
             return
         self._querying = True
-        self._load(self.filter, self.table.sort_column or "started", self.table.sort_reverse,
-                   None if force else self.fingerprint)
+        self._load(
+            self.filter,
+            self.table.sort_column or "started",
+            self.table.sort_reverse,
+            None if force else self.fingerprint,
+        )
 
     def poll(self) -> None:
         if any(isinstance(line, RunLine) and line.run.status == "running" for line in self.table.lines):
@@ -113,8 +119,11 @@ class RunsScreen(Screen[None]):
                 def first_page(page: _data.RunsResult) -> None:
                     painted = threading.Event()
                     lines = arrange(page.rows, column, reverse)
-                    self.post_message(RunsLoaded(lines, len(page.rows), page.total, page.fingerprint,
-                                                 partial=True, painted=painted))
+                    self.post_message(
+                        RunsLoaded(
+                            lines, len(page.rows), page.total, page.fingerprint, partial=True, painted=painted
+                        )
+                    )
                     painted.wait(timeout=1.0)  # reading the rest holds the GIL: let this page paint first
 
             result = _data.fetch_runs(self.tt.store, flt, first_page=first_page)
@@ -249,7 +258,9 @@ class RunsScreen(Screen[None]):
             return
         other = self.table.marked or line.run.replay_of
         if not other or other == line.run.run_id:
-            self.notify("Mark a run with m first, then press d on the run to compare it with.", severity="warning")
+            self.notify(
+                "Mark a run with m first, then press d on the run to compare it with.", severity="warning"
+            )
             return
         self.tt.compare_runs(other, line.run.run_id)
 

@@ -13,8 +13,18 @@ from ._virtual import Cell, Column, VirtualTable
 
 STATUS_GLYPH = {"running": "◐", "ok": "●", "error": "✗", "cancelled": "○", "crashed": "☠"}
 
-AGENT_COLOURS = ("#5fafff", "#ff875f", "#87d75f", "#d787d7", "#e5c07b", "#56b6c2", "#ff6f91", "#b0b05f",
-                 "#8fa0ff", "#f0a050")
+AGENT_COLOURS = (
+    "#5fafff",
+    "#ff875f",
+    "#87d75f",
+    "#d787d7",
+    "#e5c07b",
+    "#56b6c2",
+    "#ff6f91",
+    "#b0b05f",
+    "#8fa0ff",
+    "#f0a050",
+)
 """Agents get these colours in order of first appearance (the same agent keeps its colour)."""
 
 
@@ -22,8 +32,14 @@ class RunsTable(VirtualTable):
     """Runs, sessions and nested runs (see :func:`teamtape.tui._runs_model.arrange`)."""
 
     COMPONENT_CLASSES = VirtualTable.COMPONENT_CLASSES | {
-        "status--running", "status--ok", "status--error", "status--cancelled", "status--crashed",
-        "runs--session", "runs--dim", "runs--marked",
+        "status--running",
+        "status--ok",
+        "status--error",
+        "status--cancelled",
+        "status--crashed",
+        "runs--session",
+        "runs--dim",
+        "runs--marked",
     }
     WIDE_STARTED = 110
     """Below this width the Started column drops the year and seconds."""
@@ -72,14 +88,22 @@ class RunsTable(VirtualTable):
     def row_cells(self, index: int) -> list[Cell]:
         line = self.lines[index]
         if not isinstance(line, RunLine):
-            return [(f"◇ session {short_id(line.session_id)}", None), (f"{line.runs} runs", None), ("", None),
-                    ("", None), ("", None), ("", None), ("", None), (fmt_cost(line.cost_usd), None), ("", None)]
+            return [
+                (f"◇ session {short_id(line.session_id)}", None),
+                (f"{line.runs} runs", None),
+                ("", None),
+                ("", None),
+                ("", None),
+                ("", None),
+                ("", None),
+                (fmt_cost(line.cost_usd), None),
+                ("", None),
+            ]
         run = line.run
         indent = "  " * line.depth
         tree = indent + ("└ " if line.nested else "")
         mark = "★ " if run.run_id == self.marked else ""
-        status_style = self.cstyle(f"status--{run.status}") \
-            if run.status in STATUS_GLYPH else None
+        status_style = self.cstyle(f"status--{run.status}") if run.status in STATUS_GLYPH else None
         stop = run.error or run.stop_reason or ""
         dim = self.cstyle("runs--dim")
         return [
@@ -112,13 +136,28 @@ class MarkerStyles:
     def marker(self, entry: Entry) -> Style:
         if entry.is_error or entry.marker is Marker.ERROR:
             return self.table.cstyle("timeline--error")
-        group = {Marker.TOOL_CALL: "tool", Marker.TOOL_RESULT: "tool", Marker.TOOL: "tool", Marker.NESTED: "nested",
-                 Marker.HANDOFF: "handoff", Marker.LLM: "llm", Marker.STREAM: "llm", Marker.TEXT: "text"}
+        group = {
+            Marker.TOOL_CALL: "tool",
+            Marker.TOOL_RESULT: "tool",
+            Marker.TOOL: "tool",
+            Marker.NESTED: "nested",
+            Marker.HANDOFF: "handoff",
+            Marker.LLM: "llm",
+            Marker.STREAM: "llm",
+            Marker.TEXT: "text",
+        }
         return self.table.cstyle(f"timeline--{group.get(entry.marker, 'dim')}")
 
 
-_MARKER_CLASSES = {"timeline--error", "timeline--tool", "timeline--nested", "timeline--handoff", "timeline--llm",
-                   "timeline--text", "timeline--dim"}
+_MARKER_CLASSES = {
+    "timeline--error",
+    "timeline--tool",
+    "timeline--nested",
+    "timeline--handoff",
+    "timeline--llm",
+    "timeline--text",
+    "timeline--dim",
+}
 
 
 class TimelineTable(VirtualTable):
@@ -165,8 +204,11 @@ class TimelineTable(VirtualTable):
 class CompareTable(VirtualTable):
     """Two runs' steps aligned: ``=`` same, ``~`` changed, ``-`` only in A, ``+`` only in B."""
 
-    COMPONENT_CLASSES = VirtualTable.COMPONENT_CLASSES | _MARKER_CLASSES | {
-        "diff--same", "diff--changed", "diff--removed", "diff--added"}
+    COMPONENT_CLASSES = (
+        VirtualTable.COMPONENT_CLASSES
+        | _MARKER_CLASSES
+        | {"diff--same", "diff--changed", "diff--removed", "diff--added"}
+    )
     columns = (
         Column("tag", " ", 1),
         Column("left", "Run A", 0, min_width=20),
@@ -180,8 +222,11 @@ class CompareTable(VirtualTable):
 
     def set_comparison(self, comparison: Comparison, labels: tuple[str, str]) -> None:
         self.comparison = comparison
-        self.columns = (Column("tag", " ", 1), Column("left", labels[0], 0, min_width=20),
-                        Column("right", labels[1], 0, min_width=20))
+        self.columns = (
+            Column("tag", " ", 1),
+            Column("left", labels[0], 0, min_width=20),
+            Column("right", labels[1], 0, min_width=20),
+        )
         self._layout_width = -1
         self.set_row_count(len(comparison.rows), comparison.divergence or 0)
 

@@ -89,14 +89,20 @@ class Entry:
     @property
     def key(self) -> tuple[str, int, str]:
         """Unique within a timeline (nested-run placeholders share the seq of the event before them)."""
-        return (self.run_id, self.seq, self.kind if self.kind != "nested_run" else f"nested_run:{self.child_run_id}")
+        return (
+            self.run_id,
+            self.seq,
+            self.kind if self.kind != "nested_run" else f"nested_run:{self.child_run_id}",
+        )
 
 
 def _llm_summary(p: dict[str, Any], cost: float | None) -> str:
     usage = p.get("usage") or {}
-    parts = [str(p.get("model") or "?"),
-             f"{fmt_tokens(usage.get('input_tokens'))}→{fmt_tokens(usage.get('output_tokens'))} tok",
-             fmt_duration(p.get("duration_ms"))]
+    parts = [
+        str(p.get("model") or "?"),
+        f"{fmt_tokens(usage.get('input_tokens'))}→{fmt_tokens(usage.get('output_tokens'))} tok",
+        fmt_duration(p.get("duration_ms")),
+    ]
     if p.get("ttft_ms") is not None:
         parts.append(f"ttft {fmt_duration(p['ttft_ms'])}")
     if p.get("model"):
@@ -105,7 +111,9 @@ def _llm_summary(p: dict[str, Any], cost: float | None) -> str:
         parts.append("cached")
     if p.get("error"):
         err = p["error"]
-        parts.append(f"{err.get('type', 'error')}: {err.get('message', '')}" if isinstance(err, dict) else str(err))
+        parts.append(
+            f"{err.get('type', 'error')}: {err.get('message', '')}" if isinstance(err, dict) else str(err)
+        )
     return " · ".join(x for x in parts if x)
 
 
@@ -116,7 +124,13 @@ def _error_text(err: Any) -> str:
 
 
 def make_entry(
-    run_id: str, seq: int, ts: float, kind: str, agent: str | None, payload: dict[str, Any], cost: float | None = None
+    run_id: str,
+    seq: int,
+    ts: float,
+    kind: str,
+    agent: str | None,
+    payload: dict[str, Any],
+    cost: float | None = None,
 ) -> Entry | None:
     """The timeline entry for one event, or None for events the timeline does not show (blobs).
 
@@ -131,13 +145,21 @@ def make_entry(
         text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False, default=str)
         calls = p.get("content") if isinstance(p.get("content"), list) else None
         if calls and marker is Marker.TOOL_CALL:
-            summary = "; ".join(f"{c.get('name')}({one_line(str(c.get('arguments', '')), 120)})"
-                                for c in calls if isinstance(c, dict)) or one_line(text)
+            summary = "; ".join(
+                f"{c.get('name')}({one_line(str(c.get('arguments', '')), 120)})"
+                for c in calls
+                if isinstance(c, dict)
+            ) or one_line(text)
         elif calls and marker is Marker.MEMORY:
-            summary = "; ".join(one_line(str(c.get("content", "")), 120) for c in calls if isinstance(c, dict))
+            summary = "; ".join(
+                one_line(str(c.get("content", "")), 120) for c in calls if isinstance(c, dict)
+            )
         elif calls and marker is Marker.TOOL_RESULT:
-            summary = "; ".join(f"{c.get('name') or c.get('call_id')} → {one_line(str(c.get('content', '')), 200)}"
-                                for c in calls if isinstance(c, dict)) or one_line(text)
+            summary = "; ".join(
+                f"{c.get('name') or c.get('call_id')} → {one_line(str(c.get('content', '')), 200)}"
+                for c in calls
+                if isinstance(c, dict)
+            ) or one_line(text)
         elif marker is Marker.HANDOFF:
             summary = f"{p.get('source') or agent} → {p.get('target') or '?'}: {one_line(text)}"
         elif marker is Marker.TEXT and mtype and mtype != "TextMessage":
@@ -153,14 +175,18 @@ def make_entry(
         child = p.get("child_run_id")
         marker = Marker.NESTED if child else (Marker.ERROR if p.get("is_error") else Marker.TOOL)
         args = json.dumps(p.get("arguments"), ensure_ascii=False, default=str)
-        summary = (f"{p.get('tool')}({one_line(args, 120)}) → {one_line(str(p.get('result') or ''), 200)}"
-                   f" · {fmt_duration(p.get('duration_ms'))}")
+        summary = (
+            f"{p.get('tool')}({one_line(args, 120)}) → {one_line(str(p.get('result') or ''), 200)}"
+            f" · {fmt_duration(p.get('duration_ms'))}"
+        )
         is_error = bool(p.get("is_error"))
     elif kind == Kind.MESSAGE_CHUNKS:
         offsets = p.get("offsets_ms") or []
         span = offsets[-1] if offsets else 0
         marker = Marker.STREAM
-        summary = f"{p.get('n', len(offsets))} chunks over {fmt_duration(span)}: {one_line(p.get('text'), 200)}"
+        summary = (
+            f"{p.get('n', len(offsets))} chunks over {fmt_duration(span)}: {one_line(p.get('text'), 200)}"
+        )
     elif kind == Kind.MEMORY_QUERY:
         marker = Marker.MEMORY
         query = f": {one_line(str(p['query']), 120)}" if p.get("query") else ""

@@ -53,7 +53,11 @@ def fit(text: str, width: int, right: bool = False) -> str:
 class VirtualTable(ScrollView, can_focus=True):
     """A table of ``row_count`` rows drawn on demand by :meth:`row_cells`."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"virtual-table--header", "virtual-table--cursor", "virtual-table--sorted"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "virtual-table--header",
+        "virtual-table--cursor",
+        "virtual-table--sorted",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
         Binding("down,j", "cursor(1)", "Down", show=False),

@@ -93,7 +93,11 @@ class TeamtapeApp(App[int]):
 
     def replay_command(self, run_id: str) -> str:
         """The shell command that replays ``run_id`` from this store."""
-        store = "" if self.store.root == resolve_store_path(None) else f" --store {shlex.quote(str(self.store.root))}"
+        store = (
+            ""
+            if self.store.root == resolve_store_path(None)
+            else f" --store {shlex.quote(str(self.store.root))}"
+        )
         return f"teamtape replay{store} {run_id}"
 
     def copy_run_id(self, run_id: str) -> None:
@@ -103,7 +107,9 @@ class TeamtapeApp(App[int]):
     def show_replay_command(self, run_id: str) -> None:
         command = self.replay_command(run_id)
         self.copy_to_clipboard(command)
-        self.notify(f"{command}\n(copied to the clipboard)", title=f"Replay run {short_id(run_id)}", timeout=8)
+        self.notify(
+            f"{command}\n(copied to the clipboard)", title=f"Replay run {short_id(run_id)}", timeout=8
+        )
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -115,7 +121,9 @@ def check_store(store: Store) -> None:
     _data.fetch_fingerprint(store)
 
 
-def run_tui(store_path: str | os.PathLike[str] | None = None, *, poll_interval: float = DEFAULT_POLL_INTERVAL) -> int:
+def run_tui(
+    store_path: str | os.PathLike[str] | None = None, *, poll_interval: float = DEFAULT_POLL_INTERVAL
+) -> int:
     """Open the terminal UI on a store and return its exit code.
 
     Args:

@@ -13,8 +13,13 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         description="Browse the store in a terminal UI. It updates live while other processes record. "
         "Press ? inside for the keys.",
     )
-    parser.add_argument("--poll", type=float, default=1.5, metavar="SECONDS",
-                        help="how often to look for new runs and events (default: 1.5)")
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=1.5,
+        metavar="SECONDS",
+        help="how often to look for new runs and events (default: 1.5)",
+    )
     parser.set_defaults(func=_tui)
 
 

@@ -79,7 +79,9 @@ async def _open_run(store_path: Path, run_id: str, trials: int) -> dict[str, flo
     out: dict[str, list[float]] = {"first": [], "complete": [], "pagedown": [], "render": []}
     app = TeamtapeApp(open_store(store_path), poll_interval=3600)
     async with app.run_test(size=(160, 48)) as pilot:
-        await _until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.query_one(RunsTable).row_count)
+        await _until(
+            pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.query_one(RunsTable).row_count
+        )
         for _ in range(trials):
             await pilot.pause(0.3)
             PAINTED.pop("TimelineTable", None)
@@ -105,11 +107,13 @@ async def _open_run(store_path: Path, run_id: str, trials: int) -> dict[str, flo
             rows = table.row_count
             await pilot.press("escape")
         await pilot.press("q")
-    return {"open_10k_event_run_first_screen_s": statistics.median(out["first"]),
-            "open_10k_event_run_all_events_s": statistics.median(out["complete"]),
-            "timeline_rows": rows,
-            "pagedown_frame_ms": statistics.median(out["pagedown"]),
-            "timeline_full_screen_render_ms": statistics.median(out["render"])}
+    return {
+        "open_10k_event_run_first_screen_s": statistics.median(out["first"]),
+        "open_10k_event_run_all_events_s": statistics.median(out["complete"]),
+        "timeline_rows": rows,
+        "pagedown_frame_ms": statistics.median(out["pagedown"]),
+        "timeline_full_screen_render_ms": statistics.median(out["render"]),
+    }
 
 
 async def measure(store_path: Path, big_run_id: str, trials: int = 3) -> dict[str, float]:

@@ -51,5 +51,7 @@ def fresh_synthetic(tmp_path: Path) -> SyntheticStore:
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store recorded from the real AutoGen handbook teams by `teamtape demo` (offline, scripted HTTP)."""
     path = tmp_path_factory.mktemp("demo") / "store"
-    subprocess.run([teamtape_exe(), "demo", "--store", str(path)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [teamtape_exe(), "demo", "--store", str(path)], check=True, capture_output=True, timeout=120
+    )
     return path

@@ -99,8 +99,16 @@ async def test_llm_call_inspector_resolves_the_request(synthetic) -> None:  # ty
         table.cursor = next(i for i, e in enumerate(table.entries) if e.kind == "llm_call")
         await settle(pilot)
         text = _inspector_text(app)
-        for word in ("model", "latency", "tokens", "cost", "Response", "Request:", "SystemMessage",
-                     "You are the writer of team writers."):
+        for word in (
+            "model",
+            "latency",
+            "tokens",
+            "cost",
+            "Response",
+            "Request:",
+            "SystemMessage",
+            "You are the writer of team writers.",
+        ):
             assert word in text, word
         await pilot.press("enter")  # enter maximizes the inspector; escape gives the timeline back
         await pilot.pause()
@@ -117,7 +125,9 @@ async def test_nested_run_expands_in_place_and_collapses(synthetic) -> None:  # 
         await _open(pilot, app, synthetic.nested_parent_id)
         table = _timeline(app)
         before = len(table.entries)
-        table.cursor = next(i for i, e in enumerate(table.entries) if e.child_run_id == synthetic.nested_child_id)
+        table.cursor = next(
+            i for i, e in enumerate(table.entries) if e.child_run_id == synthetic.nested_child_id
+        )
         await pilot.press("enter")
         await settle(pilot)
         inserted = table.entries[table.cursor + 1 :][: len(table.entries) - before]
@@ -209,15 +219,18 @@ async def test_compare_a_run_with_its_replay(fresh_synthetic) -> None:  # type: 
     original = fresh_synthetic.errored_run_id
     events = store.events(original)
     writer = store.writer()
-    changed_at = next(e.seq for e in events if e.kind == "message" and e.payload.get("type") == "TextMessage"
-                      and e.seq > 5)
+    changed_at = next(
+        e.seq for e in events if e.kind == "message" and e.payload.get("type") == "TextMessage" and e.seq > 5
+    )
     for e in events:
         payload = dict(e.payload)
         if e.kind == "run_started":
             payload["replay_of"] = original
         if e.seq == changed_at:
             payload["text"] = "a different answer"
-        writer.append(Event(f"replay-{e.seq}", "replayrun0000001", e.seq, e.ts + 3600, e.kind, e.agent, payload))
+        writer.append(
+            Event(f"replay-{e.seq}", "replayrun0000001", e.seq, e.ts + 3600, e.kind, e.agent, payload)
+        )
     writer.close()
     app = TeamtapeApp(store)
     async with app.run_test(size=(140, 40)) as pilot:
@@ -290,8 +303,18 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
         assert "No runs recorded yet" in screen_text(app)
-        emit(0, "run_started", None, {"name": "live_team", "team_type": "RoundRobinGroupChat", "task": "count",
-                                      "journal": writer.name, "session_id": "s1"})
+        emit(
+            0,
+            "run_started",
+            None,
+            {
+                "name": "live_team",
+                "team_type": "RoundRobinGroupChat",
+                "task": "count",
+                "journal": writer.name,
+                "session_id": "s1",
+            },
+        )
         emit(1, "message", "counter", {"type": "TextMessage", "source": "counter", "text": "one"})
         for _ in range(50):
             await pilot.pause(0.05)
@@ -349,8 +372,14 @@ async def test_real_autogen_runs_from_the_demo(demo_store: Path) -> None:
         for name in ("swarm_support", "selector_research", "memory_and_agent_tool", "failing_tool_run"):
             assert name in text, name
         table = _runs(app)
-        swarm = next(line for line in table.lines if isinstance(line, RunLine) and line.run.name == "swarm_support"
-                     and line.run.stop_reason and "Handoff" in line.run.stop_reason)
+        swarm = next(
+            line
+            for line in table.lines
+            if isinstance(line, RunLine)
+            and line.run.name == "swarm_support"
+            and line.run.stop_reason
+            and "Handoff" in line.run.stop_reason
+        )
         await _open(pilot, app, swarm.run.run_id)
         text = screen_text(app)
         assert "⇢ handoff" in text and "→ flights_refunder" in text and "◆ llm" in text
@@ -363,8 +392,13 @@ def test_cli_refuses_a_missing_or_corrupt_store(tmp_path: Path, case: str) -> No
     if case == "corrupt":
         path.mkdir()
         (path / "teamtape.duckdb").write_bytes(b"garbage" * 100)
-    done = subprocess.run([teamtape_exe(), "tui", "--store", str(path)], capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [teamtape_exe(), "tui", "--store", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     expected = "No teamtape store at" if case == "missing" else "is not a readable teamtape database"

@@ -16,15 +16,20 @@ from teamtape.tui._timeline import Marker
 
 
 def test_data_modules_are_headless() -> None:
-    code = ("import sys, teamtape.tui, teamtape.tui._data, teamtape.tui._compare, teamtape.tui._runs_model; "
-            "assert 'textual' not in sys.modules")
+    code = (
+        "import sys, teamtape.tui, teamtape.tui._data, teamtape.tui._compare, teamtape.tui._runs_model; "
+        "assert 'textual' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("colour:red", "Unknown filter 'colour:'"), ("status:finished", "Unknown status 'finished'"),
-     ("model:", "'model:' needs a value")],
+    [
+        ("colour:red", "Unknown filter 'colour:'"),
+        ("status:finished", "Unknown status 'finished'"),
+        ("model:", "'model:' needs a value"),
+    ],
 )
 def test_bad_filters_say_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(FilterError, match=message):
@@ -55,12 +60,16 @@ def test_arrange_groups_sessions_and_nests_children(synthetic) -> None:  # type:
     first = lines[sessions[0]]
     assert isinstance(first, SessionLine)
     members = lines[sessions[0] + 1 : sessions[0] + 1 + first.runs]
-    assert all(isinstance(m, RunLine) and m.run.session_id == first.session_id and m.depth == 1 for m in members)
+    assert all(
+        isinstance(m, RunLine) and m.run.session_id == first.session_id and m.depth == 1 for m in members
+    )
     parent = next(i for i, line in enumerate(lines) if line.key == synthetic.nested_parent_id)
     child = lines[parent + 1]
     assert isinstance(child, RunLine) and child.run.run_id == synthetic.nested_child_id and child.nested
     # Sorting by cost puts the most expensive top-level run (or its session) first.
-    by_cost = [line for line in arrange(rows, "cost", reverse=True) if isinstance(line, RunLine) and line.depth == 0]
+    by_cost = [
+        line for line in arrange(rows, "cost", reverse=True) if isinstance(line, RunLine) and line.depth == 0
+    ]
     costs = [line.run.cost_usd or 0 for line in by_cost]
     assert costs == sorted(costs, reverse=True)
 
@@ -89,8 +98,21 @@ def test_a_missing_blob_is_named_not_fatal(tmp_path) -> None:  # type: ignore[no
     store = open_store(tmp_path / "s", create=True)
     w = store.writer()
     w.append(Event("e0", "r1", 0, 1.0, "run_started", None, {"name": "t", "team_type": "X", "task": "go"}))
-    w.append(Event("e1", "r1", 1, 2.0, "llm_call", "bot", {"model": "gpt-4o", "request": {"messages": [
-        {"$blob": "nope"}]}, "usage": {"input_tokens": 1, "output_tokens": 1}}))
+    w.append(
+        Event(
+            "e1",
+            "r1",
+            1,
+            2.0,
+            "llm_call",
+            "bot",
+            {
+                "model": "gpt-4o",
+                "request": {"messages": [{"$blob": "nope"}]},
+                "usage": {"input_tokens": 1, "output_tokens": 1},
+            },
+        )
+    )
     w.close()
     tl = fetch_timeline(store, "r1")
     assert tl is not None
@@ -138,7 +160,11 @@ def test_compare_finds_the_divergence(synthetic) -> None:  # type: ignore[no-unt
     same = compare(a.entries, a.entries)
     assert same.identical and same.changes == 0
     changed = [*a.entries]
-    k = next(i for i, e in enumerate(changed) if e.kind == "message" and e.payload.get("type") == "TextMessage" and i > 3)
+    k = next(
+        i
+        for i, e in enumerate(changed)
+        if e.kind == "message" and e.payload.get("type") == "TextMessage" and i > 3
+    )
     from dataclasses import replace
 
     changed[k] = replace(changed[k], payload={**changed[k].payload, "text": "something else"})
@@ -153,9 +179,22 @@ def test_timeline_lines_leave_bulky_fields_for_the_inspector(tmp_path) -> None: 
     store = open_store(tmp_path / "s", create=True)
     w = store.writer()
     long_text = "word " * 20_000
-    w.append(Event("e0", "r1", 0, 1.0, "run_started", None, {"name": "t", "team_type": "X", "task": "go",
-                                                             "config": {"big": "x" * 50_000}}))
-    w.append(Event("e1", "r1", 1, 2.0, "message", "bot", {"type": "TextMessage", "source": "bot", "text": long_text}))
+    w.append(
+        Event(
+            "e0",
+            "r1",
+            0,
+            1.0,
+            "run_started",
+            None,
+            {"name": "t", "team_type": "X", "task": "go", "config": {"big": "x" * 50_000}},
+        )
+    )
+    w.append(
+        Event(
+            "e1", "r1", 1, 2.0, "message", "bot", {"type": "TextMessage", "source": "bot", "text": long_text}
+        )
+    )
     w.append(Event("e2", "r1", 2, 3.0, "run_ended", None, {"status": "ok", "state": {"blob": "y" * 50_000}}))
     w.close()
     tl = fetch_timeline(store, "r1")
@@ -173,13 +212,17 @@ def test_a_big_store_gives_a_first_page_of_its_newest_runs(tmp_path) -> None:  #
     from teamtape.tui import _data
     from tests.support.synthetic import build_synthetic_store
 
-    info = build_synthetic_store(tmp_path / "big", runs=_data.FIRST_PAGE + 20, events=(_data.FIRST_PAGE + 20) * 8)
+    info = build_synthetic_store(
+        tmp_path / "big", runs=_data.FIRST_PAGE + 20, events=(_data.FIRST_PAGE + 20) * 8
+    )
     pages: list[_data.RunsResult] = []
     result = fetch_runs(info.open(), first_page=pages.append)
     assert len(result.rows) == info.runs
     (page,) = pages
     roots = [r for r in page.rows if r.parent_run_id is None]
     assert len(roots) == _data.FIRST_PAGE
-    newest = sorted((r for r in result.rows if r.parent_run_id is None), key=lambda r: r.started or 0)[-_data.FIRST_PAGE:]
+    newest = sorted((r for r in result.rows if r.parent_run_id is None), key=lambda r: r.started or 0)[
+        -_data.FIRST_PAGE :
+    ]
     assert {r.run_id for r in roots} == {r.run_id for r in newest}
     assert {r.run_id for r in page.rows if r.parent_run_id} <= {r.run_id for r in result.rows}

@@ -51,8 +51,10 @@ def _wait_for(tmux: Callable[..., str], text: str, timeout: float = 20.0) -> str
 
 def test_tui_in_a_real_terminal(tmux, demo_store: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     exit_file = tmp_path / "exit-code"
-    command = (f"env TZ=UTC TERM=xterm-256color {shlex.quote(teamtape_exe())} tui --store {shlex.quote(str(demo_store))}"
-               f"; echo $? > {shlex.quote(str(exit_file))}")
+    command = (
+        f"env TZ=UTC TERM=xterm-256color {shlex.quote(teamtape_exe())} tui --store {shlex.quote(str(demo_store))}"
+        f"; echo $? > {shlex.quote(str(exit_file))}"
+    )
     tmux("new-session", "-d", "-s", "tui", "-x", "120", "-y", "36", command)
 
     screen = _wait_for(tmux, "selector_research")
