@@ -84,6 +84,8 @@ async def test_round_robin_messages_and_turns_mirror_the_result(serve, client, s
     assert turns == ["writer", "critic", "writer"]
     calls = db.rows("SELECT agent, streamed FROM llm_calls ORDER BY ts")
     assert [(c["agent"], c["streamed"]) for c in calls] == [("writer", stream), ("critic", stream), ("writer", stream)]
+    chunks = [(e["agent"], e["payload"]["text"]) for e in db.events(run["run_id"], "message_chunks")]
+    assert chunks == ([("writer", "Draft one."), ("critic", "Looks good."), ("writer", "Draft two.")] if stream else [])
 
 
 async def test_model_based_selection_is_recorded_with_the_selectors_own_calls(
