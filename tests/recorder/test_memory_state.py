@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.agents import AssistantAgent, BaseChatAgent
+from autogen_agentchat.base import Response
 from autogen_agentchat.conditions import MaxMessageTermination
+from autogen_agentchat.messages import BaseChatMessage, TextMessage
 from autogen_agentchat.teams import RoundRobinGroupChat
-from autogen_core import ComponentLoader
+from autogen_core import CancellationToken, ComponentLoader
 from autogen_core.memory import ListMemory, MemoryContent, MemoryMimeType
 
 import teamtape
+from teamtape.recorder import RecorderWarning
 
 
 async def test_list_memory_queries_are_recorded_with_their_results(
@@ -109,3 +115,37 @@ async def test_a_team_loaded_from_its_config_records_the_same_config(serve, clie
     configs = [db.events(r["run_id"], "run_started")[0]["payload"]["config"] for r in db.runs()]
     assert configs[0] == configs[1]
     assert len({r["session_id"] for r in db.runs()}) == 2  # two team objects, two sessions
+
+
+class Stubborn(BaseChatAgent):
+    """An agent that answers but cannot save its state."""
+
+    @property
+    def produced_message_types(self) -> Sequence[type[BaseChatMessage]]:
+        return (TextMessage,)
+
+    async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken) -> Response:
+        return Response(chat_message=TextMessage(content="no.", source=self.name))
+
+    async def on_reset(self, cancellation_token: CancellationToken) -> None:
+        pass
+
+    async def save_state(self) -> Mapping[str, Any]:
+        raise RuntimeError("this agent keeps no state")
+
+
+async def test_a_team_whose_state_cannot_be_saved_still_finishes_and_says_why(store_path, recorded) -> None:
+    team = RoundRobinGroupChat([Stubborn("stubborn", "Says no.")], max_turns=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with teamtape.record(store=store_path):
+            result = await team.run(task="Say yes.")
+
+    assert result.messages[-1].content == "no."
+    assert not [w for w in caught if issubclass(w.category, RecorderWarning)]
+    db = recorded()
+    run = db.top_run()
+    assert run["status"] == "ok"
+    (ended,) = db.events(run["run_id"], "run_ended")
+    assert "state" not in ended["payload"]
+    assert ended["payload"]["state_error"] == "RuntimeError: this agent keeps no state"
