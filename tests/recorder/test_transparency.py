@@ -254,3 +254,22 @@ async def test_a_failing_live_sink_never_reaches_the_team(serve, client, store_p
     assert sink.calls > 10
     assert all(issubclass(w.category, RecorderWarning) for w in caught if "sink" in str(w.message))
     assert recorded().top_run()["status"] == "ok"  # the store still got everything
+
+
+def test_a_script_using_asyncio_run_inside_a_sync_record_block_is_recorded(serve, store_path, recorded) -> None:
+    server = serve(["Paris."])
+
+    async def main() -> TaskResult:  # the handbook's shape: asyncio.run(main())
+        model = server.client("gpt-4o-mini", api_key="tt-test-key-0123456789abcdefghij")
+        try:
+            return await AssistantAgent("geo", model_client=model).run(task="Capital of France?")
+        finally:
+            await model.close()
+
+    with teamtape.record(store=store_path) as rec:
+        result = asyncio.run(main())
+
+    run = recorded().top_run()
+    assert rec.run_ids == [run["run_id"]]
+    assert (run["status"], run["llm_calls"]) == ("ok", 1)
+    recorded().assert_messages_match(run["run_id"], result.messages)
