@@ -70,13 +70,13 @@ class CompareScreen(Screen[None]):
         if missing or a is None or b is None:
             self.post_message(LoadFailed("comparison", f"Run {missing[0]} is not in this store."))
             return
-        self.starts = (a.run.started or 0.0, b.run.started or 0.0)
         self.post_message(ComparisonLoaded(a.run, b.run, compare(a.entries, b.entries)))
 
     @on(ComparisonLoaded)
     def _show(self, message: ComparisonLoaded) -> None:
         c = message.comparison
         a, b = message.left, message.right
+        self.starts = (a.started or 0.0, b.started or 0.0)
         labels = (
             f"A {short_id(a.run_id)} {a.title} ({a.status})",
             f"B {short_id(b.run_id)} {b.title} ({b.status})",

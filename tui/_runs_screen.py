@@ -92,44 +92,47 @@ class RunsScreen(Screen[None]):
         if self._querying:
             return
         self._querying = True
-        self._load(
-            self.filter,
-            self.table.sort_column or "started",
-            self.table.sort_reverse,
-            None if force else self.fingerprint,
-        )
+        column, reverse = self.table.sort_column or "started", self.table.sort_reverse
+        # The first load of a big store paints the newest runs before reading all of them.
+        first_page = not self.table.lines and column == "started" and reverse
+        self._load(self.filter, column, reverse, None if force else self.fingerprint, first_page)
 
     def poll(self) -> None:
+        if not self.is_current:  # a run or another screen is on top: catch up when it is shown again
+            return
         if any(isinstance(line, RunLine) and line.run.status == "running" for line in self.table.lines):
             self.table.refresh()  # running durations tick
         self.load(force=False)
+
+    def on_screen_resume(self) -> None:
+        if self.fingerprint is not None:
+            self.poll()
 
     def _unchanged(self) -> None:
         self._querying = False
 
     @work(thread=True, exclusive=True, group="runs")
-    def _load(self, flt: RunFilter, column: str, reverse: bool, known: tuple[int, int] | None) -> None:
+    def _load(
+        self, flt: RunFilter, column: str, reverse: bool, known: tuple[int, int] | None, first_page: bool
+    ) -> None:
         try:
             if known is not None and _data.fetch_fingerprint(self.tt.store) == known:
                 self.app.call_from_thread(self._unchanged)
                 return
-            first_page = None
-            if known is None and not self.table.lines and column == "started" and reverse:
-                # First load of a big store: paint the newest runs before reading all of them.
-                def first_page(page: _data.RunsResult) -> None:
-                    painted = threading.Event()
-                    lines = arrange(page.rows, column, reverse)
-                    self.post_message(
-                        RunsLoaded(
-                            lines, len(page.rows), page.total, page.fingerprint, partial=True, painted=painted
-                        )
-                    )
-                    painted.wait(timeout=1.0)  # reading the rest holds the GIL: let this page paint first
 
-            result = _data.fetch_runs(self.tt.store, flt, first_page=first_page)
+            def show_first_page(page: _data.RunsResult) -> None:
+                painted = threading.Event()
+                lines = arrange(page.rows, column, reverse)
+                self.post_message(
+                    RunsLoaded(
+                        lines, len(page.rows), page.total, page.fingerprint, partial=True, painted=painted
+                    )
+                )
+                painted.wait(timeout=1.0)  # reading the rest holds the GIL: let this page paint first
+
+            result = _data.fetch_runs(self.tt.store, flt, first_page=show_first_page if first_page else None)
             lines = arrange(result.rows, column, reverse)
-            total = result.total if not flt else _data.fetch_fingerprint(self.tt.store)[0]
-            self.post_message(RunsLoaded(lines, len(result.rows), total, result.fingerprint))
+            self.post_message(RunsLoaded(lines, len(result.rows), result.total, result.fingerprint))
         except TeamtapeError as e:
             self.post_message(LoadFailed("runs", str(e)))
 
