@@ -99,10 +99,6 @@ async def client() -> AsyncIterator[Callable[..., Any]]:
         await c.close()
 
 
-def record(store_path: Path, **kwargs: Any) -> teamtape.Recording:
-    return teamtape.record(store=store_path, **kwargs)
-
-
 class Recorded:
     """What a test reads back from its store: rows of the projections and events, JSON decoded."""
 
@@ -114,14 +110,17 @@ class Recorded:
         return [{k: _decode(v) for k, v in row.items()} for row in self.store.query(sql, list(params))]
 
     def one(self, sql: str, *params: Any) -> dict[str, Any]:
+        """The single row a query returns (fails the test when there are none or several)."""
         rows = self.rows(sql, *params)
         assert len(rows) == 1, f"expected one row, got {len(rows)}: {rows}"
         return rows[0]
 
     def runs(self) -> list[dict[str, Any]]:
+        """Every run, in start order."""
         return self.rows("SELECT * FROM runs ORDER BY started_at")
 
     def top_run(self) -> dict[str, Any]:
+        """The one run without a parent."""
         return self.one("SELECT * FROM runs WHERE parent_run_id IS NULL")
 
     def events(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
@@ -145,17 +144,19 @@ class Recorded:
         assert recorded == [(m.source, type(m).__name__, m.to_text()) for m in messages]
 
     def blob(self, ref: dict[str, str]) -> Any:
+        """The content a ``{"$blob": hash}`` reference stands for."""
         return self.one("SELECT data FROM blobs WHERE hash = ?", ref["$blob"])["data"]
 
     def sent(self, where: str = "true", *params: Any) -> list[list[dict[str, Any]]]:
         """The full message list of each LLM call (in order), resolved from deltas and blobs."""
-        calls = self.rows(f"SELECT call_id, request FROM llm_calls WHERE {where} ORDER BY ts, seq", *params)
-        refs = resolve_request_messages((c["call_id"], c["request"]) for c in calls)
-        return [[self.blob(ref) for ref in refs[c["call_id"]]] for c in calls]
+        everything = self.rows("SELECT call_id, request FROM llm_calls ORDER BY ts, seq")
+        refs = resolve_request_messages((c["call_id"], c["request"]) for c in everything)
+        wanted = self.rows(f"SELECT call_id FROM llm_calls WHERE {where} ORDER BY ts, seq", *params)
+        return [[self.blob(ref) for ref in refs[c["call_id"]]] for c in wanted]
 
 
 def _decode(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ('{', '[', '"'):
+    if isinstance(value, str) and value[:1] in ("{", "[", '"'):
         try:
             return json.loads(value)
         except ValueError:
