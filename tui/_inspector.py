@@ -6,6 +6,7 @@ Recorded text is shown as plain text, never interpreted as markup.
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -243,12 +244,24 @@ def render_entry(entry: Entry, start_ts: float, detail: EventDetail | None = Non
         if not isinstance(p.get("content"), str) and p.get("content") is not None:
             body += [_section("Content"), _json(p.get("content"))]
     elif kind == "message_chunks":
-        offsets = p.get("offsets_ms") or []
+        offsets = [float(x) for x in p.get("offsets_ms") or [] if isinstance(x, (int, float))]
+        gaps = [b - a for a, b in pairwise(offsets)]
+        first = p.get("first_ts")
         body.append(
             _facts(
                 [
                     ("chunks", p.get("n", len(offsets))),
+                    (
+                        "first chunk",
+                        f"{fmt_offset(first - start_ts)}s" if isinstance(first, (int, float)) else None,
+                    ),
                     ("streamed over", fmt_duration(offsets[-1]) if offsets else None),
+                    (
+                        "gap",
+                        f"{fmt_duration(sum(gaps) / len(gaps))} mean · {fmt_duration(max(gaps))} longest"
+                        if gaps
+                        else None,
+                    ),
                     ("message id", p.get("full_message_id")),
                 ]
             )

@@ -465,3 +465,46 @@ async def test_themes_change_the_colours(synthetic) -> None:  # type: ignore[no-
         light = table.cstyle("status--error").color
         assert dark is not None and light is not None and dark != light
         assert "✗ error" in screen_text(app)
+
+
+async def test_runs_recorded_by_another_process_appear_live(tmp_path: Path) -> None:
+    """A real recorder (`teamtape demo`, AutoGen teams over HTTP) writes while the TUI folds and reads."""
+    store = open_store(tmp_path / "shared", create=True)
+    app = TeamtapeApp(store, poll_interval=0.1)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(pilot)
+        recorder = await asyncio.create_subprocess_exec(
+            teamtape_exe(), "demo", "--store", str(store.root), "--only", "swarm_support",
+            "--only", "selector_research", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        seen_while_recording = False
+        while recorder.returncode is None:
+            await pilot.pause(0.1)
+            seen_while_recording |= bool(_runs(app).lines)
+            try:
+                await asyncio.wait_for(recorder.wait(), 0.01)
+            except TimeoutError:
+                pass
+        stderr = (await recorder.stderr.read()).decode() if recorder.stderr else ""
+        assert recorder.returncode == 0, stderr  # the TUI's reads never broke the recording
+        for _ in range(60):
+            await pilot.pause(0.05)
+            text = screen_text(app)
+            if "selector_research" in text and "◐ running" not in text:
+                break
+        text = screen_text(app)
+        assert "swarm_support" in text and "selector_research" in text and "◐ running" not in text
+        assert seen_while_recording  # runs showed up while the other process was still recording
+
+
+def test_stream_inspector_shows_chunk_timings() -> None:
+    from teamtape.tui._inspector import render_entry
+    from teamtape.tui._timeline import make_entry
+
+    entry = make_entry("r", 3, 10.5, "message_chunks", "bot",
+                       {"n": 3, "text": "hello there you", "first_ts": 10.2, "offsets_ms": [0, 40.0, 130.0]})  # fmt: skip
+    assert entry is not None and entry.summary.startswith("3 chunks over 130ms")
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(render_entry(entry, 10.0))
+    text = console.export_text()
+    assert "first chunk    +0.200s" in text and "65ms mean · 90ms longest" in text and "hello there you" in text
