@@ -44,9 +44,16 @@ def _make_recorder(
     redact: Iterable[str],
     save_state: bool,
     sinks: Iterable[EventSink],
+    capture_content: bool = True,
 ) -> Recorder:
     recorder = Recorder(
-        store, name=name, labels=labels, redact_patterns=redact, sinks=list(sinks), save_state=save_state
+        store,
+        name=name,
+        labels=labels,
+        redact_patterns=redact,
+        sinks=list(sinks),
+        save_state=save_state,
+        capture_content=capture_content,
     )
     recorder.sinks.extend(_otlp_sinks(otlp_endpoint, recorder))
     return recorder
@@ -112,6 +119,7 @@ def record(
     redact: Iterable[str] = (),
     save_state: bool = True,
     sinks: Iterable[EventSink] = (),
+    capture_content: bool = True,
 ) -> Recording:
     """Record every AutoGen run inside a ``with``/``async with`` block.
 
@@ -123,6 +131,9 @@ def record(
         redact: extra regular expressions whose matches are removed before anything is written.
         save_state: snapshot ``save_state()`` of the team at the end of each run.
         sinks: extra live consumers of events.
+        capture_content: record what was said (messages, prompts, tool arguments and results);
+            with False only structure, timings, tokens and costs are kept (such runs cannot be
+            replayed).
 
     Example:
         >>> import teamtape
@@ -130,7 +141,7 @@ def record(
         ...     async with teamtape.record(name="support-bot"):
         ...         await team.run(task="I want a refund for flight FL-1234.")
     """
-    return Recording(_make_recorder(store, name, labels, otlp_endpoint, redact, save_state, sinks))
+    return Recording(_make_recorder(store, name, labels, otlp_endpoint, redact, save_state, sinks, capture_content))
 
 
 def instrument(
@@ -142,6 +153,7 @@ def instrument(
     redact: Iterable[str] = (),
     save_state: bool = True,
     sinks: Iterable[EventSink] = (),
+    capture_content: bool = True,
 ) -> Recorder:
     """Record every AutoGen run in this process from now on (idempotent).
 
@@ -159,7 +171,7 @@ def instrument(
         if _global is not None:
             return _global
         patch_autogen()
-        _global = _make_recorder(store, name, labels, otlp_endpoint, redact, save_state, sinks)
+        _global = _make_recorder(store, name, labels, otlp_endpoint, redact, save_state, sinks, capture_content)
         _active._stack.insert(0, _global)
         if not _atexit_registered:
             atexit.register(_close_at_exit)

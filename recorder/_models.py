@@ -140,6 +140,8 @@ def _message_delta(run: RunRecorder, key: tuple[Any, int], call_id: str, message
     Agents resend their whole context on every call; storing only what is new keeps a long run's
     recording linear in its length instead of quadratic.
     """
+    if not run.recorder.capture_content:
+        return {"messages": [], "n_messages": len(messages)}
     blobs, cache = run.blobs, run.llm_message_cache
     previous = run.last_requests.get(key)
     run.last_requests[key] = (call_id, messages)

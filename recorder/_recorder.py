@@ -45,6 +45,7 @@ class Recorder:
         secrets: Iterable[str] = (),
         sinks: Iterable[EventSink] = (),
         save_state: bool = True,
+        capture_content: bool = True,
     ) -> None:
         self.store = Store(resolve_store_path(store))
         self.name = name
@@ -53,6 +54,7 @@ class Recorder:
         self.redactor.add_patterns(redact_patterns)
         self.sinks = list(sinks)
         self.save_state = save_state
+        self.capture_content = capture_content
         self.ids = IdFactory()
         self.blobs = BlobTable(self._emit_blob)
         self.host = socket.gethostname()

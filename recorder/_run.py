@@ -8,6 +8,7 @@ from typing import Any
 
 from teamtape.store import RawJson
 
+from ._content import without_content
 from ._context import current_tool_call
 from ._guard import failures
 from ._recorder import Recorder, python_versions
@@ -108,6 +109,12 @@ class RunRecorder:
 
     def emit_payload(self, event_kind: str, agent: str | None, payload: dict[str, Any] | RawJson) -> None:
         """Append one event whose payload is a dict or an already serialized JSON object."""
+        if not self.recorder.capture_content:
+            if event_kind == "blob":
+                return
+            if isinstance(payload, RawJson):
+                payload = json.loads(payload)
+            payload = without_content(event_kind, payload)  # type: ignore[arg-type]
         event = self.recorder.new_event(self.run_id, self.seq, event_kind, agent, payload)  # type: ignore[arg-type]
         self.seq += 1
         self.recorder.emit(event)
@@ -165,7 +172,7 @@ class RunRecorder:
         if self.ended:
             return
         state, state_error = None, None
-        if owner is not None and self.recorder.save_state and status == "ok":
+        if owner is not None and self.recorder.save_state and self.recorder.capture_content and status == "ok":
             try:
                 state = await owner.save_state()  # plain dicts; odd values are encoded by encode_event
             except Exception as e:

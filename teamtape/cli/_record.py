@@ -32,6 +32,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="a name for the recorded runs")
     p.add_argument("--label", action="append", metavar="KEY=VALUE", help="label the recorded runs (repeatable)")
     p.add_argument("--otlp", metavar="URL", help="also send spans and metrics to this OTLP endpoint")
+    p.add_argument(
+        "--no-content",
+        action="store_true",
+        help="keep structure, timings, tokens and costs, but not what was said (runs cannot be replayed)",
+    )
     p.add_argument("-m", dest="module", metavar="MODULE", help="run a module, like python -m")
     p.add_argument("script", nargs="?", help="the script to run")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
@@ -63,7 +68,9 @@ def run_command(args: argparse.Namespace) -> int:
         target, script_args = args.script, list(args.args)
         if not os.path.isfile(target):
             raise TeamtapeError(f"no such script: {target}")
-    recorder = teamtape.instrument(store=args.store, name=args.name, labels=labels, otlp_endpoint=args.otlp)
+    recorder = teamtape.instrument(
+        store=args.store, name=args.name, labels=labels, otlp_endpoint=args.otlp, capture_content=not args.no_content
+    )
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     code = 0
     try:

@@ -1,0 +1,35 @@
+"""Recording without content keeps the shape, tokens and costs of a run, and none of its words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import teamtape
+from teamtape.demo.server import Reply, ScriptedOpenAIServer, ToolCall
+from tests.support.teams import order_team
+
+SECRET_PHRASE = "purple-elephant-7731"
+
+
+async def test_no_content_keeps_structure_and_cost_but_no_words(store_dir: Path) -> None:
+    replies = [
+        Reply(tool_calls=[ToolCall("lookup_order", {"order_id": SECRET_PHRASE})], prompt_tokens=120, completion_tokens=9),
+        Reply(content=f"Order {SECRET_PHRASE} has shipped.", prompt_tokens=150, completion_tokens=7),
+        Reply(content=f"Confirmed {SECRET_PHRASE}.", prompt_tokens=160, completion_tokens=5),
+    ] * 2
+    with ScriptedOpenAIServer(replies) as server:
+        async with teamtape.record(store=store_dir, capture_content=False) as rec:
+            result = await order_team(server, max_messages=4).run(task=f"Where is {SECRET_PHRASE}?")
+    assert SECRET_PHRASE in result.messages[-1].to_text(), "the team itself is unaffected"
+
+    store = rec.store
+    run = store.query("SELECT status, messages, llm_calls, tool_calls, input_tokens, cost_usd FROM runs")[0]
+    assert run["status"] == "ok" and run["messages"] == len(result.messages)
+    assert run["llm_calls"] >= 2 and run["tool_calls"] == 1 and run["input_tokens"] >= 270
+    assert run["cost_usd"] > 0
+    assert store.query("SELECT count(*) AS n FROM blobs")[0]["n"] == 0
+    everything = b"".join(p.read_bytes() for p in store_dir.rglob("*") if p.is_file())
+    dump = "".join(r["p"] for r in store.query("SELECT payload::VARCHAR AS p FROM events"))
+    assert SECRET_PHRASE.encode() not in everything and SECRET_PHRASE not in dump
+    sizes = store.query("SELECT payload->>'$.arguments' AS a FROM events WHERE kind = 'tool_call'")[0]["a"]
+    assert '"$omitted"' in sizes, "the size of what was left out is kept"
