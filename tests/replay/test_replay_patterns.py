@@ -16,6 +16,12 @@ import teamtape
 from teamtape.replay import ReplaySession, Tape, replay_run, serving
 from tests.support import handbook_teams as H
 
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Using LocalCommandLineCodeExecutor:UserWarning"),
+    pytest.mark.filterwarnings("ignore:No approval function set:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning"),
+]
+
 
 @pytest.fixture
 def made() -> Any:
