@@ -1,0 +1,58 @@
+"""What autogen logs on EVENT_LOGGER_NAME joins the recorded model call, whoever owns the logger."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from autogen_core import EVENT_LOGGER_NAME
+
+import teamtape
+from teamtape.demo.server import Reply, ScriptedOpenAIServer
+from tests.support.teams import order_team
+
+
+class StudioLikeHandler(logging.Handler):
+    """Stands in for AutoGen Studio, which replaces the event logger's handlers with its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def studio_logger() -> StudioLikeHandler:
+    logger = logging.getLogger(EVENT_LOGGER_NAME)
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    handler = StudioLikeHandler()
+    yield handler
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
+    del handler
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING])
+async def test_cached_tokens_are_joined_even_when_handlers_are_replaced(
+    store_dir: Path, studio_logger: StudioLikeHandler, level: int
+) -> None:
+    replies = [Reply(content="It shipped.", prompt_tokens=2048, completion_tokens=4, cached_tokens=1024)] * 4
+    with ScriptedOpenAIServer(replies) as server:
+        async with teamtape.record(store=store_dir) as rec:
+            logger = logging.getLogger(EVENT_LOGGER_NAME)
+            logger.handlers = [studio_logger]  # what AutoGen Studio does, after teamtape attached
+            logger.setLevel(level)
+            logger.propagate = False
+            await order_team(server, max_messages=3).run(task="Where is my order?")
+    calls = rec.store.query(
+        "SELECT cache_read_tokens, response->>'$.finish_reason' AS fr, "
+        "json_extract_string(e.payload, '$.raw.response_id') AS rid "
+        "FROM llm_calls JOIN events e USING (event_id)"
+    )
+    assert calls and all(c["cache_read_tokens"] == 1024 for c in calls)
+    assert all(c["rid"] and c["rid"].startswith("chatcmpl-") for c in calls)
+    # The user's own handler sees exactly what it would have seen without teamtape.
+    llm_records = [r for r in studio_logger.records if type(r.msg).__name__ == "LLMCallEvent"]
+    assert len(llm_records) == (len(calls) if level == logging.INFO else 0)
