@@ -125,6 +125,11 @@ async def replay_run(
     if not tops:
         raise ReplayError(f"Nothing to replay in {tape.origin}.")
     session = ReplaySession(tape, mode=RecordMode.NONE, execute_tools=execute_tools, fork_at=fork_at)
+    if fork_at is not None and fork_at > len(session.book.calls):
+        raise ReplayError(
+            f"--fork-at {fork_at}: the recorded session has {len(session.book.calls)} model calls. "
+            "`teamtape replay RUN --list-calls` numbers them."
+        )
     key = share_session(session)
     if factory is not None:
         team = await team_from_factory(load_factory(factory) if isinstance(factory, str) else factory)
@@ -157,3 +162,21 @@ def _name(run: Any) -> str | None:
     name = run.started.get("name")
     return f"{name} (replay)" if name else None
 
+
+
+def numbered_calls(store: Store, run: str) -> list[dict[str, Any]]:
+    """The model calls of a recorded session, numbered as ``--fork-at`` counts them."""
+    from ._session import recorded_calls
+
+    tape = Tape.from_store(store, run)
+    out = []
+    for call in recorded_calls(tape):
+        response = call.payload.get("response") or {}
+        content = response.get("content")
+        if isinstance(content, list):
+            said = ", ".join(f"{c.get('name')}({c.get('arguments')})" for c in content if isinstance(c, dict))
+        else:
+            said = str(content or "").strip().splitlines()[0] if content else ""
+        out.append({"n": call.index + 1, "run_id": call.run_id, "agent": call.agent, "model": call.request.model,
+                    "response": said[:120], "error": (call.payload.get("error") or {}).get("message")})
+    return out

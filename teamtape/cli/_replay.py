@@ -34,6 +34,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--system-message", action="append", default=[], metavar="AGENT=TEXT", type=_assignment,
                    help="with --fork-at: give AGENT this system prompt (repeatable)")
     p.add_argument("--model", metavar="MODEL", help="with --fork-at: the model for the live part")
+    p.add_argument("--list-calls", action="store_true",
+                   help="only list the session's model calls, numbered as --fork-at counts them")
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(func=replay_command)
 
@@ -71,6 +73,8 @@ def replay_command(args: argparse.Namespace) -> int:
     from teamtape.replay import replay_run
 
     store = open_store(args.store)
+    if args.list_calls:
+        return _list_calls(store, args)
     report = asyncio.run(
         replay_run(
             store,
@@ -108,3 +112,16 @@ def diff_command(args: argparse.Namespace) -> int:
         print(diff.diff)
     return EXIT_OK if diff.identical else EXIT_DIVERGED
 
+
+
+def _list_calls(store: Any, args: argparse.Namespace) -> int:
+    from teamtape.replay._rerun import numbered_calls
+
+    calls = numbered_calls(store, args.run)
+    if args.json:
+        print_json({"calls": calls})
+        return EXIT_OK
+    for call in calls:
+        said = f"error: {call['error']}" if call["error"] else call["response"]
+        print(f"{call['n']:>4}  {call['agent'] or '?':<18} {call['model'] or '?':<14} {said}")
+    return EXIT_OK

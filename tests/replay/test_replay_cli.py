@@ -78,6 +78,14 @@ def test_an_unmatched_request_exits_1_naming_it(recorded: Any, capsys: pytest.Ca
     assert "+  You critique poems harshly." in out
 
 
+def test_list_calls_numbers_them_as_fork_at_counts(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    store, run_id, _ = recorded
+    assert main(["--store", store, "replay", run_id, "--list-calls"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [["1", "writer"], ["2", "critic"], ["3", "writer"], ["4", "critic"]]
+    assert lines[1].endswith("Too short: add a second line.")
+
+
 def test_diff_of_two_runs(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
     store, run_id, _ = recorded
     main(["--store", store, "replay", run_id, "--json"])
@@ -140,6 +148,8 @@ def test_bad_input_is_explained(recorded: Any, capsys: pytest.CaptureFixture[str
     assert "need --fork-at N" in capsys.readouterr().err
     assert main(["--store", store, "replay", "ffffffffff"]) == 2
     assert "No run 'ffffffffff'" in capsys.readouterr().err
+    assert main(["--store", store, "replay", run_id, "--fork-at", "9"]) == 2
+    assert "the recorded session has 4 model calls" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--store", store, "replay", run_id, "--fork-at", "0"])
     assert "not a model call number" in capsys.readouterr().err
