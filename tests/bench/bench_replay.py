@@ -151,6 +151,11 @@ async def main(calls: int, repeat: int) -> None:
                   f"{min(wall[name]) / min(wall['floor']):.2f} min wall")
 
 
+def factory() -> RoundRobinGroupChat:
+    """``teamtape replay RUN --factory tests.bench.bench_replay:factory``: the benchmark team."""
+    return bare_team(200)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200, help="model calls in the recorded run (default 200)")
