@@ -19,6 +19,8 @@ current_agent: ContextVar[str | None] = ContextVar("teamtape_agent", default=Non
 current_agent_obj: ContextVar[Any] = ContextVar("teamtape_agent_obj", default=None)
 # The agent turn in progress (a recorder._turns._Turn).
 current_turn: ContextVar[Any] = ContextVar("teamtape_turn", default=None)
+# The speaker selection in progress (a dict that learns the candidates the model chose from).
+current_selection: ContextVar[dict[str, Any] | None] = ContextVar("teamtape_selection", default=None)
 # State of the LLM call in progress (a dict), so autogen's log records can join it.
 current_llm_call: ContextVar[dict[str, Any] | None] = ContextVar("teamtape_llm_call", default=None)
 # The tool call in progress, so a nested run can name it as its origin.

@@ -11,6 +11,7 @@ from ._runs import wrap_agent_run, wrap_run_stream
 from ._tools import wrap_execute_tool_call, wrap_query, wrap_update_context
 from ._turns import (
     wrap_manager_handler,
+    wrap_model_selection,
     wrap_on_messages,
     wrap_on_messages_stream,
     wrap_publish_message,
@@ -26,6 +27,7 @@ def _apply() -> None:
     from autogen_agentchat.agents import AssistantAgent, BaseChatAgent
     from autogen_agentchat.teams import BaseGroupChat
     from autogen_agentchat.teams._group_chat._base_group_chat_manager import BaseGroupChatManager
+    from autogen_agentchat.teams._group_chat._selector_group_chat import SelectorGroupChatManager
     from autogen_agentchat.teams._group_chat._sequential_routed_agent import SequentialRoutedAgent
     from autogen_core import EVENT_LOGGER_NAME, BaseAgent
     from autogen_core.memory import Memory
@@ -38,6 +40,7 @@ def _apply() -> None:
     _patcher.wrap_tree(BaseChatAgent, ["on_messages"], wrap_on_messages)
     _patcher.wrap_tree(BaseGroupChatManager, ["select_speaker"], wrap_select_speaker)
     _patcher.wrap(SequentialRoutedAgent, "on_message_impl", wrap_manager_handler)
+    _patcher.wrap(SelectorGroupChatManager, "_select_speaker", wrap_model_selection)
     _patcher.wrap(BaseAgent, "publish_message", wrap_publish_message)
     _patcher.wrap_tree(ChatCompletionClient, ["create"], wrap_create)
     _patcher.wrap_tree(ChatCompletionClient, ["create_stream"], wrap_create_stream)

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from ._context import current_agent, current_agent_obj, current_run, current_turn
+from ._context import current_agent, current_agent_obj, current_run, current_selection, current_turn
 from ._guard import safely
 from ._run import RunRecorder
 from ._runs import _status_of, finish, start_run
@@ -246,10 +246,13 @@ def wrap_select_speaker(original: Callable[..., Any]) -> Callable[..., Any]:
             return await original(self, thread, *args, **kwargs)
         label = SELECTOR_LABELS.get(type(self).__name__, type(self).__name__)
         token = current_agent.set(label)
+        selection: dict[str, Any] = {}
+        selection_token = current_selection.set(selection)
         perf = time.perf_counter()
         try:
             result = await original(self, thread, *args, **kwargs)
         finally:
+            current_selection.reset(selection_token)
             current_agent.reset(token)
         selected = [result] if isinstance(result, str) else list(result or [])
         safely(
@@ -259,8 +262,25 @@ def wrap_select_speaker(original: Callable[..., Any]) -> Callable[..., Any]:
             label,
             selector=type(self).__name__,
             selected=[str(s) for s in selected],
+            candidates=selection.get("candidates"),
             duration_ms=(time.perf_counter() - perf) * 1000,
         )
         return result
 
     return select_speaker
+
+
+def wrap_model_selection(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``SelectorGroupChatManager._select_speaker``: notes who the model could choose from.
+
+    Called only when there is a choice to make (after ``selector_func`` declined and
+    ``candidate_func`` or the no-repeat rule left several candidates).
+    """
+
+    async def _select_speaker(self: Any, roles: Any, participants: Any, *args: Any, **kwargs: Any) -> Any:
+        selection = current_selection.get()
+        if selection is not None:
+            selection["candidates"] = [str(p) for p in participants or []]
+        return await original(self, roles, participants, *args, **kwargs)
+
+    return _select_speaker

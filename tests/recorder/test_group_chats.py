@@ -25,6 +25,12 @@ async def lookup(topic: str) -> str:
     return f"facts about {topic}"
 
 
+def candidates_of(db) -> list[list[str] | None]:
+    """The candidates of each speaker selection, when the selector's model had a choice to make."""
+    events = [e for r in db.runs() for e in db.events(r["run_id"], "speaker_selection")]
+    return [e["payload"]["candidates"] for e in events]
+
+
 def research_team(server, client, *, stream: bool = False, **selector_kwargs) -> SelectorGroupChat:
     model = client(server)
     planner = AssistantAgent(
@@ -110,6 +116,12 @@ async def test_model_based_selection_is_recorded_with_the_selectors_own_calls(
     calls = db.rows("SELECT agent, streamed, response FROM llm_calls ORDER BY ts")
     assert [c["agent"] for c in calls] == ["selector", "planner", "selector", "researcher", "selector", "writer"]
     assert [c["response"]["content"] for c in calls if c["agent"] == "selector"] == ["planner", "researcher", "writer"]
+    # Who the model could choose from: everyone, then everyone but the previous speaker.
+    assert candidates_of(db) == [
+        ["planner", "researcher", "writer"],
+        ["researcher", "writer"],
+        ["planner", "writer"],
+    ]
     assert {c["streamed"] for c in calls} == {stream}
     assert run["llm_calls"] == 6
     # The selector's request is the prompt the team built, with the conversation so far.
@@ -131,6 +143,9 @@ async def test_selector_func_choices_need_no_model_call(serve, client, store_pat
     db = recorded()
     selected = [r["selected"] for r in db.rows("SELECT selected FROM speaker_selections ORDER BY seq")]
     assert selected == [["planner"], ["researcher"], ["writer"]]
+    # None: selector_func chose. AutoGen only remembers speakers its model picked, so the model may
+    # pick the planner again right after selector_func did: the candidates show it.
+    assert candidates_of(db) == [None, ["planner", "researcher", "writer"], ["planner", "writer"]]
     agents = [r["agent"] for r in db.rows("SELECT agent FROM llm_calls ORDER BY ts")]
     assert agents == ["planner", "selector", "researcher", "selector", "writer"]
 
@@ -148,6 +163,7 @@ async def test_candidate_func_narrows_what_the_selector_model_chooses_from(serve
     db = recorded()
     selected = [r["selected"] for r in db.rows("SELECT selected FROM speaker_selections ORDER BY seq")]
     assert selected == [["planner"], ["researcher"], ["writer"]]
+    assert candidates_of(db) == [["planner", "researcher"], None, ["writer", "planner"]]  # None: no choice
     # One candidate needs no model call: the selector asked the model twice, for two candidates each.
     prompts = [msgs[0]["content"] for msgs in db.sent("agent = 'selector'")]
     assert [p.splitlines()[0] for p in prompts] == [
