@@ -40,12 +40,10 @@ class _AnyArgs(BaseModel):
 
 
 class RecordedToolConfig(BaseModel):
-    """The component config of :class:`RecordedTool`: a tool's recorded schema."""
+    """The component config of :class:`RecordedTool`: a tool's recorded schema, exactly as offered."""
 
     name: str
-    description: str = ""
-    parameters: dict[str, Any] = {}
-    strict: bool = False
+    tool_schema: dict[str, Any] = {}
 
 
 class RecordedTool(BaseTool[_AnyArgs, Any], Component[RecordedToolConfig]):
@@ -58,13 +56,16 @@ class RecordedTool(BaseTool[_AnyArgs, Any], Component[RecordedToolConfig]):
     component_provider_override = "teamtape.replay.RecordedTool"
     component_config_schema = RecordedToolConfig
 
-    def __init__(self, name: str, description: str = "", parameters: dict[str, Any] | None = None, strict: bool = False) -> None:
-        super().__init__(_AnyArgs, object, name, description, strict)
-        self._parameters = parameters or {"type": "object", "properties": {}, "required": []}
+    def __init__(self, name: str, tool_schema: dict[str, Any] | None = None) -> None:
+        schema = dict(tool_schema or {})
+        schema.setdefault("name", name)
+        schema.setdefault("parameters", {"type": "object", "properties": {}, "required": []})
+        super().__init__(_AnyArgs, object, name, str(schema.get("description", "")), bool(schema.get("strict", False)))
+        self._recorded_schema = schema
 
     @property
     def schema(self) -> ToolSchema:
-        return ToolSchema(name=self.name, description=self.description, parameters=self._parameters, strict=self._strict)  # type: ignore[typeddict-item]
+        return dict(self._recorded_schema)  # type: ignore[return-value]
 
     async def run(self, args: _AnyArgs, cancellation_token: CancellationToken) -> Any:
         raise ReplayError(
@@ -73,11 +74,11 @@ class RecordedTool(BaseTool[_AnyArgs, Any], Component[RecordedToolConfig]):
         )
 
     def _to_config(self) -> RecordedToolConfig:
-        return RecordedToolConfig(name=self.name, description=self.description, parameters=self._parameters, strict=self._strict)
+        return RecordedToolConfig(name=self.name, tool_schema=self._recorded_schema)
 
     @classmethod
     def _from_config(cls, config: RecordedToolConfig) -> RecordedTool:
-        return cls(config.name, config.description, config.parameters, config.strict)
+        return cls(config.name, config.tool_schema)
 
 
 def recorded_tool_schemas(tape: Tape) -> dict[str, dict[str, Any]]:
@@ -151,12 +152,10 @@ class _Rewriter:
         self.live = live
 
     def tool(self, name: str) -> dict[str, Any]:
-        schema = self.schemas.get(name, {"name": name})
         return {
             "provider": "teamtape.replay.RecordedTool",
             "component_type": "tool",
-            "config": {"name": name, "description": schema.get("description", ""),
-                       "parameters": schema.get("parameters") or {}, "strict": bool(schema.get("strict", False))},
+            "config": {"name": name, "tool_schema": self.schemas.get(name, {"name": name})},
         }
 
     def model(self, component: dict[str, Any]) -> dict[str, Any]:
