@@ -122,6 +122,23 @@ async def test_fork_continues_live_with_a_changed_prompt(tmp_path: Path, monkeyp
     assert rows == [{"fork_of": recording.run_ids[0], "status": "ok"}]
 
 
+async def test_fork_with_another_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[Any] = []
+    script = H.round_robin_script()
+    script.route("critic on gpt-4o", model="gpt-4o").then("APPROVE")
+    with ScriptedOpenAIServer(script) as server:
+        async with teamtape.record(store=tmp_path / "store") as recording:
+            await H.run_pattern(H.ROUND_ROBIN, H.server_client_maker(server, made))
+        await H.close_all(made)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fork-0123456789abcdef")
+        code, out = await _run_cli(["--store", str(tmp_path / "store"), "replay", recording.run_ids[0], "--fork-at", "2",
+                                    "--model", "gpt-4o", "--json"])
+        assert code == 0, out
+        assert [r["model"] for r in server.requests[4:]] == ["gpt-4o"]
+    document = json.loads(out)
+    assert document["runs"][0]["first_divergence"] == 3 and document["runs"][0]["messages"] == [5, 3]
+
+
 async def _run_cli(args: list[str]) -> tuple[int, str]:
     """Run the CLI (which starts its own event loop) in a thread, capturing stdout."""
     import asyncio
