@@ -136,12 +136,18 @@ class Recorded:
         ]
 
     def assert_messages_match(self, run_id: str, messages: Sequence[Any]) -> None:
-        """The run's recorded messages are exactly ``messages`` (a TaskResult's): source, type, text."""
-        recorded = [
-            (r["source"], r["type"], r["content"])
-            for r in self.rows("SELECT source, type, content FROM messages WHERE run_id = ? ORDER BY seq", run_id)
-        ]
-        assert recorded == [(m.source, type(m).__name__, m.to_text()) for m in messages]
+        """The run's recorded messages are exactly ``messages`` (a TaskResult's): source, type, text, usage."""
+        rows = self.rows(
+            "SELECT source, type, content, prompt_tokens, completion_tokens FROM messages WHERE run_id = ? ORDER BY seq",
+            run_id,
+        )
+        recorded = [(r["source"], r["type"], r["content"], r["prompt_tokens"], r["completion_tokens"]) for r in rows]
+        expected = []
+        for m in messages:
+            usage = m.models_usage
+            tokens = (usage.prompt_tokens, usage.completion_tokens) if usage else (None, None)
+            expected.append((m.source, type(m).__name__, m.to_text(), *tokens))
+        assert recorded == expected
 
     def blob(self, ref: dict[str, str]) -> Any:
         """The content a ``{"$blob": hash}`` reference stands for."""
