@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from autogen_agentchat.agents import AssistantAgent, CodeExecutorAgent
-from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor
 from autogen_ext.tools.mcp import McpWorkbench, StdioServerParams
 
 import teamtape
 from teamtape.demo.server import Reply, ToolCall
 
 MCP_SERVER = Path(__file__).parents[1] / "support" / "mcp_calc_server.py"
+
+
+def local_executor(work_dir: Path) -> Any:
+    """A LocalCommandLineCodeExecutor (imported here: its package also imports the Docker executor)."""
+    try:
+        from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor
+    except RuntimeError as e:
+        pytest.fail(
+            f"cannot import LocalCommandLineCodeExecutor ({e}). With the `docker` package installed "
+            "(moto[server] brings it) autogen_ext.code_executors also needs `asyncio-atexit`: pip install asyncio-atexit"
+        )
+    return LocalCommandLineCodeExecutor(work_dir=work_dir, timeout=30)
 
 
 async def test_mcp_workbench_tool_calls_are_recorded_as_mcp(serve, client, store_path, recorded) -> None:
@@ -63,7 +75,7 @@ async def test_code_executor_agent_records_generated_and_executed_code(
             "The answer is 42.",
         ]
     )
-    executor = LocalCommandLineCodeExecutor(work_dir=tmp_path / "code", timeout=30)
+    executor = local_executor(tmp_path / "code")
     agent = CodeExecutorAgent("coder", code_executor=executor, model_client=client(server))
     async with teamtape.record(store=store_path):
         result = await agent.run(task="What is 6 * 7? Use Python.")
