@@ -16,7 +16,7 @@ from teamtape.store import TeamtapeError
 
 from . import _data
 from ._compare import compare
-from ._format import short_id
+from ._format import printable, short_id
 from ._inspector import render_entry
 from ._tables import CompareTable
 from .messages import ComparisonLoaded, CursorMoved, LoadFailed
@@ -89,7 +89,7 @@ class CompareScreen(Screen[None]):
         else:
             row = c.rows[c.divergence or 0]
             step = row.left or row.right
-            where = f"{step.agent or '·'} {step.kind}" if step else "?"
+            where = printable(f"{step.agent or '·'} {step.kind}") if step else "?"
             verdict = Text.assemble(
                 ("Diverged at step ", "bold"),
                 (str((c.divergence or 0) + 1), "bold yellow"),

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static
 from teamtape.store import TeamtapeError
 
 from . import _data
-from ._format import fmt_cost, fmt_tokens
+from ._format import fmt_cost, fmt_tokens, printable
 from ._tables import AGENT_COLOURS
 from .messages import CostsLoaded, LoadFailed
 
@@ -58,7 +58,8 @@ class CostChart:
         top = max((line.cost_usd or 0.0) for line in self.lines) or 1.0
         for i, line in enumerate(self.lines):
             colour = Style(color=AGENT_COLOURS[i % len(AGENT_COLOURS)])
-            label = line.key if len(line.key) <= label_w else line.key[: label_w - 1] + "…"
+            key = printable(line.key)
+            label = key if len(key) <= label_w else key[: label_w - 1] + "…"
             cost = fmt_cost(line.cost_usd, unpriced=line.unpriced)
             calls = f"{line.calls} call" + ("" if line.calls == 1 else "s")
             tail = f"{cost:>11}  {calls:>9}  {fmt_tokens(line.input_tokens + line.output_tokens):>6} tok"
@@ -88,12 +89,8 @@ class CostScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            f"[b]Costs[/b] · {self.run.title} · run {self.run.run_id}",
-            classes="title-bar",
-            markup=True,
-            id="costs-title",
-        )
+        title = Text.assemble(("Costs", "bold"), f" · {printable(self.run.title)} · run {self.run.run_id}")
+        yield Static(title, classes="title-bar", id="costs-title")
         with VerticalScroll(id="costs-body"):
             yield Static("loading…", id="costs-total")
             yield Static("", id="by-agent", classes="chart")

@@ -66,7 +66,7 @@ def _run_rows(cur: duckdb.DuckDBPyConnection) -> list[RunRow]:
     return [
         RunRow(
             *(r[:7]),
-            r[7] or "running",
+            r[7] or "unknown",
             *(r[8:13]),
             *(int(x or 0) for x in r[13:18]),
             r[18],

@@ -70,6 +70,20 @@ def fmt_started(epoch: float | None, *, short: bool = False) -> str:
     return time.strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
+_CONTROL = {i: chr(0x2400 + i) for i in range(32) if chr(i) not in "\n\t"} | {0x7F: "\u2421"}
+_CONTROL |= {i: "\ufffd" for i in range(0x80, 0xA0)}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (escape sequences from a model or a tool!) shown, not obeyed.
+
+    Example:
+        >>> printable("red\x1b[31m!")
+        'red␛[31m!'
+    """
+    return text.translate(_CONTROL)
+
+
 def one_line(text: str | None, limit: int = 400) -> str:
     """Text squeezed onto one line (newlines and runs of spaces become one space), cut at ``limit``.
 
@@ -80,7 +94,7 @@ def one_line(text: str | None, limit: int = 400) -> str:
     if not text:
         return ""
     short = text[: limit * 2]
-    squeezed = " ".join(short.split())
+    squeezed = printable(" ".join(short.split()))
     return squeezed if len(squeezed) <= limit else squeezed[: limit - 1] + "…"
 
 

@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ._data import EventDetail
-from ._format import fmt_cost, fmt_duration, fmt_offset
+from ._format import fmt_cost, fmt_duration, fmt_offset, printable
 from ._timeline import GLYPHS, Entry, Marker
 
 MAX_TEXT = 20_000
@@ -28,7 +28,7 @@ def _text(value: Any, style: str = "") -> Text:
     s = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2, default=str)
     if len(s) > MAX_TEXT:
         s = s[:MAX_TEXT] + f"\n… ({len(s) - MAX_TEXT:,} more characters; `teamtape show` has everything)"
-    return Text(s, style=style)
+    return Text(printable(s), style=style)
 
 
 def _json(value: Any) -> RenderableType:
@@ -48,7 +48,7 @@ def _facts(rows: list[tuple[str, Any]]) -> Table:
     for label, value in rows:
         if value is None or value == "" or value == []:
             continue
-        grid.add_row(label, value if isinstance(value, Text) else Text(str(value)))
+        grid.add_row(label, value if isinstance(value, Text) else Text(printable(str(value))))
     return grid
 
 
@@ -63,7 +63,7 @@ def _error(err: Any) -> list[RenderableType]:
         return [_section("Error"), _text(err, "bold red")]
     out: list[RenderableType] = [
         _section("Error"),
-        Text(f"{err.get('type') or 'Error'}: {err.get('message') or ''}", style="bold red"),
+        Text(printable(f"{err.get('type') or 'Error'}: {err.get('message') or ''}"), style="bold red"),
     ]
     if err.get("traceback"):
         out.append(_text(err["traceback"], "red"))
@@ -77,7 +77,7 @@ def _message_content(message: Any) -> RenderableType:
     who = f" ({message['source']})" if message.get("source") else ""
     content = message.get("content")
     body = _text(content) if isinstance(content, str) else _json(content)
-    parts: list[RenderableType] = [Text(f"{role}{who}", style="bold cyan"), body]
+    parts: list[RenderableType] = [Text(printable(f"{role}{who}"), style="bold cyan"), body]
     if message.get("thought"):
         parts.insert(1, _text(f"thought: {message['thought']}", "italic"))
     return Group(*parts)
@@ -132,9 +132,9 @@ def render_llm_call(entry: Entry, p: dict[str, Any], detail: EventDetail | None)
                 out.append(
                     Text.assemble(
                         ("  ⚙ ", "bold"),
-                        (str(call.get("name")), "bold"),
+                        (printable(str(call.get("name"))), "bold"),
                         "(",
-                        str(call.get("arguments", "")),
+                        printable(str(call.get("arguments", ""))),
                         ")",
                     )
                 )
@@ -172,7 +172,7 @@ def render_entry(entry: Entry, start_ts: float, detail: EventDetail | None = Non
     head = Text.assemble(
         (GLYPHS[entry.marker], "bold"),
         "  ",
-        (entry.agent or "", "bold"),
+        (printable(entry.agent or ""), "bold"),
         f"  seq {entry.seq} · {fmt_offset(entry.ts - start_ts)}s",
         style="",
     )

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static
 from teamtape.store import TeamtapeError
 
 from . import _data
-from ._format import fmt_cost, fmt_duration, fmt_started, fmt_tokens, one_line
+from ._format import fmt_cost, fmt_duration, fmt_started, fmt_tokens, one_line, printable
 from ._inspector import Inspector, render_entry
 from ._runs_model import live_duration_ms
 from ._tables import STATUS_GLYPH, TimelineTable
@@ -193,7 +193,11 @@ class RunScreen(Screen[None]):
             style=f"bold {_STATUS_COLOUR.get(run.status, '')}",
         )
         first = Text.assemble(
-            (run.title, "bold"), "  ", status, "  ", one_line(run.error or run.stop_reason or "", 200)
+            (printable(run.title), "bold"),
+            "  ",
+            status,
+            "  ",
+            one_line(run.error or run.stop_reason or "", 200),
         )
         facts = [
             f"run {run.run_id}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,7 +17,7 @@ from teamtape.store import TeamtapeError
 
 from . import _data
 from ._filter import FilterError, RunFilter
-from ._format import short_id
+from ._format import printable, short_id
 from ._runs_model import SORT_KEYS, RunLine, arrange
 from ._tables import RunsTable
 from .messages import HeaderClicked, LoadFailed, RowChosen, RunsLoaded
@@ -160,7 +161,10 @@ class RunsScreen(Screen[None]):
         self.notify(message.error, title="Could not read the store", severity="error", timeout=8)
 
     def _set_title(self, text: str) -> None:
-        self.query_one("#runs-title", Static).update(f"[b]teamtape[/b] · {self.tt.store.root} · {text}")
+        title = Text.assemble(
+            ("teamtape", "bold"), f" · {printable(str(self.tt.store.root))} · {printable(text)}"
+        )
+        self.query_one("#runs-title", Static).update(title)
 
     def _filter_text(self) -> str:
         return self.query_one("#filter", Input).value.strip()
@@ -190,7 +194,7 @@ class RunsScreen(Screen[None]):
         try:
             self.filter = RunFilter.parse(event.value)
         except FilterError as e:
-            self.query_one("#filter-error", Static).update(f"[b]{e}[/b]")
+            self.query_one("#filter-error", Static).update(Text(printable(str(e)), style="bold"))
             self.query_one("#filter-error").display = True
             return
         self.query_one("#filter-error").display = False

@@ -21,6 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ._format import printable
 from .messages import CursorMoved, HeaderClicked, RowChosen
 
 Cell = tuple[str, Style | None]
@@ -45,6 +46,7 @@ def fit(text: str, width: int, right: bool = False) -> str:
     """``text`` cut (with an ellipsis) or padded to exactly ``width`` cells."""
     if width <= 0:
         return ""
+    text = printable(text)
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…"
     return set_cell_size(text, width) if not right else " " * (width - cell_len(text)) + text

@@ -508,3 +508,31 @@ def test_stream_inspector_shows_chunk_timings() -> None:
     console.print(render_entry(entry, 10.0))
     text = console.export_text()
     assert "first chunk    +0.200s" in text and "65ms mean · 90ms longest" in text and "hello there you" in text
+
+
+async def test_hostile_text_is_shown_not_obeyed(tmp_path: Path) -> None:
+    """Escape sequences and markup in recorded text, or typed into the filter, never reach the terminal raw."""
+    store = open_store(tmp_path / "s", create=True)
+    w = store.writer()
+    evil = "\x1b[2J\x1b]52;c;ZXZpbA==\x07[bold red]not markup[/] done"
+    w.append(Event("e0", "evil0000000000001", 0, 1.0, "run_started", None,
+                   {"name": "[b]evil\x1b[31m", "team_type": "X", "task": evil}))  # fmt: skip
+    w.append(Event("e1", "evil0000000000001", 1, 2.0, "message", "bot\x1b[5m",
+                   {"type": "TextMessage", "source": "bot\x1b[5m", "text": evil}))  # fmt: skip
+    w.append(Event("e2", "evil0000000000001", 2, 3.0, "run_ended", None, {"status": "error",
+                   "error": {"type": "ValueError", "message": evil, "traceback": evil}}))  # fmt: skip
+    w.close()
+    app = TeamtapeApp(store)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"[red]x", "enter")  # markup typed into the filter is just text
+        await settle(pilot)
+        assert "filter: [red]x" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await _open(pilot, app, "evil0000000000001")
+        await pilot.press("down", "down")
+        await settle(pilot)
+        text = screen_text(app) + _inspector_text(app)
+        assert "\x1b" not in text and "\x07" not in text
+        assert "␛[2J" in text and "[bold red]not markup[/] done" in text and "[b]evil␛[31m" in text
