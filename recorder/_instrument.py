@@ -7,7 +7,7 @@ import threading
 from ._logtap import install_tap, remove_tap
 from ._models import wrap_create, wrap_create_stream
 from ._patch import Patcher
-from ._runs import wrap_agent_run, wrap_run_stream
+from ._runs import wrap_agent_run, wrap_reset, wrap_run_stream
 from ._tools import wrap_execute_tool_call, wrap_query, wrap_update_context
 from ._turns import (
     wrap_manager_handler,
@@ -34,6 +34,7 @@ def _apply() -> None:
     from autogen_core.models import ChatCompletionClient
 
     _patcher.wrap_tree(BaseGroupChat, ["run_stream"], wrap_run_stream)
+    _patcher.wrap_tree(BaseGroupChat, ["reset"], wrap_reset)
     _patcher.wrap_tree(BaseChatAgent, ["run_stream"], wrap_run_stream)
     _patcher.wrap_tree(BaseChatAgent, ["run"], wrap_agent_run)
     _patcher.wrap_tree(BaseChatAgent, ["on_messages_stream"], wrap_on_messages_stream)

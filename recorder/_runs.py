@@ -126,3 +126,17 @@ def wrap_agent_run(original: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return run
+
+
+def wrap_reset(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``team.reset()`` starts a new conversation, so the team's next run starts a new session."""
+
+    async def reset(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await original(self, *args, **kwargs)
+        from . import _active
+
+        for recorder in list(_active._stack):
+            safely("a team reset", recorder.sessions.pop, self, None)
+        return result
+
+    return reset

@@ -36,14 +36,18 @@ class Kind(StrEnum):
     - ``message_chunks``: the streaming chunks of one message, compactly (agent = source):
       full_message_id?, n, text, first_ts, offsets_ms [ms since first chunk].
     - ``llm_call``: call_id, model, provider, client (class), started_ts, duration_ms, ttft_ms?,
-      streamed, cached, request {messages [{"$blob": hash}], tools {"$blob": hash}?, tool_choice,
-      json_output, extra_args}, response {content, thought?, finish_reason, usage, cached}?,
+      streamed, cached, request {messages [{"$blob": hash}], base? {call_id, keep} (the messages are a
+      delta on that earlier call: see teamtape.store.requests), tools {"$blob": hash}?, tool_choice,
+      json_output, extra_args, client_args? (what the client adds to every request, e.g.
+      response_format)}, response {content, thought?, finish_reason, usage, cached}? (null when the
+      call failed),
       usage {input_tokens, output_tokens, cache_read_tokens}, chunks {n, offsets_ms}?,
       raw? (what autogen logged for the call), error? {type, message}.
     - ``tool_call``: call_id, tool, kind (function|handoff|agent|team|mcp|workbench), arguments,
       result, is_error, started_ts, duration_ms, child_run_id?.
     - ``memory_query``: memory, query?, results [...], n_results, started_ts, duration_ms.
-    - ``speaker_selection``: selector (team type), selected [names], candidates?, duration_ms.
+    - ``speaker_selection``: selector (team type), selected [names], candidates?, duration_ms?
+      (null where the team picks outside ``select_speaker``, e.g. MagenticOne).
     - ``agent_turn``: turn_id, started_ts, duration_ms, error?.
     - ``blob``: hash, media_type, data (JSON value or base64 text). Content stored once by hash.
     - ``run_ended``: status (ok|error|cancelled), stop_reason?, error? {type, message, traceback},

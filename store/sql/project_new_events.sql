@@ -35,7 +35,9 @@ SELECT l.run_id, l.p.call_id, l.seq, l.agent, l.p.model, l.p.provider,
        c.cost_usd, c.price_source,
        json_extract_string(l.p.response, '$.finish_reason'),
        l.p.error.message,
-       l.p.request, l.p.response, l.event_id
+       l.p.request,
+       CASE WHEN CAST(l.p.response AS VARCHAR) = 'null' THEN NULL ELSE l.p.response END,
+       l.event_id
 FROM new_llm l LEFT JOIN new_costs c USING (event_id);
 
 INSERT INTO tool_calls

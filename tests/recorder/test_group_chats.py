@@ -241,3 +241,18 @@ async def test_user_proxy_input_request_and_answer_are_recorded(serve, client, s
     assert run["stop_reason"] == "Text 'APPROVE' mentioned"
     turns = [e["agent"] for e in db.events(run["run_id"], "agent_turn")]
     assert turns == ["assistant", "user_proxy"]
+
+
+async def test_reset_starts_a_new_session(store_dir) -> None:  # noqa: ANN001
+    from teamtape.demo.server import Reply, ScriptedOpenAIServer
+    from tests.support.teams import order_team
+
+    with ScriptedOpenAIServer([Reply(content="ok")] * 12) as server:
+        team = order_team(server, max_messages=2)
+        async with teamtape.record(store=store_dir) as rec:
+            await team.run(task="first")
+            await team.run(task="second")
+            await team.reset()
+            await team.run(task="after reset")
+    sessions = [r["session_id"] for r in rec.store.query("SELECT session_id FROM runs ORDER BY started_at")]
+    assert sessions[0] == sessions[1] != sessions[2]
