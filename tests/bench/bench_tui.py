@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -29,14 +28,11 @@ from tests.support.synthetic import build_synthetic_store
 
 
 def _ensure_store(path: Path, runs: int, events: int) -> str:
-    marker = path / "synthetic.json"
-    wanted = {"runs": runs, "events": events, "big": 10_000}
-    if marker.exists() and json.loads(marker.read_text()).get("wanted") == wanted:
-        return str(json.loads(marker.read_text())["big_run_id"])
     t0 = time.perf_counter()
-    info = build_synthetic_store(path, runs=runs, events=events, big_run_events=10_000)
-    print(f"built store: {info.runs} runs, {info.events} events in {time.perf_counter() - t0:.1f} s")
-    marker.write_text(json.dumps({"wanted": wanted, "big_run_id": info.big_run_id}))
+    info = build_synthetic_store(path, runs=runs, events=events, big_run_events=10_000, reuse=True)
+    print(
+        f"store: {info.runs} runs, {info.events} events ({time.perf_counter() - t0:.1f} s to build or reuse)"
+    )
     return str(info.big_run_id)
 
 

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from teamtape.store import SCHEMA_VERSION, Store, open_store
+
+MARKER = "synthetic.json"
+"""Written into a synthetic store: the arguments it was built with and what it holds."""
 
 BASE_TS = 1732370400.0
 """2024-11-23 14:00:00 UTC: the start of the first synthetic run."""
@@ -364,7 +368,7 @@ def build_synthetic_store(
     events: int = 4000,
     big_run_events: int = 0,
     seed: int = 7,
-    fresh: bool = True,
+    reuse: bool = False,
 ) -> SyntheticStore:
     """Create (or replace) a store at ``path`` holding about ``runs`` runs and ``events`` events.
 
@@ -374,13 +378,20 @@ def build_synthetic_store(
         events: total events to aim for, spread evenly over the runs (at least 8 per run).
         big_run_events: if set, the last run has this many events (for "open a big run" benchmarks).
         seed: everything (ids, times, contents) follows from it.
-        fresh: delete anything at ``path`` first.
+        reuse: keep a store that an earlier call built at ``path`` with the same arguments (benchmarks
+            build 1,000,000 events once); otherwise anything at ``path`` is deleted first.
 
     Returns:
         A :class:`SyntheticStore` naming the interesting runs (errored, crashed, nested, big, a session).
     """
     root = Path(path)
-    if fresh and root.exists():
+    wanted = {"runs": runs, "events": events, "big_run_events": big_run_events, "seed": seed}
+    marker = root / MARKER
+    if reuse and marker.is_file():
+        saved = json.loads(marker.read_text())
+        if saved.pop("wanted", None) == wanted:
+            return SyntheticStore(path=root, **saved)
+    if root.exists():
         shutil.rmtree(root)
     store = open_store(root, create=True)
     rng = random.Random(seed)
@@ -435,6 +446,8 @@ def build_synthetic_store(
             _flush(journal, lines)
     _flush(journal, lines)
     store.sync()
+    saved = {k: v for k, v in dataclasses.asdict(info).items() if k != "path"}
+    marker.write_text(json.dumps({"wanted": wanted, **saved}))
     return info
 
 

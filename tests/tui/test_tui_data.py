@@ -226,3 +226,15 @@ def test_a_big_store_gives_a_first_page_of_its_newest_runs(tmp_path) -> None:  #
     ]
     assert {r.run_id for r in roots} == {r.run_id for r in newest}
     assert {r.run_id for r in page.rows if r.parent_run_id} <= {r.run_id for r in result.rows}
+
+
+def test_synthetic_stores_are_reused_only_when_built_the_same_way(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.synthetic import build_synthetic_store
+
+    first = build_synthetic_store(tmp_path / "s", runs=6, events=120, reuse=True)
+    db = first.open().layout.db
+    stamp = db.stat().st_mtime_ns
+    again = build_synthetic_store(tmp_path / "s", runs=6, events=120, reuse=True)
+    assert again == first and db.stat().st_mtime_ns == stamp  # not rebuilt
+    other = build_synthetic_store(tmp_path / "s", runs=7, events=140, reuse=True)
+    assert other.runs == first.runs + 1 and len(fetch_runs(other.open()).rows) == other.runs
