@@ -243,7 +243,7 @@ async def test_user_proxy_input_request_and_answer_are_recorded(serve, client, s
     assert turns == ["assistant", "user_proxy"]
 
 
-async def test_reset_starts_a_new_session(store_dir) -> None:  # noqa: ANN001
+async def test_reset_starts_a_new_session(store_dir) -> None:
     from teamtape.demo.server import Reply, ScriptedOpenAIServer
     from tests.support.teams import order_team
 
