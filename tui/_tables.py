@@ -89,8 +89,8 @@ class RunsTable(VirtualTable):
         line = self.lines[index]
         if not isinstance(line, RunLine):
             return [
-                (f"◇ session {short_id(line.session_id)}", None),
-                (f"{line.runs} runs", None),
+                ("◇ session", None),
+                (f"{short_id(line.session_id)} · {line.runs} runs", None),
                 ("", None),
                 ("", None),
                 ("", None),
