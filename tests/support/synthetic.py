@@ -452,6 +452,8 @@ def build_synthetic_store(
 
 
 def _flush(journal: Path, lines: list[str]) -> None:
+    if not lines:  # never a blank line: the fold would report it as unreadable
+        return
     with open(journal, "a", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     lines.clear()
