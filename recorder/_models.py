@@ -199,7 +199,7 @@ def _end(state: dict[str, Any], result: Any = None, error: BaseException | None 
     offsets = state["chunk_offsets"]
     if offsets is not None:
         payload["ttft_ms"] = offsets[0] if offsets else None
-        payload["chunks"] = {"n": len(offsets), "offsets_ms": offsets}
+        payload["chunks"] = {"n": len(offsets), "offsets_ms": offsets, "sizes": state.get("chunk_sizes", [])}
     if raw:
         payload["raw"] = to_jsonable({k: v for k, v in raw.items() if k != "response"})
         payload["raw"]["response_id"] = raw_response.get("id")
@@ -242,6 +242,8 @@ def wrap_create(original: Callable[..., Any]) -> Callable[..., Any]:
 async def _recorded_llm_stream(inner: AsyncGenerator[Any, None], state: dict[str, Any]) -> AsyncGenerator[Any, None]:
     offsets: list[float] = []
     state["chunk_offsets"] = offsets
+    sizes: list[int] = []
+    state["chunk_sizes"] = sizes
     result, error = None, None
     try:
         while True:
@@ -256,6 +258,7 @@ async def _recorded_llm_stream(inner: AsyncGenerator[Any, None], state: dict[str
                 result = item
             else:
                 offsets.append(round((time.perf_counter() - state["perf"]) * 1000, 3))
+                sizes.append(len(item) if isinstance(item, str) else 0)
             yield item
     except BaseException as e:
         if not isinstance(e, GeneratorExit):

@@ -41,7 +41,7 @@ class Kind(StrEnum):
       json_output, extra_args, client_args? (what the client adds to every request, e.g.
       response_format)}, response {content, thought?, finish_reason, usage, cached}? (null when the
       call failed),
-      usage {input_tokens, output_tokens, cache_read_tokens}, chunks {n, offsets_ms}?,
+      usage {input_tokens, output_tokens, cache_read_tokens}, chunks {n, offsets_ms, sizes}?,
       raw? (what autogen logged for the call), error? {type, message}.
     - ``tool_call``: call_id, tool, kind (function|handoff|agent|team|mcp|workbench), arguments,
       result, is_error, started_ts, duration_ms, child_run_id?.
