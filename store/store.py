@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import time
 import warnings
@@ -20,6 +19,7 @@ from .errors import QueryError, RunNotFoundError, StoreBusyError, StoreError, St
 from .events import Event
 from .fold import FoldReport, fold, rebuild_projections
 from .journal import JournalWriter
+from .locks import exclusive_lock
 from .paths import StoreLayout, resolve_store_path
 from .redact import Redactor
 from .requests import expand_llm_requests
@@ -87,26 +87,18 @@ class Store:
     # -- locking and connections ---------------------------------------------------------------------
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
-        try:
-            fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as e:
-            raise StoreError(f"Cannot open the lock file of the store at {self.root}: {e.strerror}.") from e
-        deadline = time.monotonic() + self.busy_timeout
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreBusyError(
-                            f"The store at {self.root} is busy: another teamtape process has held its lock "
-                            f"for {self.busy_timeout:.0f} s. Try again in a moment."
-                        ) from None
-                    time.sleep(0.02)
+        def busy() -> StoreBusyError:
+            return StoreBusyError(
+                f"The store at {self.root} is busy: another teamtape process has held its lock "
+                f"for {self.busy_timeout:.0f} s. Try again in a moment."
+            )
+
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(exclusive_lock(self.layout.lock, self.busy_timeout, busy))
+            except OSError as e:
+                raise StoreError(f"Cannot open the lock file of the store at {self.root}: {e.strerror}.") from e
             yield
-        finally:
-            os.close(fd)
 
     def _open_duckdb(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.busy_timeout

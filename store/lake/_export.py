@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from ..events import SCHEMA_VERSION
+from ..locks import exclusive_lock
 from ..store import Store
 from ._errors import LakeError
 from ._location import LakeLocation, open_location
@@ -137,27 +137,22 @@ def _export_lock(loc: LakeLocation) -> Iterator[None]:
         yield
         return
     meta = Path(loc.path(META_DIR))
-    try:
-        meta.mkdir(parents=True, exist_ok=True)
-        fd = os.open(meta / "export.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as e:
-        raise LakeError(f"Cannot write the lake at {loc.display}: {e.strerror}. Pick a writable directory.") from e
-    deadline = time.monotonic() + LOCK_TIMEOUT_S
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LakeError(
-                        f"Another teamtape export has been writing {loc.display} for {LOCK_TIMEOUT_S:.0f} s. "
-                        "Wait for it to finish (or stop its --follow) and try again."
-                    ) from None
-                time.sleep(0.05)
+
+    def busy() -> LakeError:
+        return LakeError(
+            f"Another teamtape export has been writing {loc.display} for {LOCK_TIMEOUT_S:.0f} s. "
+            "Wait for it to finish (or stop its --follow) and try again."
+        )
+
+    with contextlib.ExitStack() as stack:
+        try:
+            meta.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(exclusive_lock(meta / "export.lock", LOCK_TIMEOUT_S, busy, poll_s=0.05))
+        except OSError as e:
+            raise LakeError(
+                f"Cannot write the lake at {loc.display}: {e.strerror}. Pick a writable directory."
+            ) from e
         yield
-    finally:
-        os.close(fd)
 
 
 def _check_lake_version(loc: LakeLocation) -> None:

@@ -1,0 +1,35 @@
+"""Waiting for an exclusive ``flock`` on a file, with a deadline and an error of the caller's choosing."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def exclusive_lock(
+    path: Path, timeout_s: float, on_timeout: Callable[[], Exception], *, poll_s: float = 0.02
+) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created owner-only) for the ``with`` block.
+
+    Raises ``OSError`` when the file cannot be opened, and ``on_timeout()`` when another process
+    holds the lock for longer than ``timeout_s``.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise on_timeout() from None
+                time.sleep(poll_s)
+        yield
+    finally:
+        os.close(fd)
