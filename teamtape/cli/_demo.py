@@ -6,8 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from teamtape.store import TeamtapeError, open_store
@@ -43,6 +47,19 @@ async def _record_scenarios(store_path: Any, names: list[str] | None) -> list[st
             await scenario.run(ScenarioContext())
         run_ids.extend(rec.run_ids)
     return run_ids
+
+
+def _activate_hint() -> str | None:
+    """How to get this ``teamtape`` on PATH, when it is not (e.g. right after ``make demo``)."""
+    here = Path(sys.executable).parent
+    found = shutil.which("teamtape")
+    if found and Path(found).resolve().parent == here.resolve():
+        return None
+    activate = here / "activate"
+    if not activate.exists():
+        return None
+    relative = os.path.relpath(activate)
+    return f"source {activate if relative.startswith('..') else relative}"
 
 
 @contextlib.contextmanager
@@ -93,6 +110,9 @@ def demo_command(args: argparse.Namespace) -> int:
         ("teamtape run my_team.py", "record your own team"),
     ]
     out.print("\n[bold]Next, try:[/]")
+    activate = _activate_hint()
+    if activate:
+        out.print(f"  [cyan]{activate}[/]  [dim]# put teamtape on your PATH first[/]", soft_wrap=True)
     for command, what in hints:
         out.print(f"  [cyan]{command}[/]  [dim]# {what}[/]", soft_wrap=True)
     return 0
