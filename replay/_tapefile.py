@@ -199,15 +199,20 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
         payload = {"hash": digest, "media_type": blob.get("media_type"), "data": blob.get("data")}
         lines.append(redactor.scrub_text(encode_event(Event(f"blob-{digest}", owner, -1, ts, Kind.BLOB, None, payload))))
     store.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    journal_dir = store.layout.journal_dir
-    journal_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    journal = journal_dir / f"import-{os.urandom(6).hex()}.jsonl"
-    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    for folder in (store.layout.tmp_dir, store.layout.journal_dir):
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Written whole under tmp/, then renamed into journal/: a reader folding meanwhile (the TUI, another
+    # command) never sees half a journal, and an import killed half-way leaves nothing to fold.
+    journal = store.layout.journal_dir / f"import-{os.urandom(6).hex()}.jsonl"
+    partial = store.layout.tmp_dir / journal.name
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         data = memoryview("".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass"))
         while data:
             data = data[os.write(fd, data) :]
+        os.fsync(fd)
     finally:
         os.close(fd)
+    os.replace(partial, journal)
     store.sync()
     return TapeImport(path=str(path), runs=[r.run_id for r in tape.runs], events=len(lines), journal=journal.name)
