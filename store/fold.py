@@ -198,8 +198,15 @@ def _project(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> None:
     _project_staged(con, prices)
 
 
-def _crashed_run_events(con: duckdb.DuckDBPyConnection, layout: StoreLayout) -> list[dict]:
-    """run_crashed events for running runs whose recording process is gone."""
+def _crashed_run_events(
+    con: duckdb.DuckDBPyConnection, layout: StoreLayout, alive_when_read: dict[str, bool]
+) -> list[dict]:
+    """run_crashed events for running runs whose recording process is gone.
+
+    A journal whose writer was alive when this fold read it may have grown before the writer died (or
+    exited normally, after writing ``run_ended``): only a journal seen dead when it was read, or gone,
+    has given us every event, so only its runs can be called crashed now; the next fold sees the rest.
+    """
     running = con.execute(
         """SELECT r.run_id, r.journal, max(e.seq), epoch(max(e.ts))
            FROM runs r JOIN events e USING (run_id)
@@ -210,7 +217,9 @@ def _crashed_run_events(con: duckdb.DuckDBPyConnection, layout: StoreLayout) -> 
     now = time.time()
     for run_id, journal, max_seq, last_ts in running:
         if journal not in alive_cache:
-            alive_cache[journal] = bool(journal) and writer_is_alive(layout.journal_dir / journal)
+            seen = alive_when_read.get(journal) if journal else None
+            alive = seen if seen is not None else bool(journal) and writer_is_alive(layout.journal_dir / journal)
+            alive_cache[journal] = alive
         if alive_cache[journal]:
             continue
         out.append(
@@ -253,7 +262,7 @@ def fold(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook)
         report.events = _stage(con, layout, chunks, report)
         if report.events:
             _project(con, prices)
-        crashed = _crashed_run_events(con, layout)
+        crashed = _crashed_run_events(con, layout, {c.journal.name: c.alive for c in chunks})
         if crashed:
             _stage_rows(con, crashed)
             _project(con, prices)
