@@ -155,6 +155,12 @@ class Store:
             report = fold(con, self.layout, self.prices)
         except duckdb.Error as e:
             raise StoreError(f"Folding journals into {self.layout.db} failed: {e}") from e
+        except OSError as e:  # the store's disk is full or read-only: nothing was changed, retry later
+            where = f" ({e.filename})" if e.filename else ""
+            raise StoreError(
+                f"Folding the journals of {self.root} failed: {e.strerror or e}{where}. Nothing was lost; "
+                "make room on that disk (or make it writable) and run the command again."
+            ) from e
         self.last_fold = report
         for message in report.warnings:
             if message not in self._warned:
