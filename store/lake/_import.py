@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
@@ -111,18 +112,21 @@ def _import(
     try:
         con.register("lake_events", dataset)
         where, params = "", []
-        if run is not None:
-            run_ids = _run_tree(con, run)
-            con.execute("CREATE TEMP TABLE wanted AS SELECT unnest(?::VARCHAR[]) AS run_id", [run_ids])
-            where = "WHERE run_id IN (SELECT run_id FROM wanted)"
-        con.execute(
-            f"""CREATE TEMP TABLE picked AS
-                SELECT event_id, run_id, seq, epoch_us(ts) AS ts_us, kind, agent,
-                       coalesce(CAST(json(payload) AS VARCHAR), '{{}}') AS payload,
-                       coalesce(schema_version, {SCHEMA_VERSION}) AS schema_version
-                FROM lake_events {where}""",
-            params,
-        )
+        try:
+            if run is not None:
+                run_ids = _run_tree(con, run)
+                con.execute("CREATE TEMP TABLE wanted AS SELECT unnest(?::VARCHAR[]) AS run_id", [run_ids])
+                where = "WHERE run_id IN (SELECT run_id FROM wanted)"
+            con.execute(
+                f"""CREATE TEMP TABLE picked AS
+                    SELECT event_id, run_id, seq, epoch_us(ts) AS ts_us, kind, agent,
+                           coalesce(CAST(json(payload) AS VARCHAR), '{{}}') AS payload,
+                           coalesce(schema_version, {SCHEMA_VERSION}) AS schema_version
+                    FROM lake_events {where}""",
+                params,
+            )
+        except (duckdb.Error, pa.ArrowException) as e:  # a part whose footer is fine but whose data is not
+            raise _damaged(loc, files, e) from e
         report.events = int(con.execute("SELECT count(*) FROM picked").fetchall()[0][0])
         report.runs = [r[0] for r in con.execute("SELECT DISTINCT run_id FROM picked ORDER BY 1").fetchall()]
         if not report.events:
@@ -199,6 +203,20 @@ def _open_events(loc: LakeLocation, files: Sequence[str]) -> pads.Dataset:
         return pads.dataset(list(files), filesystem=loc.fs, format="parquet")
     except (OSError, ValueError) as e:
         raise LakeError(f"Cannot read the events of {loc.display}: {e}") from e
+
+
+def _damaged(loc: LakeLocation, files: Sequence[str], error: Exception) -> ImportFileError:
+    """The error for events that could not be read: it names the first part that does not read whole."""
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    for f in files:
+        try:
+            pq.read_table(loc.fs.open_input_file(f))
+        except (OSError, ValueError, pa.ArrowException):
+            return ImportFileError(
+                f"{_shown(loc, f)} is damaged ({reason}); nothing was imported. Restore that part from a "
+                "copy (or move it out of the lake) and import again."
+            )
+    return ImportFileError(f"Cannot read the events of {loc.display}: {reason}; nothing was imported.")
 
 
 def _shown(loc: LakeLocation, file: str) -> str:
