@@ -140,7 +140,10 @@ class Store:
                     raise StoreError(self._unreadable_db_message(e)) from e
                 if sync:
                     self._fold(con)
-                yield con
+                try:
+                    yield con
+                except duckdb.IOException as e:  # a damaged file shows when a query reaches the damage
+                    raise StoreError(self._unreadable_db_message(e)) from e
             finally:
                 con.close()
 
