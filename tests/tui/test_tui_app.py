@@ -227,7 +227,7 @@ async def test_compare_a_run_with_its_replay(fresh_synthetic) -> None:  # type: 
         if e.kind == "run_started":
             payload["replay_of"] = original
         if e.seq == changed_at:
-            payload["text"] = "a different answer"
+            payload["text"] = payload["content"] = "a different answer"
         writer.append(
             Event(f"replay-{e.seq}", "replayrun0000001", e.seq, e.ts + 3600, e.kind, e.agent, payload)
         )
@@ -507,7 +507,9 @@ def test_stream_inspector_shows_chunk_timings() -> None:
     console = Console(width=100, record=True, file=io.StringIO())
     console.print(render_entry(entry, 10.0))
     text = console.export_text()
-    assert "first chunk    +0.200s" in text and "65ms mean · 90ms longest" in text and "hello there you" in text
+    assert (
+        "first chunk    +0.200s" in text and "65ms mean · 90ms longest" in text and "hello there you" in text
+    )
 
 
 async def test_hostile_text_is_shown_not_obeyed(tmp_path: Path) -> None:

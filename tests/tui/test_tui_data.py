@@ -168,10 +168,18 @@ def test_compare_finds_the_divergence(synthetic) -> None:  # type: ignore[no-unt
     )
     from dataclasses import replace
 
-    changed[k] = replace(changed[k], payload={**changed[k].payload, "text": "something else"})
+    changed[k] = replace(
+        changed[k], payload={**changed[k].payload, "text": "other", "content": "something else"}
+    )
     diff = compare(a.entries, changed)
     assert diff.divergence == k
     assert diff.rows[k].tag == "~" and diff.changes == 1
+    # Rendered text, ids and timestamps of a message are not what it said: no difference.
+    cosmetic = [*a.entries]
+    cosmetic[k] = replace(
+        cosmetic[k], payload={**cosmetic[k].payload, "text": "reworded", "id": "x", "created_at": "y"}
+    )
+    assert compare(a.entries, cosmetic).identical
     shorter = compare(a.entries, a.entries[:-2])
     assert [r.tag for r in shorter.rows[-2:]] == ["-", "-"]
 
