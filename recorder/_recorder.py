@@ -100,14 +100,22 @@ class Recorder:
                     try:
                         writer.append_line(line)
                         self.events_written += 1
+                        if event.kind in ("run_started", "run_ended"):
+                            writer.check_linked()
                     except OSError as e:
                         self._journal_broken = True
                         self._writer = None
-                        failures.once(
-                            f"journal-write:{self.store.root}",
-                            f"teamtape stopped writing to {self.store.root}: {e.strerror or e}. Events emitted "
-                            "before this are kept; your team runs on unrecorded.",
-                        )
+                        if isinstance(e, FileNotFoundError):
+                            what = (
+                                f"the store at {self.store.root} was deleted while recording: what this process "
+                                "had recorded there is gone and the rest is not recorded"
+                            )
+                        else:
+                            what = (
+                                f"teamtape stopped writing to {self.store.root} ({e.strerror or e}): events "
+                                "written before this are kept, the rest is not recorded"
+                            )
+                        failures.once(f"journal-write:{self.store.root}", f"{what}; your team runs on.")
             if self.sinks:
                 safe = decode_event(line) if line is not None else self._redacted_copy(event)
                 for sink in self.sinks:

@@ -9,6 +9,7 @@ writer from a dead one by trying that lock: the kernel releases it when the proc
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import socket
@@ -18,6 +19,7 @@ from .events import Event, encode_event
 from .redact import Redactor
 
 JOURNAL_SUFFIX = ".jsonl"
+CHECK_EVERY = 64  # writes between checks that the journal file still exists
 
 
 class JournalWriter:
@@ -35,6 +37,7 @@ class JournalWriter:
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._redactor = redactor or Redactor()
         self.bytes_written = 0
+        self._lines = 0
 
     @property
     def name(self) -> str:
@@ -53,6 +56,18 @@ class JournalWriter:
         data = (line + "\n").encode("utf-8", errors="surrogatepass")
         os.write(self._fd, data)
         self.bytes_written += len(data)
+        self._lines += 1
+        if self._lines % CHECK_EVERY == 0:
+            self.check_linked()
+
+    def check_linked(self) -> None:
+        """Raise ``FileNotFoundError`` when the journal was deleted (e.g. ``rm -rf`` of the store).
+
+        Writes to a deleted file still succeed, and are lost when the process ends: this is how
+        the recorder finds out, every few writes and at the end of each run, so it can say so.
+        """
+        if os.fstat(self._fd).st_nlink == 0:
+            raise FileNotFoundError(errno.ENOENT, "the journal was deleted while recording", str(self.path))
 
     def append_many(self, events: list[Event]) -> None:
         """Write several events with one system call."""
