@@ -156,6 +156,8 @@ class Store:
     def _fold(self, con: duckdb.DuckDBPyConnection) -> None:
         try:
             report = fold(con, self.layout, self.prices)
+        except duckdb.IOException as e:  # the database file is damaged
+            raise StoreError(self._unreadable_db_message(e)) from e
         except duckdb.Error as e:
             raise StoreError(f"Folding journals into {self.layout.db} failed: {e}") from e
         except OSError as e:  # the store's disk is full or read-only: nothing was changed, retry later
