@@ -115,6 +115,8 @@ def read_tape(path: str | os.PathLike[str]) -> Tape:
         raise ImportFileError(f"Cannot read {source}: {e}.") from None
     except ValueError as e:
         raise _bad(source, f"not valid JSON ({e})") from None
+    except RecursionError:
+        raise _bad(source, "its JSON is nested deeper than any tape teamtape writes") from None
     return tape_from_document(document, source)
 
 
