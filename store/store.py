@@ -200,17 +200,14 @@ class Store:
     def user_sql(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run a user's query read-only: no writes, no files, no ATTACH, no extensions."""
         with self._write_lock():
-            if self.layout.db.exists():
-                con = self._open_duckdb()
-                try:
-                    migrate(con, str(self.root))
-                    self._fold(con)
-                finally:
-                    con.close()
-            elif not self.root.is_dir():
+            if not self.root.is_dir():
                 raise StoreNotFoundError(self._missing_message())
-            else:
-                self.create_unlocked()
+            con = self._open_duckdb()  # created here when the store holds only journals so far
+            try:
+                migrate(con, str(self.root))
+                self._fold(con)  # the user's query sees everything recorded until now
+            finally:
+                con.close()
             con = duckdb.connect(
                 str(self.layout.db),
                 read_only=True,
