@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -20,6 +21,26 @@ from .redact import Redactor
 
 JOURNAL_SUFFIX = ".jsonl"
 CHECK_EVERY = 64  # writes between checks that the journal file still exists
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8_line(text: str) -> bytes:
+    r"""The UTF-8 bytes of journal lines.
+
+    A lone surrogate cannot be UTF-8 (Python makes them from bytes that are not UTF-8: a file name read
+    with ``os.fsdecode``, a tool's ``surrogateescape`` output, a broken ``\ud800`` escape in a model's
+    JSON). Encoded as is, it makes the whole line unreadable to DuckDB and the event would be lost; it
+    is written as the six characters ``\udcff`` instead (it can only occur inside a JSON string).
+
+    Example:
+        >>> import json
+        >>> json.loads(utf8_line(json.dumps({"file": "report-\udcff.txt"}, ensure_ascii=False)))
+        {'file': 'report-\\udcff.txt'}
+    """
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 class JournalWriter:
@@ -53,7 +74,7 @@ class JournalWriter:
 
     def append_line(self, line: str) -> None:
         """Write one already-encoded, already-redacted line."""
-        data = (line + "\n").encode("utf-8", errors="surrogatepass")
+        data = utf8_line(line + "\n")
         os.write(self._fd, data)
         self.bytes_written += len(data)
         self._lines += 1
@@ -74,7 +95,7 @@ class JournalWriter:
         if not events:
             return
         text = "".join(self.encode(e) + "\n" for e in events)
-        data = text.encode("utf-8", errors="surrogatepass")
+        data = utf8_line(text)
         os.write(self._fd, data)
         self.bytes_written += len(data)
 
