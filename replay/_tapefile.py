@@ -35,6 +35,7 @@ from teamtape.store import (
     Store,
     encode_event,
 )
+from teamtape.store.journal import utf8_line
 
 from ._tape import Tape, TapeRun
 
@@ -209,7 +210,7 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
     partial = store.layout.tmp_dir / journal.name
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
-        data = memoryview("".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass"))
+        data = memoryview(utf8_line("".join(line + "\n" for line in lines)))
         while data:
             data = data[os.write(fd, data) :]
         os.fsync(fd)
