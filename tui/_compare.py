@@ -1,10 +1,10 @@
 """Comparing two runs' timelines: where they diverge and a side-by-side alignment (headless).
 
-Entries are compared by what the team did, not by when or how fast: a message exactly as
-``teamtape diff`` / ``teamtape replay`` compare it (:func:`teamtape.replay._compare.message_views`:
-no ids, timestamps or token counts), an LLM call by its model and response, a tool call by tool,
-arguments and result. Timings, costs and ids are ignored, so a faithful replay compares equal to its
-recording, and the TUI and the CLI agree on whether two runs differ.
+The steps compared are the ones ``teamtape diff`` and ``teamtape replay`` compare: every message a
+user saw (in the form :func:`teamtape.replay._compare.message_views` gives it: no ids, timestamps,
+token counts or rendered text) and how the run ended. LLM calls, tool executions and timings are
+left out: a replay serves calls from the recording in a different order and at other speeds, and
+whatever they changed shows in the messages. So the TUI and the CLI agree on whether two runs differ.
 """
 
 from __future__ import annotations
@@ -12,80 +12,31 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from teamtape.store import Event
 
 from ._timeline import Entry
 
-
-def _dump(v: Any) -> str:
-    return json.dumps(v, sort_keys=True, ensure_ascii=False, default=str)
-
-
-def _without_ids(value: Any) -> Any:
-    """A response's tool calls without their ids (a re-executed run gets new ones)."""
-    if isinstance(value, list):
-        return [{k: v for k, v in x.items() if k != "id"} if isinstance(x, dict) else x for x in value]
-    return value
+STEP_KINDS = frozenset({"message", "run_ended", "run_crashed"})
+"""The timeline entries that count as steps of a comparison."""
 
 
-def signature(entry: Entry, message_view: dict[str, Any] | None = None) -> tuple[Any, ...]:
-    """What must be equal for two entries to count as "the same step".
-
-    ``message_view`` is the comparable form of a message entry (see :func:`signatures`).
-    """
-    p = entry.payload
-    kind = entry.kind
-    if kind == "message":
-        if message_view is not None:
-            return (kind, _dump(message_view))
-        return (kind, p.get("type"), p.get("source") or entry.agent, p.get("text"), p.get("target"))
-    if kind == "llm_call":
-        response = p.get("response") or {}
-        return (
-            kind,
-            entry.agent,
-            p.get("model"),
-            _dump(_without_ids(response.get("content"))),
-            _dump(p.get("error")),
-        )
-    if kind == "tool_call":
-        return (
-            kind,
-            entry.agent,
-            p.get("tool"),
-            _dump(p.get("arguments")),
-            p.get("result"),
-            bool(p.get("is_error")),
-        )
-    if kind == "run_started":
-        return (kind, p.get("task"))
-    if kind == "run_ended":
-        err = p.get("error") or {}
-        return (
-            kind,
-            p.get("status"),
-            p.get("stop_reason"),
-            err.get("type") if isinstance(err, dict) else err,
-        )
-    if kind == "message_chunks":
-        return (kind, entry.agent, p.get("text"))
-    if kind == "speaker_selection":
-        return (kind, _dump(p.get("selected")))
-    if kind == "memory_query":
-        return (kind, entry.agent, p.get("memory"), p.get("query"), _dump(p.get("results")))
-    return (kind, entry.agent, entry.summary)
-
-
-def signatures(entries: list[Entry]) -> list[tuple[Any, ...]]:
-    """:func:`signature` of every entry, messages in the form the replay diff compares them."""
-    from teamtape.replay._compare import message_views  # the one definition of "the same message"
+def signatures(entries: list[Entry]) -> list[tuple[str, str]]:
+    """What must be equal for two steps to be "the same", for each step of ``entries``."""
+    from teamtape.replay._compare import ending, message_views  # the one definition of "the same"
 
     messages = [e for e in entries if e.kind == "message"]
     views = message_views([Event("", e.run_id, e.seq, e.ts, e.kind, e.agent, e.payload) for e in messages])
     by_key = {e.key: v for e, v in zip(messages, views)}
-    return [signature(e, by_key.get(e.key)) for e in entries]
+    out = []
+    for e in entries:
+        if e.kind == "message":
+            out.append(
+                ("message", json.dumps(by_key[e.key], sort_keys=True, ensure_ascii=False, default=str))
+            )
+        else:
+            out.append(("ended", "crashed" if e.kind == "run_crashed" else ending(e.payload)))
+    return out
 
 
 @dataclass(slots=True)
@@ -115,7 +66,7 @@ class Comparison:
 
 
 def compare(a: list[Entry], b: list[Entry]) -> Comparison:
-    """Align two timelines.
+    """Align the steps (:data:`STEP_KINDS`) of two timelines.
 
     Example:
         >>> from teamtape.tui._timeline import make_entry
@@ -124,6 +75,8 @@ def compare(a: list[Entry], b: list[Entry]) -> Comparison:
         >>> c.divergence, [r.tag for r in c.rows]
         (1, ['=', '~'])
     """
+    a = [e for e in a if e.kind in STEP_KINDS]
+    b = [e for e in b if e.kind in STEP_KINDS]
     sa, sb = signatures(a), signatures(b)
     matcher = difflib.SequenceMatcher(None, sa, sb, autojunk=False)
     rows: list[DiffRow] = []

@@ -155,33 +155,48 @@ def test_costs_cover_nested_runs(synthetic) -> None:  # type: ignore[no-untyped-
 
 
 def test_compare_finds_the_divergence(synthetic) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
     store = synthetic.open()
-    a = fetch_timeline(store, synthetic.errored_run_id)
+    a = fetch_timeline(store, synthetic.errored_run_id, lean=False)
     assert a is not None
     same = compare(a.entries, a.entries)
     assert same.identical and same.changes == 0
-    changed = [*a.entries]
-    k = next(
-        i
-        for i, e in enumerate(changed)
-        if e.kind == "message" and e.payload.get("type") == "TextMessage" and i > 3
-    )
-    from dataclasses import replace
-
-    changed[k] = replace(
-        changed[k], payload={**changed[k].payload, "text": "other", "content": "something else"}
-    )
+    steps = [e for e in a.entries if e.kind in ("message", "run_ended")]
+    assert [r.left for r in same.rows] == steps  # steps are the messages and the ending, as `teamtape diff`
+    k = next(i for i, e in enumerate(steps) if e.payload.get("type") == "TextMessage" and i > 3)
+    changed = [replace(e, payload={**e.payload, "text": "x", "content": "something else"}) if e is steps[k] else e
+               for e in a.entries]  # fmt: skip
     diff = compare(a.entries, changed)
     assert diff.divergence == k
     assert diff.rows[k].tag == "~" and diff.changes == 1
-    # Rendered text, ids and timestamps of a message are not what it said: no difference.
-    cosmetic = [*a.entries]
-    cosmetic[k] = replace(
-        cosmetic[k], payload={**cosmetic[k].payload, "text": "reworded", "id": "x", "created_at": "y"}
-    )
-    assert compare(a.entries, cosmetic).identical
-    shorter = compare(a.entries, a.entries[:-2])
+    # Rendered text, ids and timestamps of a message, and LLM calls moving around, are no difference.
+    cosmetic = [replace(e, payload={**e.payload, "text": "reworded", "id": "x", "created_at": "y"})
+                if e is steps[k] else e for e in a.entries]  # fmt: skip
+    llm = [e for e in cosmetic if e.kind == "llm_call"]
+    reordered = [e for e in cosmetic if e.kind != "llm_call"] + llm
+    assert compare(a.entries, reordered).identical
+    shorter = compare(a.entries, a.entries[:-2])  # lost its last message and its ending
     assert [r.tag for r in shorter.rows[-2:]] == ["-", "-"]
+
+
+def test_compare_agrees_with_teamtape_replay(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A real replay (`teamtape replay`, served from the recording) compares equal to its recording."""
+    from tests.support.screen import teamtape_exe
+
+    path = tmp_path / "store"
+    subprocess.run([teamtape_exe(), "demo", "--store", str(path), "--only", "selector_research"], check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    store = open_store(path)
+    (original,) = [r.run_id for r in fetch_runs(store).rows]
+    done = subprocess.run([teamtape_exe(), "replay", "--store", str(path), original], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and "identical" in done.stdout, done.stdout + done.stderr
+    (replay,) = [r for r in fetch_runs(store).rows if r.replay_of == original]
+    a = fetch_timeline(store, original, lean=False)
+    b = fetch_timeline(store, replay.run_id, lean=False)
+    assert a is not None and b is not None
+    assert compare(a.entries, b.entries).identical
 
 
 def test_timeline_lines_leave_bulky_fields_for_the_inspector(tmp_path) -> None:  # type: ignore[no-untyped-def]
