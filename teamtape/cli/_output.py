@@ -11,6 +11,8 @@ from typing import Any
 
 from rich.console import Console
 
+from teamtape.tui._format import printable
+
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date)):
@@ -58,11 +60,11 @@ def print_table(
 
 
 def one_line(value: Any) -> str:
-    """A cell's text: the first line, whitespace folded."""
+    """A cell's text: the first line, whitespace folded, control characters shown rather than obeyed."""
     if value is None:
         return ""
     text = str(value).strip().splitlines()[0] if str(value).strip() else ""
-    return " ".join(text.split())
+    return printable(" ".join(text.split()))
 
 
 def fmt_cost(value: float | None, unpriced: int = 0) -> str:

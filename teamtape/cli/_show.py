@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import zlib
 from typing import Any
 
 import duckdb
 from rich.console import Console
 from rich.text import Text
+
+from teamtape.tui._format import printable
 
 from ._output import console, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
 
@@ -18,6 +22,7 @@ PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_c
 HIDDEN_KINDS = ("blob", "agent_turn")
 # Shown through the tool_call events, which also carry durations and nested runs.
 TOOL_MESSAGE_TYPES = ("ToolCallRequestEvent", "ToolCallExecutionEvent")
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_.-]+")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -64,7 +69,7 @@ def _short(value: Any, n: int = 400) -> str:
 def _line(out: Console, indent: str, *parts: tuple[str, str]) -> None:
     text = Text(indent)
     for content, style in parts:
-        text.append(content, style=style)
+        text.append(printable(content), style=style)  # recorded text: escape sequences shown, not obeyed
     out.print(text, overflow="fold")
 
 
@@ -127,7 +132,7 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
                 shown = lines[-TRACEBACK_LINES:]
                 if len(lines) > len(shown):
                     shown.insert(0, f"... ({len(lines) - len(shown)} earlier lines in --json)")
-                out.print(Text("\n".join(shown), style="dim red"), overflow="fold")
+                out.print(Text(printable("\n".join(shown)), style="dim red"), overflow="fold")
     elif kind == "run_crashed":
         _line(out, indent, stamp, ("■ run crashed: ", "bold red"), (str(p.get("reason")), "red"))
     elif kind == "recorder_warning":
@@ -161,7 +166,8 @@ def render_run(doc: dict[str, Any]) -> None:
     out = console()
     _render(out, doc, "")
     run = doc["run"]
-    hints = [f"teamtape show {run['run_id']} --json", f"teamtape replay {run['run_id']}"]
-    if run.get("session_id"):
+    run_arg = shlex.quote(run["run_id"])  # ids come from recordings, and tapes come from anyone
+    hints = [f"teamtape show {run_arg} --json", f"teamtape replay {run_arg}"]
+    if run.get("session_id") and _PLAIN_ID.fullmatch(run["session_id"]):
         hints.append(f"teamtape sql \"SELECT * FROM runs WHERE session_id = '{run['session_id']}'\"")
     out.print(Text("\nnext: " + "   ".join(hints), style="dim"), overflow="fold")
