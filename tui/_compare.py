@@ -1,7 +1,7 @@
 """Comparing two runs' timelines: where they diverge and a side-by-side alignment (headless).
 
 The steps compared are the ones ``teamtape diff`` and ``teamtape replay`` compare: every message a
-user saw (in the form :func:`teamtape.replay._compare.message_views` gives it: no ids, timestamps,
+user saw (in the form :func:`teamtape.replay.message_views` gives it: no ids, timestamps,
 token counts or rendered text) and how the run ended. LLM calls, tool executions and timings are
 left out: a replay serves calls from the recording in a different order and at other speeds, and
 whatever they changed shows in the messages. So the TUI and the CLI agree on whether two runs differ.
@@ -23,7 +23,7 @@ STEP_KINDS = frozenset({"message", "run_ended", "run_crashed"})
 
 def signatures(entries: list[Entry]) -> list[tuple[str, str]]:
     """What must be equal for two steps to be "the same", for each step of ``entries``."""
-    from teamtape.replay._compare import ending, message_views  # the one definition of "the same"
+    from teamtape.replay import ending, message_views  # the one definition of "the same"
 
     messages = [e for e in entries if e.kind == "message"]
     views = message_views([Event("", e.run_id, e.seq, e.ts, e.kind, e.agent, e.payload) for e in messages])
