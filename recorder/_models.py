@@ -124,13 +124,19 @@ def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], 
 
 
 def _tools_ref(run: RunRecorder, tools: list[Any]) -> dict[str, str]:
-    """The offered tools as a blob, computed once per list of tool objects (schemas are costly)."""
-    key = tuple(id(t) for t in tools)
+    """The offered tools as a blob, computed once per distinct list of tools (schemas are costly).
+
+    AssistantAgent passes fresh ``ToolSchema`` dicts on every call (``workbench.list_tools()``), so
+    those are keyed by content (their ``repr``), tool objects by identity (kept alive in the cache so
+    an id is never reused while it is a key).
+    """
+    key = tuple(repr(t) if isinstance(t, dict) else id(t) for t in tools)
+    objects = [t for t in tools if not isinstance(t, dict)]
     hit = run.tools_cache.get(key)
-    if hit is not None and all(map(operator.is_, hit[0], tools)):
+    if hit is not None and all(map(operator.is_, hit[0], objects)):
         return hit[1]
     ref = run.blobs.put("application/vnd.autogen.tools+json", tool_schemas(tools))
-    run.tools_cache[key] = (tools, ref)
+    run.tools_cache[key] = (objects, ref)
     return ref
 
 

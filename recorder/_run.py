@@ -12,7 +12,7 @@ from ._content import without_content
 from ._context import current_tool_call
 from ._guard import failures
 from ._recorder import Recorder, python_versions
-from ._serialize import error_payload, message_payload, message_payload_json
+from ._serialize import RefCache, error_payload, message_payload, message_payload_json
 
 
 def _task_payload(task: Any, blobs: Any) -> tuple[str | None, list[dict[str, Any]]]:
@@ -79,11 +79,11 @@ class RunRecorder:
         self.seq = 0
         self.started = time.time()
         self._perf = time.perf_counter()
-        self.llm_message_cache: dict[int, tuple[Any, dict[str, str]]] = {}
+        self.llm_message_cache = RefCache()
         # The last request of each (agent, client), so the next one is stored as a delta.
         self.last_requests: dict[tuple[Any, int], tuple[str, list[Any]]] = {}
         self._calls = 0
-        self.tools_cache: dict[tuple[int, ...], tuple[list[Any], dict[str, str]]] = {}
+        self.tools_cache: dict[tuple[str | int, ...], tuple[list[Any], dict[str, str]]] = {}
         self._chunks: dict[str, _ChunkBuffer] = {}
         self.ended = False
         self.saw_result = False

@@ -128,11 +128,45 @@ def message_payload(message: Any, blobs: BlobTable) -> dict[str, Any]:
     return data
 
 
-def llm_message_ref(message: Any, blobs: BlobTable, cache: dict[int, tuple[Any, dict[str, str]]]) -> dict[str, str]:
+class RefCache:
+    """Blob references of recently seen objects, by identity, holding at most about ``2 * limit``.
+
+    Agents resend the same message objects call after call, so most lookups hit; but a run with a
+    sliding context window would otherwise keep every message it ever saw alive (memory, and garbage
+    collector passes that grow with the run). Two generations: when the young one is full it becomes
+    the old one and the previous old one is dropped; a hit in the old generation moves back to the
+    young one. A miss only costs recomputing the same content-addressed reference.
+    """
+
+    def __init__(self, limit: int = 2048) -> None:
+        self.limit = limit
+        self._young: dict[int, tuple[Any, dict[str, str]]] = {}
+        self._old: dict[int, tuple[Any, dict[str, str]]] = {}
+
+    def get(self, obj: Any) -> dict[str, str] | None:
+        key = id(obj)
+        hit = self._young.get(key)
+        if hit is None:
+            hit = self._old.get(key)
+            if hit is None or hit[0] is not obj:
+                return None
+            self.put(obj, hit[1])
+        return hit[1] if hit[0] is obj else None
+
+    def put(self, obj: Any, ref: dict[str, str]) -> None:
+        if len(self._young) >= self.limit:
+            self._old, self._young = self._young, {}
+        self._young[id(obj)] = (obj, ref)
+
+    def __len__(self) -> int:
+        return len(self._young) + len(self._old)
+
+
+def llm_message_ref(message: Any, blobs: BlobTable, cache: RefCache) -> dict[str, str]:
     """A request message (LLMMessage) as a blob reference, memoised per object for this run."""
-    hit = cache.get(id(message))
-    if hit is not None and hit[0] is message:
-        return hit[1]
+    hit = cache.get(message)
+    if hit is not None:
+        return hit
     media_type = "application/vnd.autogen.llm-message+json"
     if isinstance(getattr(message, "content", None), str):
         text = message.model_dump_json()  # pydantic's own serializer: no Python-level walk
@@ -144,7 +178,7 @@ def llm_message_ref(message: Any, blobs: BlobTable, cache: dict[int, tuple[Any, 
         except Exception:
             data = to_jsonable(message)
         ref = blobs.put(media_type, data)
-    cache[id(message)] = (message, ref)
+    cache.put(message, ref)
     return ref
 
 

@@ -233,10 +233,18 @@ def _record_speaker_request(manager: Any, topic_id: Any) -> None:
     run.emit("speaker_selection", label, selector=type(manager).__name__, selected=selected, duration_ms=None)
 
 
-def _is_manager(obj: Any) -> bool:
-    from autogen_agentchat.teams._group_chat._base_group_chat_manager import BaseGroupChatManager
+_MANAGER_TYPES: dict[type, bool] = {}
+"""Whether each class seen is a group chat manager (``isinstance`` on it is slow: a Generic ABC)."""
 
-    return isinstance(obj, BaseGroupChatManager)
+
+def _is_manager(obj: Any) -> bool:
+    cls = type(obj)
+    known = _MANAGER_TYPES.get(cls)
+    if known is None:
+        from autogen_agentchat.teams._group_chat._base_group_chat_manager import BaseGroupChatManager
+
+        known = _MANAGER_TYPES[cls] = issubclass(cls, BaseGroupChatManager)
+    return known
 
 
 def wrap_select_speaker(original: Callable[..., Any]) -> Callable[..., Any]:
