@@ -47,7 +47,10 @@ def worker(module: str, *args: str, timeout: float = 900.0) -> dict[str, Any]:
     """
     with tempfile.TemporaryDirectory(prefix="teamtape-bench-worker-") as tmp:
         out = Path(tmp) / "figures.json"
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TEAMTAPE_BUSY_TIMEOUT": "120"}
+        # A fixed hash seed: AutoGen's `isinstance(tool, StreamTool)` (a runtime Protocol) walks the
+        # protocol's attributes in set order, and with some seeds that evaluates every tool's `schema`
+        # property (a pydantic JSON-schema build), which makes whole runs ~10 % slower at random.
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TEAMTAPE_BUSY_TIMEOUT": "120", "PYTHONHASHSEED": "0"}
         for var in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
             env.pop(var, None)
         proc = subprocess.run(

@@ -108,6 +108,11 @@ async def measure(variant: str, messages: int, store: Path, context: int | None 
     # Nobody prints while we time the team (OpenTelemetry warns on every span past 128 attributes).
     for name in ("autogen_core", "opentelemetry"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # Every variant imports the OpenAI client module, as any team on an OpenAI-compatible client does:
+    # teamtape and OpenInference import it anyway, and its ~60,000 objects make each full garbage
+    # collection slower, which would otherwise be charged to them alone.
+    import autogen_ext.models.openai  # noqa: F401
+
     exporter: Any = None
     if variant == "openinference":
         try:
