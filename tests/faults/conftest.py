@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_helpers import FIGURES
 
-from teamtape.cli import main
-from teamtape.store import Store, open_store
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # `tests.support` lives beside the tests, not in the installed package
+    sys.path.insert(0, str(ROOT))
+
+from fault_helpers import FIGURES  # noqa: E402
+
+from teamtape.cli import main  # noqa: E402
+from teamtape.store import Store, open_store  # noqa: E402
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

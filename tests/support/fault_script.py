@@ -7,8 +7,8 @@ Modes:
                           process knows exactly what had been emitted. Ends with ``DONE <json>``.
   fill STORE N KB         one team of N messages of KB kilobytes each, printing ``MSG <i>`` per message
                           (for disk-full and deleted-directory faults). Ends with ``DONE <json>``.
-  hostile STORE CASE [MB] one team fed a hostile input (see ``CASES``); prints ``DONE <json>`` with the
-                          outcome and the peak RSS of this process.
+  hostile STORE CASES [MB] teams fed hostile input (comma-separated cases of ``hostile_teams.CASES``);
+                          prints ``DONE <json>`` with what the teams saw and the peak RSS of this process.
   cli ARGS...             ``teamtape ARGS...`` with pause points from ``$TT_PAUSE`` (see ``_pause_points``):
                           at the chosen point it prints ``PAUSED <point>`` and waits to be killed
                           (SIGKILL) or resumed (SIGUSR1).
@@ -179,7 +179,11 @@ def cli(argv: list[str]) -> int:
         _pause_points(os.environ["TT_PAUSE"])
     from teamtape.cli import main
 
-    return main(argv)
+    try:
+        return main(argv)
+    finally:
+        if os.environ.get("TT_REPORT_RSS"):
+            print(f"PEAK_RSS_MB {_rss_mb():.1f}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

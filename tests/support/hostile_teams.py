@@ -17,7 +17,6 @@ and reports what the team itself saw, so the test can compare it with what the s
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -167,9 +166,13 @@ CASES: dict[str, Callable[[float], Any]] = {
 }
 
 
-async def run_case(store: str, case: str, mb: float, done: Callable[..., None]) -> None:
-    """Record one case into ``store`` and report (through ``done``) what the team saw."""
-    async with teamtape.record(store=store, name=RUN_NAME if case == "names" else case, labels=LABELS) as rec:
-        outcomes = await CASES[case](mb)
-    done(case=case, outcomes=outcomes, run_ids=rec.run_ids, events_written=rec.recorder.events_written,
-         json_ok=json.dumps(outcomes) is not None)
+async def run_case(store: str, cases: str, mb: float, done: Callable[..., None]) -> None:
+    """Record each of the comma-separated ``cases`` into ``store`` and report (through ``done``) what the
+    teams saw and which runs each case recorded."""
+    report: dict[str, Any] = {}
+    for case in cases.split(","):
+        name = RUN_NAME if case == "names" else case
+        async with teamtape.record(store=store, name=name, labels=LABELS) as rec:
+            outcomes = await CASES[case](mb)
+        report[case] = {"outcomes": outcomes, "run_ids": rec.run_ids, "events_written": rec.recorder.events_written}
+    done(cases=report)
