@@ -44,21 +44,57 @@ def store_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def teamtape_version() -> str:
+    """The installed teamtape's version ("unknown" when it runs from a source tree without metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("teamtape")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _writer_of(con: duckdb.DuckDBPyConnection, schema: int) -> str | None:
+    """The teamtape that brought a store to ``schema`` (recorded from schema 2 on), if known."""
+    try:
+        row = con.execute(
+            "SELECT teamtape_version FROM schema_writers WHERE version = ? ORDER BY applied_at DESC LIMIT 1",
+            [schema],
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    return str(row[0]) if row and row[0] and row[0] != "unknown" else None
+
+
 def migrate(con: duckdb.DuckDBPyConnection, where: str) -> int:
-    """Bring a store up to this teamtape's schema; refuse one written by a newer teamtape."""
+    """Bring a store up to this teamtape's schema; refuse one written by a newer teamtape.
+
+    Example:
+        >>> con = duckdb.connect()
+        >>> migrate(con, "memory") == latest_store_version()
+        True
+    """
     current = store_version(con)
     latest = latest_store_version()
     if current > latest:
-        raise SchemaVersionError(
-            f"The store at {where} uses schema version {current}, but this teamtape understands up to "
-            f"version {latest}. Upgrade teamtape (pip install -U teamtape) to read it."
+        writer = _writer_of(con, current)
+        use = f"teamtape {writer} (or newer) wrote it: pip install 'teamtape>={writer}'" if writer else (
+            "upgrade teamtape (pip install -U teamtape) to read it"
         )
+        raise SchemaVersionError(
+            f"The store at {where} uses schema version {current}, but this teamtape ({teamtape_version()}) "
+            f"understands up to version {latest}; {use}."
+        )
+    applied = False
     for version, sql in migrations():
         if version > current:
             con.execute("BEGIN TRANSACTION")
             con.execute(sql)
             con.execute("INSERT INTO schema_meta VALUES (?, now())", [version])
             con.execute("COMMIT")
+            applied = True
+    if applied and latest >= 2:
+        con.execute("INSERT INTO schema_writers VALUES (?, ?, now())", [latest, teamtape_version()])
     return latest
 
 
