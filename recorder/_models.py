@@ -154,8 +154,11 @@ def _message_delta(run: RunRecorder, key: tuple[Any, int], call_id: str, message
     if previous is not None:
         prev_id, prev_messages = previous
         limit = min(len(prev_messages), len(messages))
-        same = list(map(operator.is_, messages[:limit], prev_messages[:limit]))
-        keep = limit if all(same) else same.index(False)
+        # Usually the context only grew: one pass in C, no slices, no list (map stops at the shorter).
+        if all(map(operator.is_, messages, prev_messages)):
+            keep = limit
+        else:
+            keep = next(i for i, (a, b) in enumerate(zip(messages, prev_messages)) if a is not b)
         if keep:
             new = [llm_message_ref(m, blobs, cache) for m in messages[keep:]]
             return {"base": {"call_id": prev_id, "keep": keep}, "messages": new}
