@@ -63,6 +63,7 @@ DEFAULT_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
 DEFAULT_PATTERNS = tuple(pattern for _, pattern in DEFAULT_RULES)
 
 MIN_SECRET_LENGTH = 8
+AUTH_SCHEME_RE = re.compile(r"(?i)^\s*(?:bearer|basic|token|digest|apikey|api-key)\s+(\S+)\s*$")
 
 
 def is_secret_key(key: str) -> bool:
@@ -89,10 +90,17 @@ class Redactor:
         self.add_secrets(secrets)
 
     def add_secrets(self, values: Iterable[str]) -> None:
-        """Remember literal secret values to scrub from all later text."""
+        """Remember literal secret values to scrub from all later text.
+
+        An ``Authorization`` value (``Bearer <token>``, ``Basic <credentials>``...) is remembered with its
+        credential alone too, which is what a model or a tool would repeat.
+        """
         for value in values:
             if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH and value != REDACTED:
                 self._secrets.add(value)
+                scheme = AUTH_SCHEME_RE.match(value)
+                if scheme and len(scheme.group(1)) >= MIN_SECRET_LENGTH:
+                    self._secrets.add(scheme.group(1))
 
     def add_patterns(self, patterns: Iterable[str]) -> None:
         """Add user-configured regular expressions."""
