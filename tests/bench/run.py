@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = SMOKE if args.smoke else Sizes()
     command = "python -m tests.bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
     if argv is None and not sys.argv[1:]:
-        command = "make bench  (.venv/bin/python -m tests.bench.run)"
+        command = "make bench (.venv/bin/python -m tests.bench.run)"
     started, t0 = datetime.now(UTC), time.perf_counter()
     facts = machine_facts()
     sections: list[Section] = []
