@@ -149,7 +149,7 @@ def _stage(con: duckdb.DuckDBPyConnection, layout: StoreLayout, chunks: list[_Ch
                     + f") WHERE NOT ({_VALID_ROW}) OR event_id IS NULL",
                     [str(source)],
                 ).fetchall()
-                lines = chunk.data.split(b"\n")
+                lines = [line for line in chunk.data.split(b"\n") if line.strip()]  # numbered as DuckDB does
                 _quarantine(layout, chunk.journal.name, [lines[n - 1] for (n,) in bad if n - 1 < len(lines)], report)
         finally:
             stage.unlink(missing_ok=True)
