@@ -206,3 +206,14 @@ def test_every_event_of_a_real_store_survives_the_round_trip_through_damage_free
     assert run_cli(capsys, "--store", str(tmp_path / "b"), "import", str(tape))[0] == 0
     imported = {e.event_id for e in all_events(open_store(tmp_path / "b")) if e.kind != "blob"}
     assert imported and imported <= set(event_ids(demo_store))
+
+
+def test_the_quarantine_keeps_the_bad_line_itself_even_after_blank_lines(demo_store: Store, tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    journal, events = journal_only_copy(demo_store, target)
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:3]) + b"\n  \n\t\n" + b"GARBAGE AFTER BLANK LINES\n" + b"".join(lines[3:]))
+    with pytest.warns(UserWarning, match="1 unreadable line"):
+        open_store(target).sync()
+    assert (target / "quarantine" / f"{journal.name}.bad").read_bytes() == b"GARBAGE AFTER BLANK LINES\n"
+    assert sorted(event_ids(open_store(target))) == sorted(e.event_id for e in events)
