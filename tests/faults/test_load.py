@@ -108,10 +108,16 @@ def test_four_processes_two_killed_with_a_live_reader_and_exporter(tmp_path: Pat
         emitted_before_kill.update(witnessed(seen[proc.pid]))
     lost = [eid for eid, rid in emitted_before_kill.items() if eid not in events or events[eid]["run_id"] != rid]
     assert not lost, f"{len(lost)} events emitted before kill -9 are missing"
+    killed_statuses: set[str] = set()
     for proc in procs[:KILLED]:
         own = by_pid[proc.pid]
         assert len(own) == TEAMS, "each killed process had started its eight runs"
-        assert {r["status"] for r in own} <= {"crashed", "ok"} and "crashed" in {r["status"] for r in own}
+        statuses = {r["status"] for r in own}
+        assert statuses <= {"crashed", "ok"}, statuses
+        killed_statuses |= statuses
+    # A victim read after the first may, on a loaded machine, finish before its kill lands; the
+    # first is killed the moment its witness lines arrive, mid-run.
+    assert "crashed" in killed_statuses
 
     # Finished processes: exactly their runs, all ok, each with its own messages.
     for proc, info in zip(procs[KILLED:], finished):
