@@ -98,6 +98,12 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str) -> int:
     return latest
 
 
+def rows_as_dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The rows of an executed query, each as a dict keyed by column name."""
+    cols = [d[0] for d in cursor.description or []]
+    return [dict(zip(cols, row)) for row in cursor.fetchall()]
+
+
 def arrow_query(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> pa.Table:
     """A query's result as an Arrow table, on DuckDB 1.x (``arrow``) and 2.x (``to_arrow_table``)."""
     relation = con.sql(sql, params=params) if params else con.sql(sql)

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from .costs import PriceBook
-from .db import arrow_query, migrate
+from .db import arrow_query, migrate, rows_as_dicts
 from .errors import QueryError, RunNotFoundError, StoreBusyError, StoreError, StoreNotFoundError
 from .events import Event
 from .fold import FoldReport, fold, rebuild_projections
@@ -188,9 +188,7 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Run trusted SQL (teamtape's own) and return rows as dicts."""
         with self.connect() as con:
-            cur = con.execute(sql, list(params or []))
-            cols = [d[0] for d in cur.description or []]
-            return [dict(zip(cols, row)) for row in cur.fetchall()]
+            return rows_as_dicts(con.execute(sql, list(params or [])))
 
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run trusted SQL and return an Arrow table."""

@@ -12,6 +12,7 @@ import duckdb
 from rich.console import Console
 from rich.text import Text
 
+from teamtape.store.db import rows_as_dicts
 from teamtape.tui._format import printable
 
 from ._output import console, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
@@ -26,9 +27,7 @@ _PLAIN_ID = re.compile(r"[0-9A-Za-z_.-]+")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    cols = [d[0] for d in cur.description or []]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return rows_as_dicts(con.execute(sql, params))
 
 
 def run_document(con: duckdb.DuckDBPyConnection, run_id: str, depth: int = 0) -> dict[str, Any]:
