@@ -61,6 +61,7 @@ class RunsScreen(Screen[None]):
         self.fingerprint: tuple[int, int] | None = None
         self.total = 0
         self._querying = False
+        self._reload_wanted = False  # the filter or sort changed while a query was in flight
 
     @property
     def tt(self) -> TeamtapeApp:
@@ -91,6 +92,8 @@ class RunsScreen(Screen[None]):
     # -- loading ---------------------------------------------------------------------------------------
     def load(self, force: bool = True) -> None:
         if self._querying:
+            # A poll may be reading with the old filter: run this one as soon as it is back.
+            self._reload_wanted = self._reload_wanted or force
             return
         self._querying = True
         column, reverse = self.table.sort_column or "started", self.table.sort_reverse
@@ -110,7 +113,13 @@ class RunsScreen(Screen[None]):
             self.poll()
 
     def _unchanged(self) -> None:
+        self._query_done()
+
+    def _query_done(self) -> None:
         self._querying = False
+        if self._reload_wanted:
+            self._reload_wanted = False
+            self.load()
 
     @work(thread=True, exclusive=True, group="runs")
     def _load(
@@ -139,7 +148,10 @@ class RunsScreen(Screen[None]):
 
     @on(RunsLoaded)
     def _show_runs(self, message: RunsLoaded) -> None:
-        self._querying = message.partial
+        if not message.partial:
+            self._query_done()
+            if self._querying:  # a newer query is already on its way: this answer is stale
+                return
         self.fingerprint, self.total = message.fingerprint, message.total
         current = self.table.current
         self.table.set_lines(message.lines, keep=current.key if current else None)
@@ -155,10 +167,10 @@ class RunsScreen(Screen[None]):
 
     @on(LoadFailed)
     def _failed(self, message: LoadFailed) -> None:
-        self._querying = False
         self.fingerprint = None  # reload everything once the store is readable again
         self._set_title("store unreadable")
         self.notify(message.error, title="Could not read the store", severity="error", timeout=8)
+        self._query_done()
 
     def _set_title(self, text: str) -> None:
         title = Text.assemble(

@@ -194,6 +194,34 @@ async def test_filter_sort_and_errors_keys(synthetic) -> None:  # type: ignore[n
         assert _runs(app).sort_column == "duration"
 
 
+async def test_a_filter_given_while_a_background_refresh_reads_is_applied(synthetic, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The periodic refresh may still be reading when the user presses `e`: the filter must not be lost."""
+    import threading
+
+    from teamtape.tui import _data
+
+    app = TeamtapeApp(synthetic.open())
+    async with app.run_test(size=(150, 40)) as pilot:
+        await settle(pilot)
+        reading, release = threading.Event(), threading.Event()
+        real_fingerprint = _data.fetch_fingerprint
+
+        def slow_fingerprint(store):  # type: ignore[no-untyped-def]
+            reading.set()
+            release.wait(timeout=10)
+            return real_fingerprint(store)
+
+        monkeypatch.setattr(_data, "fetch_fingerprint", slow_fingerprint)
+        app.screen.poll()  # what the interval timer does
+        assert await asyncio.to_thread(reading.wait, 10)
+        await pilot.press("e")
+        release.set()
+        await settle(pilot)
+        shown = {line.key for line in _runs(app).lines}
+        assert shown == {synthetic.errored_run_id, synthetic.crashed_run_id}
+        assert "filter: status:error,crashed" in screen_text(app)
+
+
 async def test_copy_id_replay_command_and_help(synthetic) -> None:  # type: ignore[no-untyped-def]
     app = TeamtapeApp(synthetic.open())
     async with app.run_test(size=(120, 40)) as pilot:
