@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from teamtape.store import RawJson
+from teamtape.store.events import MAX_STATE_BYTES, RawJson, encode_json, message_text
 
 from ._content import without_content
 from ._context import current_tool_call
@@ -19,10 +19,10 @@ def _task_payload(task: Any, blobs: Any) -> tuple[str | None, list[dict[str, Any
     if task is None:
         return None, []
     if isinstance(task, str):
-        return task, [{"type": "TextMessage", "source": "user", "content": task, "text": task}]
+        return task, []  # a plain-text task is stored once, as ``task``
     items = list(task) if isinstance(task, (list, tuple)) else [task]
     payloads = [message_payload(m, blobs) for m in items]
-    return "\n".join(str(p.get("text", "")) for p in payloads), payloads
+    return "\n".join(str(message_text(p) or "") for p in payloads), payloads
 
 
 def _secret_values(value: Any) -> list[str]:
@@ -199,11 +199,17 @@ class RunRecorder:
         }
         if error is not None:
             payload["error"] = error_payload(error, with_traceback=True)
-        if state is not None:
-            payload["state"] = state  # secrets in it are scrubbed from the encoded line like any text
         if state_error:
             payload["state_error"] = state_error
-        self.emit("run_ended", None, **payload)
+        state_json = encode_json(state) if state is not None else None
+        if state_json is not None and (size := len(state_json.encode("utf-8", "surrogatepass"))) > MAX_STATE_BYTES:
+            payload["state_omitted"] = {"bytes": size, "limit": MAX_STATE_BYTES}
+            state_json = None
+        if state_json is None:
+            self.emit_payload("run_ended", None, payload)
+        else:  # secrets in the state are scrubbed from the encoded line like any text
+            head = encode_json(payload)
+            self.emit_payload("run_ended", None, RawJson(f'{head[:-1]},"state":{state_json}}}'))
         self.recorder.open_runs.pop(self.run_id, None)
 
     # -- stream items -------------------------------------------------------------------------------

@@ -101,13 +101,16 @@ def message_payload_json(message: Any, blobs: BlobTable) -> RawJson | dict[str, 
         return message_payload(message, blobs)
     try:
         body = message.model_dump_json()
-        text = json.dumps(message.to_text(), ensure_ascii=False)
+        rendered = message.to_text()
     except Exception:
         return message_payload(message, blobs)
     if not body.startswith("{") or not body.endswith("}"):
         return message_payload(message, blobs)
     if '"type":' not in body:
         body = f'{body[:-1]},"type":{json.dumps(type(message).__name__)}}}' if body != "{}" else body
+    if rendered == content:  # the text is the content: stored once (see teamtape.store.message_text)
+        return RawJson(body)
+    text = json.dumps(rendered, ensure_ascii=False)
     return RawJson(f'{body[:-1]},"text":{text}}}' if body != "{}" else f'{{"text":{text}}}')
 
 
@@ -122,9 +125,11 @@ def message_payload(message: Any, blobs: BlobTable) -> dict[str, Any]:
     data["type"] = type(message).__name__
     data["content"] = _content_with_image_refs(getattr(message, "content", None), blobs)
     try:
-        data["text"] = message.to_text()
+        text = message.to_text()
     except Exception:
-        data["text"] = str(getattr(message, "content", ""))
+        text = str(getattr(message, "content", ""))
+    if text != data["content"]:  # the text is the content: stored once (see teamtape.store.message_text)
+        data["text"] = text
     return data
 
 

@@ -35,7 +35,7 @@ from teamtape.store import (
     Store,
     encode_event,
 )
-from teamtape.store.journal import utf8_line
+from teamtape.store.journal import create_locked, utf8_line
 
 from ._tape import Tape, TapeRun
 
@@ -208,7 +208,7 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
     # command) never sees half a journal, and an import killed half-way leaves nothing to fold.
     journal = store.layout.journal_dir / f"import-{os.urandom(6).hex()}.jsonl"
     partial = store.layout.tmp_dir / journal.name
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    fd = create_locked(partial)
     try:
         data = memoryview(utf8_line("".join(line + "\n" for line in lines)))
         while data:

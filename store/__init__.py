@@ -19,6 +19,7 @@ from .events import (
     RunStatus,
     decode_event,
     encode_event,
+    message_text,
     new_run_id,
 )
 from .fold import FoldReport
@@ -49,6 +50,7 @@ __all__ = [
     "TeamtapeError",
     "decode_event",
     "encode_event",
+    "message_text",
     "new_run_id",
     "open_store",
     "resolve_run_ref",

@@ -39,7 +39,11 @@ def latest_store_version() -> int:
 
 def store_version(con: duckdb.DuckDBPyConnection) -> int:
     """The schema version of an open store (0 for an empty file)."""
-    con.execute("CREATE TABLE IF NOT EXISTS schema_meta (version INTEGER NOT NULL, applied_at TIMESTAMP)")
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_meta' AND database_name = current_database()"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
     row = con.execute("SELECT max(version) FROM schema_meta").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
@@ -86,6 +90,8 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str) -> int:
             f"understands up to version {latest}; {use}."
         )
     applied = False
+    if current < latest:
+        con.execute("CREATE TABLE IF NOT EXISTS schema_meta (version INTEGER NOT NULL, applied_at TIMESTAMP)")
     for version, sql in migrations():
         if version > current:
             con.execute("BEGIN TRANSACTION")

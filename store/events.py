@@ -23,15 +23,20 @@ from typing import Any
 SCHEMA_VERSION = 1
 """Version stamped into every event, journal line, tape and exported file."""
 
+MAX_STATE_BYTES = 4 * 1024 * 1024
+"""The largest ``save_state()`` snapshot a ``run_ended`` event keeps (serialized bytes)."""
+
 
 class Kind(StrEnum):
     """Event kinds and their payloads (fields marked ? may be absent or null).
 
-    - ``run_started``: name?, team_type, task (text), task_messages, participants [names], config?
+    - ``run_started``: name?, team_type, task (text), task_messages (empty when the task was plain
+      text: ``task`` is that text), participants [names], config?
       (redacted component config), config_error?, session_id, parent_run_id?, replay_of?, fork_of?,
       labels {k: v}, pid, host, journal, versions {autogen, teamtape}.
     - ``message``: one message or event a user sees in ``run_stream`` (agent = its source):
-      type, source, text (rendered), id?, content (JSON form; images as ``{"$blob": hash}``),
+      type, source, text? (rendered; absent when it is ``content`` itself: read it with
+      :func:`message_text`), id?, content (JSON form; images as ``{"$blob": hash}``),
       models_usage?, target? (handoffs), fields? (the other fields of the message).
     - ``message_chunks``: the streaming chunks of one message, compactly (agent = source):
       full_message_id?, n, text, first_ts, offsets_ms [ms since first chunk].
@@ -51,7 +56,8 @@ class Kind(StrEnum):
     - ``agent_turn``: turn_id, started_ts, duration_ms, error?.
     - ``blob``: hash, media_type, data (JSON value or base64 text). Content stored once by hash.
     - ``run_ended``: status (ok|error|cancelled), stop_reason?, error? {type, message, traceback},
-      duration_ms, state? (save_state snapshot), state_error?.
+      duration_ms, state? (save_state snapshot), state_error?, state_omitted? {bytes, limit} (a
+      snapshot over ``MAX_STATE_BYTES`` is left out: it repeats the run's whole history).
     - ``run_crashed``: written by the store when a run's recording process died before run_ended.
     - ``recorder_warning``: message (the recorder's own trouble, reported once).
     """
@@ -78,6 +84,15 @@ class RunStatus(StrEnum):
     ERROR = "error"
     CANCELLED = "cancelled"
     CRASHED = "crashed"
+
+
+def message_text(payload: dict[str, Any]) -> str | None:
+    """The rendered text of a ``message`` payload (stored once when it is the content itself)."""
+    text = payload.get("text")
+    if text is not None:
+        return str(text)
+    content = payload.get("content")
+    return content if isinstance(content, str) else None
 
 
 class RawJson(str):
@@ -159,6 +174,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return repr(value)
+
+
+def encode_json(value: Any) -> str:
+    """``value`` as compact JSON text, as events are written. Never raises on odd values."""
+    return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
 
 
 def encode_event(event: Event) -> str:

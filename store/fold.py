@@ -1,8 +1,9 @@
 """Folding: moving events from the per-process journals into the DuckDB store.
 
 Run by whichever teamtape process reads the store (CLI, TUI, tests), under the store's write lock.
-Each fold is one transaction: new journal bytes become rows of ``events`` and of every projection,
-and the journal offsets move forward, or nothing happens. Lines that are not events are copied to
+New journal lines are folded a batch of about ``SEGMENT_BYTES`` at a time, each batch one
+transaction: its lines become rows of ``events`` and of every projection and the journal offsets
+move past them, or nothing happens. Lines that are not events are copied to
 ``quarantine/`` with a warning; good lines around them are kept. Runs whose recording process died
 before ``run_ended`` get a ``run_crashed`` event. Journals of dead processes, once folded, are
 removed.
@@ -10,11 +11,14 @@ removed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -26,6 +30,8 @@ from .journal import list_journals, writer_is_alive
 from .paths import StoreLayout
 
 MAX_LINE_BYTES = 256 * 1024 * 1024
+SEGMENT_BYTES = 16 * 1024 * 1024
+"""About how many journal bytes one fold batch stages and projects at a time."""
 
 _STAGE_COLUMNS = (
     "{event_id: 'VARCHAR', run_id: 'VARCHAR', seq: 'BIGINT', ts: 'DOUBLE', kind: 'VARCHAR', "
@@ -47,38 +53,75 @@ class FoldReport:
 
 @dataclass
 class _Chunk:
+    """The new part of one journal: whole lines in ``start``..``lines_end``, read segment by segment.
+
+    ``end`` is where the next fold starts: past a dead writer's torn last line, which is quarantined.
+    """
+
     journal: Path
     start: int
+    lines_end: int
     end: int
-    data: bytes
     alive: bool
 
 
+def _last_line_end(f: BinaryIO, start: int, size: int) -> int:
+    """The offset just after the last newline in ``start``..``size`` (``start`` when there is none)."""
+    pos = size
+    while pos > start:
+        step = min(1024 * 1024, pos - start)
+        f.seek(pos - step)
+        cut = f.read(step).rfind(b"\n")
+        if cut >= 0:
+            return pos - step + cut + 1
+        pos -= step
+    return start
+
+
 def _read_new_bytes(layout: StoreLayout, offsets: dict[str, int], report: FoldReport) -> list[_Chunk]:
+    """Where each journal's new whole lines are; a dead writer's torn last line goes to quarantine."""
     chunks = []
     for path in list_journals(layout.journal_dir):
         start = offsets.get(path.name, 0)
         alive = writer_is_alive(path)
         try:
             with open(path, "rb") as f:
-                f.seek(start)
-                data = f.read()
+                size = os.fstat(f.fileno()).st_size
+                end = _last_line_end(f, start, size) if size > start else start
+                if not alive and end < size:
+                    # A dead writer left a torn last line: keep the good part, quarantine the rest.
+                    f.seek(end)
+                    _quarantine(layout, path.name, [f.read(size - end)], report)
         except OSError as e:
             report.warnings.append(f"could not read journal {path}: {e}")
             continue
-        cut = data.rfind(b"\n") + 1
-        if not alive and cut < len(data):
-            # A dead writer left a torn last line: keep the good part, quarantine the rest.
-            _quarantine(layout, path.name, [data[cut:]], report)
-            cut = len(data)
-        chunks.append(_Chunk(path, start, start + cut, data[:cut], alive))
+        chunks.append(_Chunk(path, start, end, size if not alive else end, alive))
     return chunks
+
+
+def _segments(chunk: _Chunk) -> Iterator[tuple[int, bytes]]:
+    """The chunk's whole lines in pieces of about ``SEGMENT_BYTES`` (a longer line is one piece), each
+    with the journal offset just past it."""
+    carry = b""
+    with open(chunk.journal, "rb") as f:
+        f.seek(chunk.start)
+        pos = chunk.start
+        while pos < chunk.lines_end:
+            block = f.read(min(SEGMENT_BYTES, chunk.lines_end - pos))
+            if not block:  # the file shrank under us: what was read is all there is
+                break
+            pos += len(block)
+            data = carry + block
+            cut = len(data) if pos >= chunk.lines_end else data.rfind(b"\n") + 1
+            carry = data[cut:]
+            if cut:
+                yield pos - len(carry), data[:cut]
 
 
 def _event_lines(data: bytes) -> int:
     """How many non-blank lines ``data`` holds (DuckDB skips blank ones)."""
     if b"\n\n" not in data and not data.startswith(b"\n"):
-        return data.count(b"\n")  # the usual case, without splitting a large chunk
+        return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)  # the usual case, without splitting
     return sum(1 for line in data.split(b"\n") if line.strip())
 
 
@@ -106,51 +149,76 @@ _VALID_ROW = (
 )
 
 
-def _read_json_sql(select: str, where: str = "") -> str:
+def _read_json_sql(piece_bytes: int, select: str, where: str = "") -> str:
+    # DuckDB sizes its read buffers by the largest object allowed: no larger than this piece needs.
+    largest = min(MAX_LINE_BYTES, max(piece_bytes + 1, 1024 * 1024))
     return (
         f"{select} FROM read_json(?, format='newline_delimited', columns={_STAGE_COLUMNS}, "
-        f"ignore_errors=true, maximum_object_size={MAX_LINE_BYTES}) {where}"
+        f"ignore_errors=true, maximum_object_size={largest}) {where}"
     )
 
 
-def _stage(con: duckdb.DuckDBPyConnection, layout: StoreLayout, chunks: list[_Chunk], report: FoldReport) -> int:
-    """Load the new journal lines into the temp table ``new_events``; returns its row count.
+def _batches(chunks: list[_Chunk]) -> Iterator[list[tuple[_Chunk, int, bytes]]]:
+    """The new lines of every journal in batches of about ``SEGMENT_BYTES`` (chunk, offset past the
+    piece, piece): a fold's memory is bounded by a batch, or its longest line, not by the journals."""
+    batch: list[tuple[_Chunk, int, bytes]] = []
+    size = 0
+    for chunk in chunks:
+        for end, piece in _segments(chunk):
+            if batch and size + len(piece) > SEGMENT_BYTES:
+                yield batch
+                batch, size = [], 0
+            batch.append((chunk, end, piece))
+            size += len(piece)
+    if batch:
+        yield batch
 
-    One pass per journal chunk: DuckDB parses the lines and keeps the valid ones. Only when a
-    chunk holds lines that are not events is it read again to find and quarantine them.
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    layout: StoreLayout,
+    batch: list[tuple[_Chunk, int, bytes]],
+    report: FoldReport,
+) -> int:
+    """Load a batch of journal lines into the temp table ``new_events``; returns its row count.
+
+    One pass per piece: DuckDB parses the lines and keeps the valid ones. Only when a piece holds
+    lines that are not events is it read again to find and quarantine them.
     """
     con.execute(
         "CREATE OR REPLACE TEMP TABLE new_events (event_id VARCHAR, run_id VARCHAR, seq BIGINT, ts TIMESTAMP, "
         "kind VARCHAR, agent VARCHAR, payload JSON, schema_version INTEGER)"
     )
-    payload = [c for c in chunks if c.data]
-    if not payload:
-        return 0
     layout.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     stage = layout.tmp_dir / f"stage-{os.getpid()}.jsonl"
-    for chunk in payload:
-        whole_file = chunk.start == 0 and not chunk.alive and chunk.journal.stat().st_size == chunk.end
+    for chunk, _, piece in batch:
+        whole_file = chunk.start == 0 and not chunk.alive and len(piece) == chunk.journal.stat().st_size
         source = chunk.journal if whole_file else stage
         if not whole_file:
-            stage.write_bytes(chunk.data)
+            stage.write_bytes(piece)
         try:
             inserted = con.execute(
                 "INSERT INTO new_events "
                 + _read_json_sql(
+                    len(piece),
                     "SELECT event_id, run_id, seq, make_timestamp(CAST(ts * 1000000 AS BIGINT)), kind, agent, "
                     "coalesce(payload, '{}'), coalesce(schema_version, 1)",
                     f"WHERE {_VALID_ROW}",
                 ),
                 [str(source)],
             ).fetchone()[0]  # type: ignore[index]
-            if inserted != _event_lines(chunk.data):
+            if inserted != _event_lines(piece):
                 bad = con.execute(
-                    _read_json_sql("SELECT line_no FROM (SELECT row_number() OVER () AS line_no, *")
+                    _read_json_sql(
+                        len(piece), "SELECT line_no FROM (SELECT row_number() OVER () AS line_no, *"
+                    )
                     + f") WHERE NOT ({_VALID_ROW}) OR event_id IS NULL",
                     [str(source)],
                 ).fetchall()
-                lines = [line for line in chunk.data.split(b"\n") if line.strip()]  # numbered as DuckDB does
-                _quarantine(layout, chunk.journal.name, [lines[n - 1] for (n,) in bad if n - 1 < len(lines)], report)
+                lines = [line for line in piece.split(b"\n") if line.strip()]  # numbered as DuckDB does
+                _quarantine(
+                    layout, chunk.journal.name, [lines[n - 1] for (n,) in bad if n - 1 < len(lines)], report
+                )
         finally:
             stage.unlink(missing_ok=True)
     too_new = con.execute(
@@ -162,7 +230,7 @@ def _stage(con: duckdb.DuckDBPyConnection, layout: StoreLayout, chunks: list[_Ch
             f"{SCHEMA_VERSION}); they were kept as they are: upgrade teamtape to read them fully"
         )
     # The same event may arrive twice (a tape imported twice): keep the first, skip known ones.
-    if any(c.journal.name.startswith("import-") for c in payload):
+    if any(c.journal.name.startswith("import-") for c, _, _ in batch):
         con.execute(
             """CREATE OR REPLACE TEMP TABLE new_events AS
                SELECT * FROM new_events n
@@ -186,8 +254,11 @@ def _price_new_calls(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> None:
         costs.append(cost)
         sources.append(source)
     table = pa.table(
-        {"event_id": pa.array(ids, pa.string()), "cost_usd": pa.array(costs, pa.float64()),
-         "price_source": pa.array(sources, pa.string())}
+        {
+            "event_id": pa.array(ids, pa.string()),
+            "cost_usd": pa.array(costs, pa.float64()),
+            "price_source": pa.array(sources, pa.string()),
+        }
     )
     con.register("new_costs_arrow", table)
     con.execute("CREATE OR REPLACE TEMP TABLE new_costs AS SELECT * FROM new_costs_arrow")
@@ -227,7 +298,9 @@ def _crashed_run_events(
     for run_id, journal, max_seq, last_ts in running:
         if journal not in alive_cache:
             seen = alive_when_read.get(journal) if journal else None
-            alive = seen if seen is not None else bool(journal) and writer_is_alive(layout.journal_dir / journal)
+            alive = (
+                seen if seen is not None else bool(journal) and writer_is_alive(layout.journal_dir / journal)
+            )
             alive_cache[journal] = alive
         if alive_cache[journal]:
             continue
@@ -240,7 +313,10 @@ def _crashed_run_events(
                 "kind": Kind.RUN_CRASHED.value,
                 "agent": None,
                 "payload": json.dumps(
-                    {"reason": "the recording process ended without finishing this run", "last_event_ts": last_ts}
+                    {
+                        "reason": "the recording process ended without finishing this run",
+                        "last_event_ts": last_ts,
+                    }
                 ),
                 "schema_version": SCHEMA_VERSION,
             }
@@ -260,17 +336,52 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     con.unregister("synthetic_arrow")
 
 
+def _remove_abandoned_files(layout: StoreLayout, report: FoldReport) -> None:
+    """Half-written files of killed imports and folds (they never reached ``journal/``: nothing is lost)."""
+    if not layout.tmp_dir.is_dir():
+        return
+    for path in layout.tmp_dir.glob("*.jsonl"):
+        if path.name.startswith("stage-") or not writer_is_alive(path):  # a fold holds the write lock
+            path.unlink(missing_ok=True)
+            if path.name.startswith("import-"):
+                report.warnings.append(f"removed {path}, left by an import that was stopped: run it again")
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _save_offset(con: duckdb.DuckDBPyConnection, journal: str, offset: int) -> None:
+    con.execute("INSERT OR REPLACE INTO journal_offsets VALUES (?, ?, now())", [journal, offset])
+
+
 def fold(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook) -> FoldReport:
-    """Fold every journal's new lines into the store, in one transaction."""
+    """Fold every journal's new lines into the store.
+
+    A batch at a time (about ``SEGMENT_BYTES``), each batch one transaction that also moves the
+    journals' offsets past it: a fold stopped anywhere keeps every event exactly once, and its memory
+    does not grow with the journals. Runs of dead writers are marked crashed in the last transaction.
+    """
     report = FoldReport()
     offsets = dict(con.execute("SELECT journal, offset_bytes FROM journal_offsets").fetchall())
     chunks = _read_new_bytes(layout, offsets, report)
-    report.journals_read = sum(1 for c in chunks if c.data)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        report.events = _stage(con, layout, chunks, report)
-        if report.events:
-            _project(con, prices)
+    report.journals_read = sum(1 for c in chunks if c.lines_end > c.start)
+    for batch in _batches(chunks):
+        with _transaction(con):
+            staged = _stage(con, layout, batch, report)
+            if staged:
+                _project(con, prices)
+            for chunk, end, _ in batch:
+                _save_offset(con, chunk.journal.name, end)
+        report.events += staged
+    with _transaction(con):
         crashed = _crashed_run_events(con, layout, {c.journal.name: c.alive for c in chunks})
         if crashed:
             _stage_rows(con, crashed)
@@ -278,13 +389,8 @@ def fold(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook)
             report.crashed_runs = [r["run_id"] for r in crashed]
         for chunk in chunks:
             if chunk.end != chunk.start:
-                con.execute(
-                    "INSERT OR REPLACE INTO journal_offsets VALUES (?, ?, now())", [chunk.journal.name, chunk.end]
-                )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+                _save_offset(con, chunk.journal.name, chunk.end)
+    _remove_abandoned_files(layout, report)
     for chunk in chunks:
         if not chunk.alive and chunk.journal.stat().st_size <= chunk.end:
             chunk.journal.unlink(missing_ok=True)
@@ -295,7 +401,16 @@ def fold(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook)
 
 def rebuild_projections(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> int:
     """Recompute every projection from the events table (e.g. after changing prices)."""
-    tables = ("runs", "messages", "llm_calls", "tool_calls", "handoffs", "memory_queries", "speaker_selections", "blobs")
+    tables = (
+        "runs",
+        "messages",
+        "llm_calls",
+        "tool_calls",
+        "handoffs",
+        "memory_queries",
+        "speaker_selections",
+        "blobs",
+    )
     con.execute("BEGIN TRANSACTION")
     try:
         for t in tables:

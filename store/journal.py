@@ -108,6 +108,14 @@ class JournalWriter:
                 self._fd = -1
 
 
+def create_locked(path: Path) -> int:
+    """A new file, 0600, opened for writing and ``flock``-ed as a journal is: while its writer lives,
+    :func:`writer_is_alive` says so, and once the writer is killed, a fold can tell it was abandoned."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
 def writer_is_alive(path: Path) -> bool:
     """True while the process that owns this journal still holds its lock."""
     try:

@@ -14,11 +14,11 @@ import duckdb
 import pyarrow as pa
 
 from .costs import PriceBook
-from .db import arrow_query, migrate, rows_as_dicts
+from .db import arrow_query, latest_store_version, migrate, rows_as_dicts, store_version
 from .errors import QueryError, RunNotFoundError, StoreBusyError, StoreError, StoreNotFoundError
 from .events import Event
 from .fold import FoldReport, fold, rebuild_projections
-from .journal import JournalWriter
+from .journal import JournalWriter, list_journals
 from .locks import exclusive_lock
 from .paths import StoreLayout, resolve_store_path
 from .redact import Redactor
@@ -128,9 +128,17 @@ class Store:
 
     @contextlib.contextmanager
     def connect(self, *, sync: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write DuckDB connection, after folding journals (unless ``sync=False``)."""
+        """A read-write DuckDB connection, after folding journals (unless ``sync=False``).
+
+        On a store its user cannot write (a read-only disk, someone else's files) the connection is
+        read-only and nothing is folded: what was folded before can still be read, with a warning.
+        """
         if not self.root.is_dir():
             raise StoreNotFoundError(self._missing_message())
+        if self._read_only():
+            with self._read_only_connection() as con:
+                yield con
+            return
         with self._write_lock():
             con = self._open_duckdb()
             try:
@@ -146,6 +154,41 @@ class Store:
                     raise StoreError(self._unreadable_db_message(e)) from e
             finally:
                 con.close()
+
+    def _read_only(self) -> bool:
+        """True when this process cannot write the store but has a database to read."""
+        if os.access(self.root, os.W_OK) and (not self.layout.lock.exists() or os.access(self.layout.lock, os.W_OK)):
+            try:
+                if not os.statvfs(self.root).f_flag & os.ST_RDONLY:
+                    return False
+            except OSError:
+                return False
+        return self.layout.db.is_file() and os.access(self.layout.db, os.R_OK)
+
+    @contextlib.contextmanager
+    def _read_only_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        try:
+            con = duckdb.connect(str(self.layout.db), read_only=True)
+        except duckdb.Error as e:
+            raise StoreError(self._unreadable_db_message(e)) from e
+        try:
+            if store_version(con) != latest_store_version():
+                migrate(con, str(self.root))  # refuses a newer store with the right words
+                raise StoreError(
+                    f"The store at {self.root} was written by an older teamtape and is read-only here, so it "
+                    "cannot be upgraded: open it once where it is writable."
+                )
+            waiting = sum(1 for _ in list_journals(self.layout.journal_dir))
+            message = (
+                f"the store at {self.root} is read-only for you: showing what was folded into it before"
+                + (f"; {waiting} journal(s) of newer recordings are not included" if waiting else "")
+            )
+            if message not in self._warned:
+                self._warned.add(message)
+                warnings.warn(f"teamtape: {message}", stacklevel=4)
+            yield con
+        finally:
+            con.close()
 
     def _missing_message(self) -> str:
         return (
@@ -197,15 +240,19 @@ class Store:
 
     def user_sql(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run a user's query read-only: no writes, no files, no ATTACH, no extensions."""
-        with self._write_lock():
-            if not self.root.is_dir():
-                raise StoreNotFoundError(self._missing_message())
-            con = self._open_duckdb()  # created here when the store holds only journals so far
-            try:
-                migrate(con, str(self.root))
-                self._fold(con)  # the user's query sees everything recorded until now
-            finally:
-                con.close()
+        if not self.root.is_dir():
+            raise StoreNotFoundError(self._missing_message())
+        with contextlib.ExitStack() as held:
+            if self._read_only():
+                held.enter_context(self._read_only_connection()).close()  # checks and warns; folds nothing
+            else:
+                held.enter_context(self._write_lock())
+                con = self._open_duckdb()  # created here when the store holds only journals so far
+                try:
+                    migrate(con, str(self.root))
+                    self._fold(con)  # the user's query sees everything recorded until now
+                finally:
+                    con.close()
             con = duckdb.connect(
                 str(self.layout.db),
                 read_only=True,

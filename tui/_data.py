@@ -148,7 +148,7 @@ class Timeline:
 # configs, what autogen logged, long texts and results) are left out and fetched when inspected.
 _LEAN_PAYLOAD = """json_merge_patch(e.payload, json_object(
     'raw', NULL, 'state', NULL, 'config', NULL, 'request', NULL, 'task_messages', NULL, 'response', NULL,
-    'text', left(e.payload->>'$.text', 2000),
+    'text', left(coalesce(e.payload->>'$.text', e.payload->>'$.content'), 2000),
     'result', left(e.payload->>'$.result', 2000),
     'content', CASE WHEN length(CAST(e.payload->'$.content' AS VARCHAR)) > 8000 THEN NULL
                     ELSE e.payload->'$.content' END,

@@ -81,9 +81,12 @@ class RunFilter:
         params: list[Any] = []
 
         def any_of(template: str, values: tuple[str, ...], n_params: int) -> None:
+            # What the user typed is matched literally: % and _ are not wildcards.
+            template = template.replace("ILIKE ?", "ILIKE ? ESCAPE '\\'")
             clauses.append("(" + " OR ".join([template] * len(values)) + ")")
             for v in values:
-                params.extend([f"%{v}%"] * n_params)
+                literal = v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                params.extend([f"%{literal}%"] * n_params)
 
         if self.status:
             clauses.append(f"status IN ({', '.join('?' * len(self.status))})")

@@ -72,14 +72,21 @@ def fmt_started(epoch: float | None, *, short: bool = False) -> str:
 
 _CONTROL = {i: chr(0x2400 + i) for i in range(32) if chr(i) not in "\n\t"} | {0x7F: "\u2421"}
 _CONTROL |= {i: "\ufffd" for i in range(0x80, 0xA0)}
+# Bidirectional overrides and isolates reorder what follows them on screen ("Trojan Source"): shown by name.
+_BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_CONTROL |= {i: f"[U+{i:04X}]" for i in _BIDI}
 
 
 def printable(text: str) -> str:
     """``text`` with control characters (escape sequences from a model or a tool!) shown, not obeyed.
 
+    Bidirectional overrides, which would reorder the text around them, are shown by name.
+
     Example:
         >>> printable("red\x1b[31m!")
         'red␛[31m!'
+        >>> printable("abc\u202edef")
+        'abc[U+202E]def'
     """
     return text.translate(_CONTROL)
 

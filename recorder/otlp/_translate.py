@@ -23,7 +23,7 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind
 
-from teamtape.store import Event, Kind
+from teamtape.store import Event, Kind, message_text
 
 from . import _ids
 from . import semconv as sc
@@ -347,13 +347,13 @@ class Translator:
     def _message(self, run: _Run, event: Event) -> None:
         p = event.payload
         if self.capture and str(p.get("type", "")).endswith("Message") and p.get("source") != "user":
-            run.output = p.get("text")
+            run.output = message_text(p)
         if p.get("type") == "HandoffMessage":
             attrs: Attributes = {}
             put(attrs, sc.TT_HANDOFF_SOURCE, p.get("source") or event.agent)
             put(attrs, sc.TT_HANDOFF_TARGET, p.get("target"))
             if self.capture:
-                put(attrs, sc.OI_INPUT_VALUE, p.get("text"))
+                put(attrs, sc.OI_INPUT_VALUE, message_text(p))
             self._add_span_event(run, sc.EVENT_HANDOFF, event.ts, attrs)
 
     # -- metrics -------------------------------------------------------------------------------------------

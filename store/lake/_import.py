@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from ..db import arrow_query
 from ..errors import ImportFileError, RunNotFoundError, SchemaVersionError
 from ..events import SCHEMA_VERSION
+from ..journal import create_locked
 from ..redact import Redactor
 from ..store import Store
 from ._errors import LakeError
@@ -257,7 +258,7 @@ def _write_journal(store: Store, con: duckdb.DuckDBPyConnection) -> None:
     cursor = con.execute(
         "SELECT event_id, run_id, seq, ts_us, kind, agent, payload, schema_version FROM picked ORDER BY run_id, seq"
     )
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    fd = create_locked(tmp)
     try:
         while batch := cursor.fetchmany(10_000):
             text = "".join(redactor.scrub_text(_line(*row)) + "\n" for row in batch)

@@ -1,6 +1,7 @@
 -- Projects the events staged in `new_events` (llm_calls parsed in `new_llm`, priced in `new_costs`)
 -- into the projection tables. Run once per fold, after the staged events were appended to `events`.
--- Each payload is parsed once, with from_json and the fields the projection needs.
+-- Each payload is parsed once, with from_json and the fields the projection needs. A message's text is
+-- stored only when it differs from its content (see teamtape.store.message_text).
 
 INSERT INTO blobs
 SELECT DISTINCT ON (b.p.hash) b.p.hash, b.p.media_type, b.p.data
@@ -11,18 +12,19 @@ ON CONFLICT DO NOTHING;
 
 CREATE OR REPLACE TEMP TABLE new_messages AS
 SELECT run_id, seq, ts, agent, event_id,
-       from_json(payload, '{"source": "VARCHAR", "type": "VARCHAR", "text": "VARCHAR", "target": "VARCHAR",
+       from_json(payload, '{"source": "VARCHAR", "type": "VARCHAR", "text": "VARCHAR", "content": "VARCHAR",
+                            "target": "VARCHAR",
                             "id": "VARCHAR",
                             "models_usage": {"prompt_tokens": "BIGINT", "completion_tokens": "BIGINT"}}') AS p
 FROM new_events WHERE kind = 'message';
 
 INSERT INTO messages
-SELECT run_id, seq, ts, coalesce(p.source, agent), p.type, p.text, p.target, p.id,
+SELECT run_id, seq, ts, coalesce(p.source, agent), p.type, coalesce(p.text, p.content), p.target, p.id,
        p.models_usage.prompt_tokens, p.models_usage.completion_tokens, event_id
 FROM new_messages;
 
 INSERT INTO handoffs
-SELECT run_id, seq, ts, coalesce(p.source, agent), p.target, p.text
+SELECT run_id, seq, ts, coalesce(p.source, agent), p.target, coalesce(p.text, p.content)
 FROM new_messages WHERE p.type = 'HandoffMessage';
 
 INSERT INTO llm_calls

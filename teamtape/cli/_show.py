@@ -12,6 +12,7 @@ import duckdb
 from rich.console import Console
 from rich.text import Text
 
+from teamtape.store import message_text
 from teamtape.store.db import rows_as_dicts
 from teamtape.tui._format import printable
 
@@ -82,11 +83,11 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             return
         if mtype == "HandoffMessage":
             _line(out, indent, stamp, (p.get("source", agent) or "", agent_style(agent)), (" → ", "bold"),
-                  (str(p.get("target")), agent_style(p.get("target"))), ("  handoff: ", "dim"), (_short(p.get("text")), ""))
+                  (str(p.get("target")), agent_style(p.get("target"))), ("  handoff: ", "dim"), (_short(message_text(p)), ""))
             return
         label = "" if mtype in ("TextMessage", "ToolCallSummaryMessage") else f"[{mtype}] "
         _line(out, indent, stamp, (f"{agent or '?'}: ", "bold " + agent_style(agent)), (label, "dim"),
-              (_short(p.get("text"), 1200), ""))
+              (_short(message_text(p), 1200), ""))
     elif kind == "llm_call":
         usage = p.get("usage") or {}
         extra = []

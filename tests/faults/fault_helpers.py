@@ -92,9 +92,11 @@ def teamtape_cli(store: Path | str, *args: str, pause: str | None = None, timeou
     )
 
 
-def paused_cli(store: Path | str, pause: str, *args: str) -> subprocess.Popen[str]:
+def paused_cli(
+    store: Path | str, pause: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     """Start ``teamtape --store STORE ARGS`` and wait until it reaches the pause point."""
-    proc = spawn("cli", "--store", str(store), *args, env={"TT_PAUSE": pause})
+    proc = spawn("cli", "--store", str(store), *args, env={"TT_PAUSE": pause, **(env or {})})
     wait_for_line(proc, "PAUSED")
     return proc
 

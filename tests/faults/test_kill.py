@@ -65,8 +65,10 @@ def test_a_lake_import_killed_mid_write_leaves_the_store_as_it_was(demo_store: S
     target = tmp_path / "target"
     open_store(target, create=True)
     kill9(paused_cli(target, "write:/tmp/import-:20000", "import", str(lake)))
+    (partial,) = (target / "tmp").glob("import-*.jsonl")
 
     assert open_store(target).query("SELECT count(*) AS n FROM events")[0]["n"] == 0, "no half import"
+    assert not partial.exists(), "the next reader removes what the killed import left half-written"
     assert_clean_exit(teamtape_cli(target, "import", str(lake)))
     assert event_ids(open_store(target)) == event_ids(demo_store)
     assert projection_summary(open_store(target)) == projection_summary(demo_store)
@@ -116,16 +118,19 @@ def test_a_reader_folding_concurrently_with_a_tape_import_loses_nothing(demo_sto
 
 
 @pytest.mark.parametrize(
-    "pause",
-    ["call:teamtape.store.fold:_project", "unlink:/journal/"],
-    ids=["inside-the-fold-transaction", "after-commit-before-journal-removal"],
+    ("pause", "segment_bytes"),
+    [("call:teamtape.store.fold:_project", ""), ("unlink:/journal/", ""),
+     ("call:teamtape.store.fold:_stage:3", "16384")],
+    ids=["inside-the-fold-transaction", "after-commit-before-journal-removal", "after-two-of-many-batches"],
 )
 def test_a_reader_killed_while_folding_loses_nothing_and_adds_nothing_twice(
-    demo_store: Store, tmp_path: Path, pause: str
+    demo_store: Store, tmp_path: Path, pause: str, segment_bytes: str
 ) -> None:
     target = tmp_path / "target"
-    _, events = journal_only_copy(demo_store, target)
-    kill9(paused_cli(target, pause, "runs"))
+    journal, events = journal_only_copy(demo_store, target)
+    if segment_bytes:
+        assert journal.stat().st_size > 4 * int(segment_bytes), "the fold must take several batches"
+    kill9(paused_cli(target, pause, "runs", env={"TT_FOLD_SEGMENT_BYTES": segment_bytes}))
 
     store = open_store(target)
     ids = event_ids(store)

@@ -110,7 +110,10 @@ def _pause_points(spec: str) -> None:
       write in progress is cut there (as ``kill -9`` cuts a write) and the process pauses;
     - ``replace:SUBSTR:N``: pause right after the N-th ``os.replace`` onto a path containing SUBSTR;
     - ``unlink:SUBSTR``: pause right before ``Path.unlink`` of a path containing SUBSTR;
-    - ``call:MODULE:FUNCTION``: pause right after FUNCTION returns (e.g. inside a fold's transaction).
+    - ``call:MODULE:FUNCTION[:N]``: pause right after the N-th (default: first) call of FUNCTION
+      returns (e.g. inside a fold's transaction).
+
+    ``$TT_FOLD_SEGMENT_BYTES`` makes folds work in batches of that many bytes (to reach a later batch).
     """
     import importlib
 
@@ -161,12 +164,19 @@ def _pause_points(spec: str) -> None:
         Path.unlink = unlink  # type: ignore[method-assign]
     elif kind == "call":
         module_name, _, name = rest.rpartition(":")
+        nth = 1
+        if name.isdigit():
+            module_name, _, name = module_name.rpartition(":")
+            nth = int(rest.rpartition(":")[2])
         module = importlib.import_module(module_name)
         original: Callable[..., Any] = getattr(module, name)
+        calls = [0]
 
         def paused(*args: Any, **kwargs: Any) -> Any:
             result = original(*args, **kwargs)
-            _pause(f"after {module_name}.{name}")
+            calls[0] += 1
+            if calls[0] == nth:
+                _pause(f"after call {nth} of {module_name}.{name}")
             return result
 
         setattr(module, name, paused)
@@ -177,6 +187,10 @@ def _pause_points(spec: str) -> None:
 def cli(argv: list[str]) -> int:
     if os.environ.get("TT_PAUSE"):
         _pause_points(os.environ["TT_PAUSE"])
+    if os.environ.get("TT_FOLD_SEGMENT_BYTES"):
+        import teamtape.store.fold
+
+        teamtape.store.fold.SEGMENT_BYTES = int(os.environ["TT_FOLD_SEGMENT_BYTES"])
     from teamtape.cli import main
 
     try:
