@@ -18,6 +18,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
+from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -181,14 +182,51 @@ def encode_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
 
 
+# The compact JSON encoder of events, built once (``json.dumps`` builds one per call, which costs as
+# much as encoding a small payload). It keeps no circular-reference markers (they would be shared
+# between threads), so a payload that contains itself fails with RecursionError instead of ValueError.
+_compact_encoder = (
+    c_make_encoder(None, _json_default, encode_basestring, None, ":", ",", False, False, True)
+    if c_make_encoder is not None
+    else None
+)
+
+
+def _compact_json(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))``."""
+    if type(value) is dict and _compact_encoder is not None:
+        return "".join(_compact_encoder(value, 0))
+    return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
 def encode_event(event: Event) -> str:
-    """One journal line (no trailing newline). Never raises on odd payload values."""
-    if isinstance(event.payload, RawJson):
-        envelope = event.to_dict()
-        del envelope["payload"]
-        head = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
-        return f'{head[:-1]},"payload":{event.payload}}}'
-    return json.dumps(event.to_dict(), ensure_ascii=False, default=_json_default, separators=(",", ":"))
+    """One journal line (no trailing newline). Never raises on odd payload values.
+
+    The event as compact JSON (``ensure_ascii=False``), a ``RawJson`` payload written verbatim; the
+    envelope is formatted directly when its fields have their usual types.
+    """
+    payload = event.payload if isinstance(event.payload, RawJson) else _compact_json(event.payload)
+    seq, ts, agent, version = event.seq, event.ts, event.agent, event.schema_version
+    if (
+        type(seq) is int
+        and type(ts) is float
+        and math.isfinite(ts)
+        and type(version) is int
+        and isinstance(event.event_id, str)
+        and isinstance(event.run_id, str)
+        and isinstance(event.kind, str)
+        and (agent is None or isinstance(agent, str))
+    ):
+        return (
+            f'{{"event_id":{encode_basestring(event.event_id)},"run_id":{encode_basestring(event.run_id)},'
+            f'"seq":{seq},"ts":{float.__repr__(ts)},"kind":{encode_basestring(event.kind)},'
+            f'"agent":{"null" if agent is None else encode_basestring(agent)},"payload":{payload},'
+            f'"schema_version":{version}}}'
+        )
+    envelope = event.to_dict()
+    del envelope["payload"]
+    head = _compact_json(envelope)
+    return f'{head[:-1]},"payload":{payload}}}'
 
 
 def decode_event(line: str | bytes) -> Event:

@@ -85,6 +85,8 @@ class Redactor:
         self._patterns: list[re.Pattern[str]] = []
         self._combined: re.Pattern[str] | None = None
         self._secrets: set[str] = set()
+        self._precheck: re.Pattern[str] | None = None
+        self._precheck_stale = True
         self.add_patterns(patterns)
         self.add_secrets(env_secrets())
         self.add_secrets(secrets)
@@ -97,7 +99,10 @@ class Redactor:
         """
         for value in values:
             if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH and value != REDACTED:
+                if value in self._secrets:
+                    continue
                 self._secrets.add(value)
+                self._precheck_stale = True
                 scheme = AUTH_SCHEME_RE.match(value)
                 if scheme and len(scheme.group(1)) >= MIN_SECRET_LENGTH:
                     self._secrets.add(scheme.group(1))
@@ -115,8 +120,32 @@ class Redactor:
         except re.error:  # e.g. a user pattern with inline global flags: match one by one
             self._combined = None
 
+    def _build_precheck(self) -> re.Pattern[str] | None:
+        """One regular expression that finds any secret value or any hint of a default pattern.
+
+        Most text holds none: one search then replaces a substring search per secret and per hint.
+        """
+        hint_words = (hint for hints, _ in self._hinted for hint in hints)
+        literals = sorted({*self._secrets, *hint_words}, key=len, reverse=True)
+        self._precheck_stale = False
+        return re.compile("|".join(map(re.escape, literals))) if literals else None
+
     def scrub_text(self, text: str) -> str:
         """Replace every known secret value and pattern match in a string."""
+        if self._precheck_stale:
+            self._precheck = self._build_precheck()
+        if self._precheck is not None and self._precheck.search(text) is not None:
+            text = self._scrub_known(text)
+        if self._combined is not None:
+            if self._combined.search(text):
+                text = self._combined.sub(REDACTED, text)
+        else:
+            for pattern in self._patterns:
+                text = pattern.sub(REDACTED, text)
+        return text
+
+    def _scrub_known(self, text: str) -> str:
+        """Replace the known secret values and the default patterns' matches."""
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
@@ -125,12 +154,6 @@ class Redactor:
                 if hint in text:
                     text = pattern.sub(REDACTED, text)
                     break
-        if self._combined is not None:
-            if self._combined.search(text):
-                text = self._combined.sub(REDACTED, text)
-        else:
-            for pattern in self._patterns:
-                text = pattern.sub(REDACTED, text)
         return text
 
     def redact_obj(self, value: Any, _depth: int = 0) -> Any:
