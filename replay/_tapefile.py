@@ -35,6 +35,8 @@ from teamtape.store import (
     Store,
     encode_event,
 )
+from teamtape.store.db import teamtape_version
+from teamtape.store.errors import upgrade_hint
 from teamtape.store.journal import create_locked, utf8_line
 
 from ._tape import Tape, TapeRun
@@ -66,6 +68,7 @@ def tape_document(tape: Tape, redactor: Redactor | None = None) -> dict[str, Any
     return {
         "teamtape_tape": TAPE_FORMAT_VERSION,
         "schema_version": SCHEMA_VERSION,
+        "written_by": teamtape_version(),
         "root_run_id": tape.root_run_id,
         "runs": runs,
         "blobs": blobs,
@@ -132,7 +135,7 @@ def tape_from_document(document: Any, source: Path | str = "<tape>") -> Tape:
     if version > TAPE_FORMAT_VERSION or schema > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{source} was written by a newer teamtape (tape format {version}, event schema {schema}; this teamtape "
-            f"reads up to {TAPE_FORMAT_VERSION} and {SCHEMA_VERSION}). Upgrade teamtape to read it."
+            f"reads up to {TAPE_FORMAT_VERSION} and {SCHEMA_VERSION}); {upgrade_hint(document.get('written_by'))}."
         )
     runs: list[TapeRun] = []
     try:

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from .errors import SchemaVersionError
+from .errors import SchemaVersionError, upgrade_hint
 
 _MIGRATION_RE = re.compile(r"^v(\d{3})_.*\.sql$")
 
@@ -82,12 +82,9 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str) -> int:
     latest = latest_store_version()
     if current > latest:
         writer = _writer_of(con, current)
-        use = f"teamtape {writer} (or newer) wrote it: pip install 'teamtape>={writer}'" if writer else (
-            "upgrade teamtape (pip install -U teamtape) to read it"
-        )
         raise SchemaVersionError(
             f"The store at {where} uses schema version {current}, but this teamtape ({teamtape_version()}) "
-            f"understands up to version {latest}; {use}."
+            f"understands up to version {latest}; {upgrade_hint(writer)}."
         )
     applied = False
     if current < latest:

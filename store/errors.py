@@ -6,6 +6,8 @@ without a traceback.
 
 from __future__ import annotations
 
+import re
+
 
 class TeamtapeError(Exception):
     """Root of every error teamtape raises on purpose."""
@@ -25,6 +27,13 @@ class StoreBusyError(StoreError):
 
 class SchemaVersionError(StoreError):
     """The store or a file was written by a newer teamtape than this one."""
+
+
+def upgrade_hint(writer: object) -> str:
+    """What to install to read something a newer teamtape wrote (``writer``: its version, if known)."""
+    if isinstance(writer, str) and re.fullmatch(r"[0-9][0-9A-Za-z.+!-]{0,40}", writer):
+        return f"teamtape {writer} (or newer) wrote it: pip install 'teamtape>={writer}'"
+    return "upgrade teamtape (pip install -U teamtape) to read it"
 
 
 class RunNotFoundError(TeamtapeError):

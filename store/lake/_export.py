@@ -31,6 +31,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as pads
 
+from ..db import teamtape_version
+from ..errors import upgrade_hint
 from ..events import SCHEMA_VERSION
 from ..locks import exclusive_lock
 from ..store import Store
@@ -43,6 +45,7 @@ from ._tables import (
     META_LAKE_VERSION,
     META_SCHEMA_VERSION,
     META_TABLE,
+    META_WRITTEN_BY,
     LakeTable,
 )
 
@@ -166,7 +169,7 @@ def _check_lake_version(loc: LakeLocation) -> None:
     if version > LAKE_FORMAT_VERSION:
         raise LakeError(
             f"The lake at {loc.display} uses layout version {version}; this teamtape writes version "
-            f"{LAKE_FORMAT_VERSION}. Upgrade teamtape, or export into another directory."
+            f"{LAKE_FORMAT_VERSION}: {upgrade_hint(info.get('written_by'))}, or export into another directory."
         )
 
 
@@ -218,6 +221,7 @@ def _copy_options(table: LakeTable, export_id: str) -> str:
         META_LAKE_VERSION: str(LAKE_FORMAT_VERSION),
         META_TABLE: table.name,
         META_EXPORT_ID: export_id,
+        META_WRITTEN_BY: teamtape_version(),
     }
     kv = ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in meta.items())
     return f"FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{kv}}}"
@@ -297,7 +301,8 @@ def _write_metadata(loc: LakeLocation, report: ExportReport, now: dt.datetime) -
     if not loc.exists(META_DIR, "lake.json"):
         loc.write_text(
             json.dumps({"format": "teamtape-lake", "lake_version": LAKE_FORMAT_VERSION,
-                        "schema_version": SCHEMA_VERSION, "tables": [t.name for t in LAKE_TABLES]}, indent=2),
+                        "schema_version": SCHEMA_VERSION, "written_by": teamtape_version(),
+                        "tables": [t.name for t in LAKE_TABLES]}, indent=2),
             META_DIR, "lake.json",
         )
     if report.parts:

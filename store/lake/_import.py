@@ -21,7 +21,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from ..db import arrow_query
-from ..errors import ImportFileError, RunNotFoundError, SchemaVersionError
+from ..errors import ImportFileError, RunNotFoundError, SchemaVersionError, upgrade_hint
 from ..events import SCHEMA_VERSION
 from ..journal import create_locked
 from ..redact import Redactor
@@ -29,7 +29,7 @@ from ..store import Store
 from ._errors import LakeError
 from ._export import part_files
 from ._location import LakeLocation, open_location
-from ._tables import META_SCHEMA_VERSION, META_TABLE
+from ._tables import META_SCHEMA_VERSION, META_TABLE, META_WRITTEN_BY
 
 EVENT_COLUMNS = ("event_id", "run_id", "seq", "ts", "kind", "agent", "payload", "schema_version")
 _DATE_DIR = re.compile(r"(?:^|/)date=(\d{4}-\d{2}-\d{2})/")
@@ -195,7 +195,7 @@ def _open_events(loc: LakeLocation, files: Sequence[str]) -> pads.Dataset:
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{_shown(loc, f)} was written with event schema version {version}; this teamtape reads up to "
-                f"{SCHEMA_VERSION}. Upgrade teamtape (pip install -U teamtape) to import it."
+                f"{SCHEMA_VERSION}: {upgrade_hint(kv.get(META_WRITTEN_BY))}."
             )
         missing = [c for c in EVENT_COLUMNS if c not in meta.schema.names and c != "schema_version"]
         if missing:

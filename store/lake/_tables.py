@@ -12,6 +12,7 @@ META_SCHEMA_VERSION = "teamtape.schema_version"
 META_LAKE_VERSION = "teamtape.lake_version"
 META_TABLE = "teamtape.table"
 META_EXPORT_ID = "teamtape.export_id"
+META_WRITTEN_BY = "teamtape.written_by"
 
 
 @dataclass(frozen=True)

@@ -155,9 +155,14 @@ def test_export_to_a_file_path_says_what_to_do(recorded_store: Store, tmp_path: 
 def test_a_lake_from_a_newer_teamtape_is_refused(recorded_store: Store, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     (lake / "_teamtape").mkdir(parents=True)
-    (lake / "_teamtape" / "lake.json").write_text(json.dumps({"lake_version": 99}))
+    (lake / "_teamtape" / "lake.json").write_text(json.dumps({"lake_version": 99, "written_by": "9.1.0"}))
     from teamtape.store.lake import LakeError
 
-    with pytest.raises(LakeError, match="layout version 99"):
+    with pytest.raises(LakeError, match=r"layout version 99.*pip install 'teamtape>=9.1.0'"):
         export_lake(recorded_store, lake)
     assert not list(lake.rglob("*.parquet")), "nothing may be written into a lake we cannot read"
+    fresh = tmp_path / "fresh"
+    export_lake(recorded_store, fresh)
+    from teamtape.store.db import teamtape_version
+
+    assert json.loads((fresh / "_teamtape" / "lake.json").read_text())["written_by"] == teamtape_version()

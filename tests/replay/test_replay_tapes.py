@@ -90,7 +90,10 @@ def test_bad_tape_files_are_explained(tmp_path: Path, capsys: pytest.CaptureFixt
         read_tape(no_header)
     newer = tmp_path / "c.tape.json"
     newer.write_text(json.dumps({"teamtape_tape": TAPE_FORMAT_VERSION + 1, "schema_version": 1, "runs": []}))
-    with pytest.raises(SchemaVersionError, match=r"newer teamtape .* Upgrade teamtape"):
+    with pytest.raises(SchemaVersionError, match=r"newer teamtape .* upgrade teamtape"):
+        read_tape(newer)
+    newer.write_text(json.dumps({"teamtape_tape": TAPE_FORMAT_VERSION + 1, "written_by": "9.1.0", "runs": []}))
+    with pytest.raises(SchemaVersionError, match=r"teamtape 9.1.0 \(or newer\) wrote it: pip install 'teamtape>=9.1.0'"):
         read_tape(newer)
     broken = tmp_path / "d.tape.json"
     broken.write_text(json.dumps({"teamtape_tape": 1, "runs": [{"events": []}]}))
