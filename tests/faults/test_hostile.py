@@ -215,7 +215,7 @@ def test_a_10_mb_message_is_recorded_whole_in_bounded_memory(
     assert_clean_exit(reader)
     reader_mb = float(reader.stderr.split("PEAK_RSS_MB")[1].split()[0])
     note("memory: first `teamtape show --json` (fold included) of the 10 MB run, peak RSS (MB)", round(reader_mb))
-    assert reader_mb < 70 * BIG_MB, "measured 0.45 GB (1.5 GB before folds went in batches)"
+    assert reader_mb < 80 * BIG_MB, "measured 0.45-0.6 GB (1.5 GB before folds went in batches)"
     lengths = store.query("SELECT source, length(content) AS n FROM messages WHERE run_id = ? ORDER BY seq", [run_id])
     assert lengths == [{"source": "user", "n": size}, {"source": "reader", "n": size}]
     stored = store.query("SELECT sum(length(CAST(payload AS VARCHAR))) / 1048576 AS mb FROM events")[0]["mb"]
