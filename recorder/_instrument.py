@@ -6,10 +6,11 @@ import threading
 
 from ._logtap import install_tap, remove_tap
 from ._models import wrap_create, wrap_create_stream
-from ._patch import Patcher
+from ._patch import Patcher, all_subclasses
 from ._runs import wrap_agent_run, wrap_reset, wrap_run_stream
 from ._tools import wrap_execute_tool_call, wrap_query, wrap_update_context
 from ._turns import (
+    SELF_SELECTING,
     wrap_manager_handler,
     wrap_model_selection,
     wrap_on_messages,
@@ -28,8 +29,7 @@ def _apply() -> None:
     from autogen_agentchat.teams import BaseGroupChat
     from autogen_agentchat.teams._group_chat._base_group_chat_manager import BaseGroupChatManager
     from autogen_agentchat.teams._group_chat._selector_group_chat import SelectorGroupChatManager
-    from autogen_agentchat.teams._group_chat._sequential_routed_agent import SequentialRoutedAgent
-    from autogen_core import EVENT_LOGGER_NAME, BaseAgent
+    from autogen_core import EVENT_LOGGER_NAME
     from autogen_core.memory import Memory
     from autogen_core.models import ChatCompletionClient
 
@@ -40,9 +40,13 @@ def _apply() -> None:
     _patcher.wrap_tree(BaseChatAgent, ["on_messages_stream"], wrap_on_messages_stream)
     _patcher.wrap_tree(BaseChatAgent, ["on_messages"], wrap_on_messages)
     _patcher.wrap_tree(BaseGroupChatManager, ["select_speaker"], wrap_select_speaker)
-    _patcher.wrap(SequentialRoutedAgent, "on_message_impl", wrap_manager_handler)
+    # Only managers' handlers and self-selecting managers' publishing are wrapped (on those classes):
+    # every agent's messages go through these methods.
+    _patcher.wrap_tree(BaseGroupChatManager, ["on_message_impl"], wrap_manager_handler, inherited=True)
     _patcher.wrap(SelectorGroupChatManager, "_select_speaker", wrap_model_selection)
-    _patcher.wrap(BaseAgent, "publish_message", wrap_publish_message)
+    for cls in all_subclasses(BaseGroupChatManager):
+        if cls.__name__ in SELF_SELECTING:
+            _patcher.wrap(cls, "publish_message", wrap_publish_message, inherited=True)
     _patcher.wrap_tree(ChatCompletionClient, ["create"], wrap_create)
     _patcher.wrap_tree(ChatCompletionClient, ["create_stream"], wrap_create_stream)
     _patcher.wrap_tree(Memory, ["update_context"], wrap_update_context)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 MARK = "__teamtape_wrapped__"
+_ABSENT = object()  # what a class held before an inherited method was wrapped on it: nothing
 
 
 def all_subclasses(base: type) -> list[type]:
@@ -31,11 +32,35 @@ class Patcher:
     def __init__(self) -> None:
         self._patched: list[tuple[type, str, Any]] = []
 
-    def wrap(self, cls: type, name: str, make_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]) -> bool:
-        """Replace ``cls.name`` (only where ``cls`` itself defines it) with ``make_wrapper(original)``."""
+    def wrap(
+        self,
+        cls: type,
+        name: str,
+        make_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]],
+        *,
+        inherited: bool = False,
+    ) -> bool:
+        """Replace ``cls.name`` (only where ``cls`` itself defines it) with ``make_wrapper(original)``.
+
+        With ``inherited``, a method ``cls`` inherits is wrapped on ``cls`` too (so its base classes'
+        other subclasses are left alone); :meth:`restore` then removes the wrapper again.
+        """
         raw = cls.__dict__.get(name)
         if raw is None:
-            return False
+            if not inherited:
+                return False
+            raw = next((base.__dict__[name] for base in cls.__mro__[1:] if name in base.__dict__), None)
+            if raw is None or isinstance(raw, staticmethod | classmethod):
+                return False
+            func = raw
+            if getattr(func, MARK, False) or not callable(func) or getattr(func, "__isabstractmethod__", False):
+                return False
+            wrapper = make_wrapper(func)
+            functools.update_wrapper(wrapper, func)
+            setattr(wrapper, MARK, True)
+            setattr(cls, name, wrapper)
+            self._patched.append((cls, name, _ABSENT))
+            return True
         is_static = isinstance(raw, staticmethod)
         func = raw.__func__ if is_static else raw
         if getattr(func, MARK, False) or not callable(func) or getattr(func, "__isabstractmethod__", False):
@@ -48,16 +73,27 @@ class Patcher:
         return True
 
     def wrap_tree(
-        self, base: type, names: Iterable[str], make_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]
+        self,
+        base: type,
+        names: Iterable[str],
+        make_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]],
+        *,
+        inherited: bool = False,
     ) -> None:
-        """Wrap ``names`` on ``base`` and on each loaded subclass that defines them itself."""
+        """Wrap ``names`` on ``base`` and on each loaded subclass that defines them itself.
+
+        With ``inherited``, also where ``base`` (or a subclass) inherits them from outside the tree.
+        """
         for cls in all_subclasses(base):
             for name in names:
-                self.wrap(cls, name, make_wrapper)
+                self.wrap(cls, name, make_wrapper, inherited=inherited)
 
     def restore(self) -> None:
         for cls, name, raw in reversed(self._patched):
-            setattr(cls, name, raw)
+            if raw is _ABSENT:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, raw)
         self._patched.clear()
 
     def __len__(self) -> int:

@@ -188,7 +188,7 @@ def wrap_on_messages(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def wrap_manager_handler(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps ``SequentialRoutedAgent.on_message_impl``: what a group chat manager does is its own.
+    """Wraps group chat managers' ``on_message_impl``: what a group chat manager does is its own.
 
     A manager may call its model outside ``select_speaker`` (MagenticOne's orchestrator plans, keeps
     its ledgers and writes the final answer from its message handlers): those calls are attributed
@@ -213,7 +213,7 @@ SELF_SELECTING = {"MagenticOneOrchestrator"}
 
 
 def wrap_publish_message(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps ``BaseAgent.publish_message`` to see the speaker a self-selecting manager asks to speak."""
+    """Wraps a self-selecting manager's ``publish_message`` to see the speaker it asks to speak."""
 
     async def publish_message(self: Any, message: Any, topic_id: Any, *args: Any, **kwargs: Any) -> Any:
         if type(self).__name__ in SELF_SELECTING and type(message).__name__ == "GroupChatRequestPublish":
