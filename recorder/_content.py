@@ -16,8 +16,9 @@ MESSAGE_FIELDS_KEPT = frozenset({"id", "source", "target", "type", "models_usage
 
 
 def _size(value: Any) -> dict[str, int]:
+    """What was left out, as its length in characters (of its compact JSON form unless it is text)."""
     try:
-        n = len(value if isinstance(value, str) else json.dumps(value, default=str))
+        n = len(value if isinstance(value, str) else json.dumps(value, default=str, separators=(",", ":")))
     except Exception:
         n = 0
     return {OMITTED: n}
@@ -29,6 +30,26 @@ def _drop_fields(payload: dict[str, Any], fields: tuple[str, ...], empty: Any = 
         if out.get(name) not in (None, "", [], {}):
             out[name] = _size(out[name]) if empty is None else empty
     return out
+
+
+def message_without_content(message: Any) -> dict[str, Any] | None:
+    """The ``message`` payload of a pydantic message without its content, straight from the message.
+
+    What :func:`without_content` keeps of its full payload, without serializing the content first
+    (``text``, rendered from the content, is not counted in the size). None when the message cannot
+    be read that way (the caller then takes the long way).
+    """
+    try:
+        kept = message.model_dump(mode="json", include=MESSAGE_FIELDS_KEPT)
+        rest = message.model_dump_json(exclude=MESSAGE_FIELDS_KEPT)
+    except Exception:
+        return None
+    if not isinstance(kept, dict):
+        return None
+    kept.setdefault("type", type(message).__name__)
+    kept["content"] = {OMITTED: len(rest)}
+    kept["text"] = ""
+    return kept
 
 
 def without_content(kind: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -41,10 +41,16 @@ _PROVIDERS = (
 
 def _wrapped_client(client: Any) -> Any:
     """The client a wrapping client (e.g. ChatCompletionCache's ``client``) delegates to, or None."""
+    inner = getattr(client, "client", None)
+    if inner is None or inner is client:
+        return None
     from autogen_core.models import ChatCompletionClient
 
-    inner = getattr(client, "client", None)
-    return inner if isinstance(inner, ChatCompletionClient) and inner is not client else None
+    return inner if isinstance(inner, ChatCompletionClient) else None
+
+
+_provider_by_class: dict[type, str | None] = {}
+"""The provider each client class's name says (None: it does not say)."""
 
 
 def provider_of(client: Any) -> str:
@@ -53,11 +59,14 @@ def provider_of(client: Any) -> str:
     A wrapping client (a cache) is named by the client it wraps, so a cache hit, which never
     reaches that client, still shows whose answer it holds.
     """
-    name = type(client).__name__
-    provider = next((p for key, p in _PROVIDERS if key in name), None)
+    cls = type(client)
+    try:
+        provider = _provider_by_class[cls]
+    except KeyError:
+        provider = _provider_by_class[cls] = next((p for key, p in _PROVIDERS if key in cls.__name__), None)
     if provider is None:
         inner = _wrapped_client(client)
-        return provider_of(inner) if inner is not None else name
+        return provider_of(inner) if inner is not None else cls.__name__
     if provider == "openai":
         base = str(getattr(getattr(client, "_client", None), "base_url", "") or "")
         if base and "api.openai.com" not in base:
@@ -98,11 +107,12 @@ def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], 
     agent = current_agent.get()
     call_id = run.next_call_id()
     tools = kwargs.get("tools", args[0] if args else None) or []
+    extra_args = kwargs.get("extra_create_args")
     request: dict[str, Any] = {
         **_message_delta(run, (agent, id(client)), call_id, list(messages or [])),
         "tool_choice": tool_choice_form(kwargs.get("tool_choice", "auto")),
         "json_output": json_output_form(kwargs.get("json_output")),
-        "extra_args": rec.redactor.redact_obj(to_jsonable(kwargs.get("extra_create_args") or {})),
+        "extra_args": rec.redactor.redact_obj(to_jsonable(extra_args)) if extra_args else {},
     }
     if tools:
         request["tools"] = _tools_ref(run, list(tools))
@@ -123,6 +133,9 @@ def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], 
     }
 
 
+_LAST_TOOLS = ("$last",)  # tools_cache's entry for the previous call's tools (other keys hold reprs or ids)
+
+
 def _tools_ref(run: RunRecorder, tools: list[Any]) -> dict[str, str]:
     """The offered tools as a blob, computed once per distinct list of tools (schemas are costly).
 
@@ -130,14 +143,24 @@ def _tools_ref(run: RunRecorder, tools: list[Any]) -> dict[str, str]:
     those are keyed by content (their ``repr``), tool objects by identity (kept alive in the cache so
     an id is never reused while it is a key).
     """
+    last = run.tools_cache.get(_LAST_TOOLS)  # the previous call's tools: usually the same again
+    if last is not None and len(last[0]) == len(tools) and all(map(_same_tool, tools, last[0])):
+        return last[1]
     key = tuple(repr(t) if isinstance(t, dict) else id(t) for t in tools)
     objects = [t for t in tools if not isinstance(t, dict)]
     hit = run.tools_cache.get(key)
     if hit is not None and all(map(operator.is_, hit[0], objects)):
-        return hit[1]
-    ref = run.blobs.put("application/vnd.autogen.tools+json", tool_schemas(tools))
-    run.tools_cache[key] = (objects, ref)
+        ref = hit[1]
+    else:
+        ref = run.blobs.put("application/vnd.autogen.tools+json", tool_schemas(tools))
+        run.tools_cache[key] = (objects, ref)
+    run.tools_cache[_LAST_TOOLS] = (tools, ref)
     return ref
+
+
+def _same_tool(a: Any, b: Any) -> bool:
+    """The same tool object, or an equal schema (a plain dict; objects may compare equal loosely)."""
+    return a is b or (type(a) is dict and type(b) is dict and a == b)
 
 
 def _message_delta(run: RunRecorder, key: tuple[Any, int], call_id: str, messages: list[Any]) -> dict[str, Any]:
@@ -214,7 +237,7 @@ def _end(state: dict[str, Any], result: Any = None, error: BaseException | None 
         payload["raw"]["response_id"] = raw_response.get("id")
     if error is not None:
         payload["error"] = error_payload(error)
-    run.emit("llm_call", state["agent"], **payload)
+    run.emit_payload("llm_call", state["agent"], payload)
 
 
 def _note_inner(client: Any) -> None:

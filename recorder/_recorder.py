@@ -139,7 +139,8 @@ class Recorder:
             run.emit("blob", None, hash=digest, media_type=media_type, data=data)
 
     def new_event(self, run_id: str, seq: int, kind: str, agent: str | None, payload: dict[str, Any]) -> Event:
-        return Event(self.ids.event_id(), run_id, seq, time.time(), kind, agent, payload)
+        ts = time.time()
+        return Event(self.ids.event_id(ts), run_id, seq, ts, kind, agent, payload)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def session_for(self, owner: Any) -> str:

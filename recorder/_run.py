@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from json.encoder import encode_basestring
 from typing import Any
 
-from teamtape.store.events import MAX_STATE_BYTES, RawJson, encode_json, message_text
+from teamtape.store.events import MAX_STATE_BYTES, Event, RawJson, encode_json, message_text
 
-from ._content import without_content
+from ._content import message_without_content, without_content
 from ._context import current_tool_call
 from ._guard import failures
 from ._recorder import Recorder, python_versions
@@ -115,14 +116,20 @@ class RunRecorder:
             if isinstance(payload, RawJson):
                 payload = json.loads(payload)
             payload = without_content(event_kind, payload)  # type: ignore[arg-type]
-        event = self.recorder.new_event(self.run_id, self.seq, event_kind, agent, payload)  # type: ignore[arg-type]
+        self._append(event_kind, agent, payload)
+
+    def _append(self, event_kind: str, agent: str | None, payload: dict[str, Any] | RawJson) -> None:
+        """Write one event of this run with this payload as it is."""
+        rec = self.recorder
+        ts = time.time()
+        event = Event(rec.ids.event_id(ts), self.run_id, self.seq, ts, event_kind, agent, payload)  # type: ignore[arg-type]
         self.seq += 1
-        self.recorder.emit(event)
+        rec.emit(event)
 
     def _emit_blob(self, digest: str, media_type: str, data: Any) -> None:
         if isinstance(data, RawJson):
-            head = json.dumps({"hash": digest, "media_type": media_type})
-            self.emit_payload("blob", None, RawJson(f'{head[:-1]},"data":{data}}}'))
+            head = f'{{"hash":{encode_basestring(digest)},"media_type":{encode_basestring(media_type)}'
+            self.emit_payload("blob", None, RawJson(f'{head},"data":{data}}}'))
         else:
             self.emit("blob", None, hash=digest, media_type=media_type, data=data)
 
@@ -238,6 +245,11 @@ class RunRecorder:
             self._message_ids.add(message_id)
         source = getattr(message, "source", None)
         self._flush_chunks_of(source)
+        if not self.recorder.capture_content:
+            bare = message_without_content(message)
+            if bare is not None:
+                self._append("message", source, bare)
+                return
         self.emit_payload("message", source, message_payload_json(message, self.blobs))
 
     def record_messages(self, messages: Any) -> None:

@@ -173,9 +173,18 @@ def llm_message_ref(message: Any, blobs: BlobTable, cache: RefCache) -> dict[str
     if hit is not None:
         return hit
     media_type = "application/vnd.autogen.llm-message+json"
-    if isinstance(getattr(message, "content", None), str):
+    content = getattr(message, "content", None)
+    text: str | None = None
+    if isinstance(content, str):
         text = message.model_dump_json()  # pydantic's own serializer: no Python-level walk
-        ref = blobs.put_json(media_type, text, lambda: RawJson(text))
+    elif isinstance(content, list) and not any(hasattr(part, "to_base64") for part in content):
+        try:  # tool calls, tool results, text parts: no image to store apart
+            text = message.model_dump_json()
+        except Exception:
+            text = None
+    if text is not None:
+        body = text
+        ref = blobs.put_json(media_type, body, lambda: RawJson(body))
     else:
         try:
             data = message.model_dump(mode="json", exclude={"content"})

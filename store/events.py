@@ -245,9 +245,10 @@ class IdFactory:
         self._proc = os.urandom(6).hex()
         self._n = 0
 
-    def event_id(self) -> str:
+    def event_id(self, now: float | None = None) -> str:
+        """A new id; ``now`` (``time.time()``, e.g. the event's own ``ts``) saves reading the clock."""
         self._n += 1
-        return f"{int(time.time() * 1000):012x}{self._proc}{self._n:08x}"
+        return f"{int((time.time() if now is None else now) * 1000):012x}{self._proc}{self._n:08x}"
 
 
 def new_run_id() -> str:
