@@ -35,10 +35,11 @@ def install_tap(logger_name: str) -> None:
     original = type(logger)
 
     def info(self: logging.Logger, msg: Any, *args: Any, **kwargs: Any) -> None:
-        try:
-            _observe(msg)
-        except Exception:
-            pass
+        if current_llm_call.get() is not None:  # autogen logs every message: most are no model call's
+            try:
+                _observe(msg)
+            except Exception:
+                pass
         original.info(self, msg, *args, **kwargs)
 
     logger.__class__ = type(f"Teamtape{original.__name__}", (original,), {"info": info})

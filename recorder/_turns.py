@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
+from ._active import active
 from ._context import current_agent, current_agent_obj, current_run, current_selection, current_turn
 from ._guard import safely
 from ._run import RunRecorder
@@ -82,12 +83,10 @@ class _Turn:
         }
         if error is not None:
             payload["error"] = error_payload(error)
-        self.run.emit("agent_turn", self.name, **payload)
+        self.run.emit_payload("agent_turn", self.name, payload)
 
 
 def _should_record(agent: Any) -> bool:
-    from ._active import active
-
     return active() is not None and current_agent_obj.get() is not agent
 
 
