@@ -125,9 +125,9 @@ class Redactor:
 
         Most text holds none: one search then replaces a substring search per secret and per hint.
         """
+        self._precheck_stale = False  # first: a secret added from now on makes it stale again
         hint_words = (hint for hints, _ in self._hinted for hint in hints)
         literals = sorted({*self._secrets, *hint_words}, key=len, reverse=True)
-        self._precheck_stale = False
         return re.compile("|".join(map(re.escape, literals))) if literals else None
 
     def scrub_text(self, text: str) -> str:

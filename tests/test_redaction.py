@@ -46,3 +46,16 @@ async def test_planted_secrets_appear_nowhere(store_dir: Path, monkeypatch: pyte
         assert secret.encode() not in raw, f"{secret} found on disk"
         assert secret not in dump, f"{secret} found in the events table"
     assert open_store(store_dir).query("SELECT count(*) AS n FROM messages")[0]["n"] == 2
+
+
+def test_a_secret_learned_after_scrubbing_began_is_scrubbed_from_then_on() -> None:
+    from teamtape.store import Redactor
+
+    redactor = Redactor(defaults=True)
+    plain = "nothing to see here: a text with no secret and no hint of one"
+    assert redactor.scrub_text(plain) is plain, "text with no candidate is returned as it was"
+    assert redactor.scrub_text("auth: Bearer abcdefghijklmnop") == "auth: [REDACTED]"
+    redactor.add_secrets(["late-secret-0042"])
+    assert redactor.scrub_text("x late-secret-0042 y") == "x [REDACTED] y"
+    redactor.add_secrets(["Token tok-credential-77"])  # the credential alone is remembered too
+    assert redactor.scrub_text("repeat tok-credential-77") == "repeat [REDACTED]"
