@@ -179,7 +179,7 @@ def _json_default(value: Any) -> Any:
 
 def encode_json(value: Any) -> str:
     """``value`` as compact JSON text, as events are written. Never raises on odd values."""
-    return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+    return _compact_json(value)
 
 
 # The compact JSON encoder of events, built once (``json.dumps`` builds one per call, which costs as
