@@ -121,7 +121,7 @@ def _segments(chunk: _Chunk) -> Iterator[tuple[int, bytes]]:
 def _event_lines(data: bytes) -> int:
     """How many non-blank lines ``data`` holds (DuckDB skips blank ones)."""
     if b"\n\n" not in data and not data.startswith(b"\n"):
-        return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)  # the usual case, without splitting
+        return data.count(b"\n")  # the usual case (every piece ends with a newline), without splitting
     return sum(1 for line in data.split(b"\n") if line.strip())
 
 
@@ -411,15 +411,10 @@ def rebuild_projections(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> in
         "speaker_selections",
         "blobs",
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(con):
         for t in tables:
             con.execute(f"DELETE FROM {t}")
         con.execute("CREATE OR REPLACE TEMP TABLE new_events AS SELECT * FROM events ORDER BY run_id, seq")
         n = con.execute("SELECT count(*) FROM new_events").fetchone()[0]  # type: ignore[index]
         _project_staged(con, prices)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(n)

@@ -156,14 +156,11 @@ class Store:
                 con.close()
 
     def _read_only(self) -> bool:
-        """True when this process cannot write the store but has a database to read."""
-        if os.access(self.root, os.W_OK) and (not self.layout.lock.exists() or os.access(self.layout.lock, os.W_OK)):
-            try:
-                if not os.statvfs(self.root).f_flag & os.ST_RDONLY:
-                    return False
-            except OSError:
-                return False
-        return self.layout.db.is_file() and os.access(self.layout.db, os.R_OK)
+        """True when this process cannot write the store (``access`` also says so on a read-only disk)
+        but has a database to read."""
+        lock = self.layout.lock
+        writable = os.access(self.root, os.W_OK) and (not lock.exists() or os.access(lock, os.W_OK))
+        return not writable and self.layout.db.is_file() and os.access(self.layout.db, os.R_OK)
 
     @contextlib.contextmanager
     def _read_only_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -183,9 +180,7 @@ class Store:
                 f"the store at {self.root} is read-only for you: showing what was folded into it before"
                 + (f"; {waiting} journal(s) of newer recordings are not included" if waiting else "")
             )
-            if message not in self._warned:
-                self._warned.add(message)
-                warnings.warn(f"teamtape: {message}", stacklevel=4)
+            self._warn_once(message)
             yield con
         finally:
             con.close()
@@ -211,9 +206,12 @@ class Store:
             ) from e
         self.last_fold = report
         for message in report.warnings:
-            if message not in self._warned:
-                self._warned.add(message)
-                warnings.warn(f"teamtape: {message}", stacklevel=4)
+            self._warn_once(message)
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            warnings.warn(f"teamtape: {message}", stacklevel=5)
 
     def sync(self) -> FoldReport:
         """Fold all journals now and report what happened."""
@@ -244,7 +242,8 @@ class Store:
             raise StoreNotFoundError(self._missing_message())
         with contextlib.ExitStack() as held:
             if self._read_only():
-                held.enter_context(self._read_only_connection()).close()  # checks and warns; folds nothing
+                with self._read_only_connection():
+                    pass  # checks the store's version and warns; folds nothing
             else:
                 held.enter_context(self._write_lock())
                 con = self._open_duckdb()  # created here when the store holds only journals so far
