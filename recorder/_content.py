@@ -47,7 +47,12 @@ def message_without_content(message: Any) -> dict[str, Any] | None:
     if not isinstance(kept, dict):
         return None
     kept.setdefault("type", type(message).__name__)
-    kept["content"] = {OMITTED: len(rest)}
+    return _bare_message(kept, {OMITTED: len(rest)})
+
+
+def _bare_message(kept: dict[str, Any], size: dict[str, int]) -> dict[str, Any]:
+    """A message payload of only its kept fields, its content replaced by ``size``."""
+    kept["content"] = size
     kept["text"] = ""
     return kept
 
@@ -55,10 +60,8 @@ def message_without_content(message: Any) -> dict[str, Any] | None:
 def without_content(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The payload of an event of ``kind`` with its content replaced by sizes."""
     if kind == "message":
-        out = {k: v for k, v in payload.items() if k in MESSAGE_FIELDS_KEPT}
-        out["content"] = _size({k: v for k, v in payload.items() if k not in MESSAGE_FIELDS_KEPT})
-        out["text"] = ""
-        return out
+        kept = {k: v for k, v in payload.items() if k in MESSAGE_FIELDS_KEPT}
+        return _bare_message(kept, _size({k: v for k, v in payload.items() if k not in MESSAGE_FIELDS_KEPT}))
     if kind == "message_chunks":
         return {**payload, "text": ""}
     if kind == "llm_call":
