@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from teamtape.store import Event, IdFactory, JournalWriter, Redactor, Store, decode_event
+from teamtape.store import Event, IdFactory, JournalWriter, RawJson, Redactor, Store, decode_event
 from teamtape.store.paths import resolve_store_path
 
 from ._guard import failures
@@ -90,41 +90,49 @@ class Recorder:
                 )
         return self._writer
 
-    def emit(self, event: Event) -> None:
-        """Write one event. Never raises."""
+    def append(self, run_id: str, seq: int, kind: str, agent: str | None, payload: dict[str, Any] | RawJson) -> None:
+        """Write one event of a run (stamped with an id and the time now). Never raises."""
+        ts = time.time()
+        event_id = self.ids.event_id(ts)
         try:
             with self._lock:
-                writer = self._get_writer()
-                line = writer.encode(event) if writer else None
-                if writer is not None and line is not None:
+                writer = self._writer or self._get_writer()
+                line = None
+                if writer is not None:
                     try:
-                        writer.append_line(line)
+                        line = writer.append_fields(event_id, run_id, seq, ts, kind, agent, payload)
                         self.events_written += 1
-                        if event.kind in ("run_started", "run_ended"):
+                        if kind in ("run_started", "run_ended"):
                             writer.check_linked()
                     except OSError as e:
-                        self._journal_broken = True
-                        self._writer = None
-                        if isinstance(e, FileNotFoundError):
-                            what = (
-                                f"the store at {self.store.root} was deleted while recording: what this process "
-                                "had recorded there is gone and the rest is not recorded"
-                            )
-                        else:
-                            what = (
-                                f"teamtape stopped writing to {self.store.root} ({e.strerror or e}): events "
-                                "written before this are kept, the rest is not recorded"
-                            )
-                        failures.once(f"journal-write:{self.store.root}", f"{what}; your team runs on.")
+                        self._writing_failed(e)
             if self.sinks:
-                safe = decode_event(line) if line is not None else self._redacted_copy(event)
+                event = decode_event(line) if line is not None else self._redacted_copy(
+                    Event(event_id, run_id, seq, ts, kind, agent, payload)  # type: ignore[arg-type]
+                )
                 for sink in self.sinks:
                     try:
-                        sink.handle(safe)
+                        sink.handle(event)
                     except Exception as e:
                         failures.report(f"an event for {type(sink).__name__}", e)
         except Exception as e:
-            failures.report(f"a {event.kind} event", e)
+            failures.report(f"a {kind} event", e)
+
+    def _writing_failed(self, error: OSError) -> None:
+        """Stop writing after the disk refused a line, and say once what that means."""
+        self._journal_broken = True
+        self._writer = None
+        if isinstance(error, FileNotFoundError):
+            what = (
+                f"the store at {self.store.root} was deleted while recording: what this process "
+                "had recorded there is gone and the rest is not recorded"
+            )
+        else:
+            what = (
+                f"teamtape stopped writing to {self.store.root} ({error.strerror or error}): events "
+                "written before this are kept, the rest is not recorded"
+            )
+        failures.once(f"journal-write:{self.store.root}", f"{what}; your team runs on.")
 
     def _redacted_copy(self, event: Event) -> Event:
         from teamtape.store import encode_event
@@ -137,10 +145,6 @@ class Recorder:
         run = current_run.get()
         if run is not None:
             run.emit("blob", None, hash=digest, media_type=media_type, data=data)
-
-    def new_event(self, run_id: str, seq: int, kind: str, agent: str | None, payload: dict[str, Any]) -> Event:
-        ts = time.time()
-        return Event(self.ids.event_id(ts), run_id, seq, ts, kind, agent, payload)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def session_for(self, owner: Any) -> str:

@@ -7,7 +7,7 @@ import time
 from json.encoder import encode_basestring
 from typing import Any
 
-from teamtape.store.events import MAX_STATE_BYTES, Event, RawJson, encode_json, message_text
+from teamtape.store.events import MAX_STATE_BYTES, RawJson, encode_json, message_text
 
 from ._content import message_without_content, without_content
 from ._context import current_tool_call
@@ -120,11 +120,9 @@ class RunRecorder:
 
     def _append(self, event_kind: str, agent: str | None, payload: dict[str, Any] | RawJson) -> None:
         """Write one event of this run with this payload as it is."""
-        rec = self.recorder
-        ts = time.time()
-        event = Event(rec.ids.event_id(ts), self.run_id, self.seq, ts, event_kind, agent, payload)  # type: ignore[arg-type]
-        self.seq += 1
-        rec.emit(event)
+        seq = self.seq
+        self.seq = seq + 1
+        self.recorder.append(self.run_id, seq, event_kind, agent, payload)
 
     def _emit_blob(self, digest: str, media_type: str, data: Any) -> None:
         if isinstance(data, RawJson):

@@ -27,12 +27,17 @@ def _tool_kind(name: str, workbenches: Any, handoff_tools: Any) -> str:
 
 
 def _parse_arguments(raw: Any) -> Any:
+    """A tool call's arguments as JSON; text that is not standard JSON (e.g. ``NaN``) is kept as sent."""
     if isinstance(raw, str):
         try:
-            return json.loads(raw)
+            return json.loads(raw, parse_constant=_refuse_constant)
         except ValueError:
             return raw
     return to_jsonable(raw)
+
+
+def _refuse_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not standard JSON")
 
 
 def wrap_execute_tool_call(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -15,11 +15,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
+
+import orjson
 
 SCHEMA_VERSION = 1
 """Version stamped into every event, journal line, tape and exported file."""
@@ -178,55 +181,128 @@ def _json_default(value: Any) -> Any:
 
 
 def encode_json(value: Any) -> str:
-    """``value`` as compact JSON text, as events are written. Never raises on odd values."""
-    return _compact_json(value)
+    """``value`` as compact JSON text, as events are written. Never raises on odd values.
+
+    Standard JSON: NaN and infinities are written as ``null`` (as ``JSON.stringify`` and pydantic do),
+    so every reader (DuckDB, jq, a browser) can parse every line.
+    """
+    try:
+        return orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS).decode("utf-8")
+    except TypeError:  # a lone surrogate, an int over 64 bits, nesting deeper than orjson goes
+        return _compact_json(value)
 
 
-# The compact JSON encoder of events, built once (``json.dumps`` builds one per call, which costs as
-# much as encoding a small payload). It keeps no circular-reference markers (they would be shared
-# between threads), so a payload that contains itself fails with RecursionError instead of ValueError.
+def encode_json_bytes(value: Any) -> bytes:
+    """:func:`encode_json` as the UTF-8 bytes a journal holds (lone surrogates escaped, see :func:`utf8_line`)."""
+    try:
+        return orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return utf8_line(_compact_json(value))
+
+
+# Values orjson has its own form for that ``json.dumps`` (and so the fallback below) would hand to
+# ``_json_default``: both encoders write them the same way.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
+# The fallback encoder, built once (``json.dumps`` builds one per call). It keeps no circular-reference
+# markers (they would be shared between threads), so a payload that contains itself fails with
+# RecursionError instead of ValueError, and it refuses NaN so that :func:`_finite` can replace it.
 _compact_encoder = (
-    c_make_encoder(None, _json_default, encode_basestring, None, ":", ",", False, False, True)
+    c_make_encoder(None, _json_default, encode_basestring, None, ":", ",", False, False, False)
     if c_make_encoder is not None
     else None
 )
 
 
 def _compact_json(value: Any) -> str:
-    """``json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))``."""
-    if type(value) is dict and _compact_encoder is not None:
-        return "".join(_compact_encoder(value, 0))
-    return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+    """What orjson cannot encode, the standard library's way (NaN and infinities as ``null``)."""
+    try:
+        if type(value) is dict and _compact_encoder is not None:
+            return "".join(_compact_encoder(value, 0))
+        return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a non-finite float
+        return json.dumps(_finite(value), ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
+def _finite(value: Any, depth: int = 0) -> Any:
+    """A copy of ``value`` with NaN and infinities replaced by None (containers walked)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth > 2000:
+        return value
+    if isinstance(value, dict):
+        return {k: _finite(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v, depth + 1) for v in value]
+    return value
+
+
+def utf8_line(text: str) -> bytes:
+    r"""The UTF-8 bytes of journal lines.
+
+    A lone surrogate cannot be UTF-8 (Python makes them from bytes that are not UTF-8: a file name read
+    with ``os.fsdecode``, a tool's ``surrogateescape`` output, a broken ``\ud800`` escape in a model's
+    JSON). Encoded as is, it makes the whole line unreadable to DuckDB and the event would be lost; it
+    is written as the six characters ``\udcff`` instead (it can only occur inside a JSON string).
+
+    Example:
+        >>> import json
+        >>> json.loads(utf8_line(json.dumps({"file": "report-\udcff.txt"}, ensure_ascii=False)))
+        {'file': 'report-\\udcff.txt'}
+    """
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text).encode("utf-8")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _envelope_head(event_id: Any, run_id: Any, seq: Any, ts: Any, kind: Any, agent: Any) -> str:
+    """The event's JSON up to its payload: ``{"event_id":...,"payload":``. Never raises on odd values."""
+    if (
+        type(seq) is int
+        and type(ts) is float
+        and math.isfinite(ts)
+        and isinstance(event_id, str)
+        and isinstance(run_id, str)
+        and isinstance(kind, str)
+        and (agent is None or isinstance(agent, str))
+    ):
+        return (
+            f'{{"event_id":{encode_basestring(event_id)},"run_id":{encode_basestring(run_id)},"seq":{seq},'
+            f'"ts":{float.__repr__(ts)},"kind":{encode_basestring(kind)},'
+            f'"agent":{"null" if agent is None else encode_basestring(agent)},"payload":'
+        )
+    envelope = {"event_id": event_id, "run_id": run_id, "seq": seq, "ts": ts, "kind": kind, "agent": agent}
+    return f'{encode_json(envelope)[:-1]},"payload":'
+
+
+def _envelope_tail(version: Any) -> str:
+    return f',"schema_version":{version if type(version) is int else encode_json(version)}}}'
 
 
 def encode_event(event: Event) -> str:
     """One journal line (no trailing newline). Never raises on odd payload values.
 
-    The event as compact JSON (``ensure_ascii=False``), a ``RawJson`` payload written verbatim; the
-    envelope is formatted directly when its fields have their usual types.
+    The event as compact JSON (``ensure_ascii=False``, see :func:`encode_json`), a ``RawJson`` payload
+    written verbatim.
     """
-    payload = event.payload if isinstance(event.payload, RawJson) else _compact_json(event.payload)
-    seq, ts, agent, version = event.seq, event.ts, event.agent, event.schema_version
-    if (
-        type(seq) is int
-        and type(ts) is float
-        and math.isfinite(ts)
-        and type(version) is int
-        and isinstance(event.event_id, str)
-        and isinstance(event.run_id, str)
-        and isinstance(event.kind, str)
-        and (agent is None or isinstance(agent, str))
-    ):
-        return (
-            f'{{"event_id":{encode_basestring(event.event_id)},"run_id":{encode_basestring(event.run_id)},'
-            f'"seq":{seq},"ts":{float.__repr__(ts)},"kind":{encode_basestring(event.kind)},'
-            f'"agent":{"null" if agent is None else encode_basestring(agent)},"payload":{payload},'
-            f'"schema_version":{version}}}'
-        )
-    envelope = event.to_dict()
-    del envelope["payload"]
-    head = _compact_json(envelope)
-    return f'{head[:-1]},"payload":{payload}}}'
+    payload = event.payload if isinstance(event.payload, RawJson) else encode_json(event.payload)
+    head = _envelope_head(event.event_id, event.run_id, event.seq, event.ts, event.kind, event.agent)
+    return f"{head}{payload}{_envelope_tail(event.schema_version)}"
+
+
+_LINE_TAIL = utf8_line(_envelope_tail(SCHEMA_VERSION) + "\n")
+
+
+def event_line(
+    event_id: str, run_id: str, seq: int, ts: float, kind: str, agent: str | None, payload: dict[str, Any] | RawJson
+) -> bytes:
+    """:func:`encode_event` of these fields as journal bytes, newline included: the recorder's hot path."""
+    body = utf8_line(payload) if isinstance(payload, RawJson) else encode_json_bytes(payload)
+    return b"".join((utf8_line(_envelope_head(event_id, run_id, seq, ts, kind, agent)), body, _LINE_TAIL))
 
 
 def decode_event(line: str | bytes) -> Event:

@@ -12,35 +12,15 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import re
 import socket
 from pathlib import Path
+from typing import Any
 
-from .events import Event, encode_event
+from .events import Event, RawJson, encode_event, event_line, utf8_line
 from .redact import Redactor
 
 JOURNAL_SUFFIX = ".jsonl"
 CHECK_EVERY = 64  # writes between checks that the journal file still exists
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def utf8_line(text: str) -> bytes:
-    r"""The UTF-8 bytes of journal lines.
-
-    A lone surrogate cannot be UTF-8 (Python makes them from bytes that are not UTF-8: a file name read
-    with ``os.fsdecode``, a tool's ``surrogateescape`` output, a broken ``\ud800`` escape in a model's
-    JSON). Encoded as is, it makes the whole line unreadable to DuckDB and the event would be lost; it
-    is written as the six characters ``\udcff`` instead (it can only occur inside a JSON string).
-
-    Example:
-        >>> import json
-        >>> json.loads(utf8_line(json.dumps({"file": "report-\udcff.txt"}, ensure_ascii=False)))
-        {'file': 'report-\\udcff.txt'}
-    """
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub(lambda m: f"\\\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 class JournalWriter:
@@ -64,22 +44,26 @@ class JournalWriter:
     def name(self) -> str:
         return self.path.name
 
-    def encode(self, event: Event) -> str:
-        """The redacted journal line for an event (without newline)."""
-        return self._redactor.scrub_text(encode_event(event))
-
     def append(self, event: Event) -> None:
         """Write one event; raises OSError when the disk refuses (the recorder handles that)."""
-        self.append_line(self.encode(event))
+        self.write(utf8_line(encode_event(event) + "\n"))
 
-    def append_line(self, line: str) -> None:
-        """Write one already-encoded, already-redacted line."""
-        data = utf8_line(line + "\n")
+    def append_fields(
+        self, event_id: str, run_id: str, seq: int, ts: float, kind: str, agent: str | None,
+        payload: dict[str, Any] | RawJson,
+    ) -> bytes:
+        """Write the event made of these fields (the recorder's path: no Event object); returns its line."""
+        return self.write(event_line(event_id, run_id, seq, ts, kind, agent, payload))
+
+    def write(self, lines: bytes) -> bytes:
+        """Redact and write whole encoded lines with one system call; returns what was written."""
+        data = self._redactor.scrub_bytes(lines)
         os.write(self._fd, data)
         self.bytes_written += len(data)
         self._lines += 1
         if self._lines % CHECK_EVERY == 0:
             self.check_linked()
+        return data
 
     def check_linked(self) -> None:
         """Raise ``FileNotFoundError`` when the journal was deleted (e.g. ``rm -rf`` of the store).
@@ -92,12 +76,8 @@ class JournalWriter:
 
     def append_many(self, events: list[Event]) -> None:
         """Write several events with one system call."""
-        if not events:
-            return
-        text = "".join(self.encode(e) + "\n" for e in events)
-        data = utf8_line(text)
-        os.write(self._fd, data)
-        self.bytes_written += len(data)
+        if events:
+            self.write(utf8_line("".join(encode_event(e) + "\n" for e in events)))
 
     def close(self) -> None:
         """Release the lock; the journal is then folded and removed by the next reader."""

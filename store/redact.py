@@ -86,6 +86,7 @@ class Redactor:
         self._combined: re.Pattern[str] | None = None
         self._secrets: set[str] = set()
         self._precheck: re.Pattern[str] | None = None
+        self._precheck_bytes: re.Pattern[bytes] | None = None
         self._precheck_stale = True
         self.add_patterns(patterns)
         self.add_secrets(env_secrets())
@@ -120,20 +121,25 @@ class Redactor:
         except re.error:  # e.g. a user pattern with inline global flags: match one by one
             self._combined = None
 
-    def _build_precheck(self) -> re.Pattern[str] | None:
-        """One regular expression that finds any secret value or any hint of a default pattern.
+    def _build_prechecks(self) -> None:
+        """One regular expression (for text, and one for UTF-8 bytes) that finds any secret value or
+        any hint of a default pattern.
 
         Most text holds none: one search then replaces a substring search per secret and per hint.
         """
         self._precheck_stale = False  # first: a secret added from now on makes it stale again
         hint_words = (hint for hints, _ in self._hinted for hint in hints)
         literals = sorted({*self._secrets, *hint_words}, key=len, reverse=True)
-        return re.compile("|".join(map(re.escape, literals))) if literals else None
+        if not literals:
+            self._precheck = self._precheck_bytes = None
+            return
+        self._precheck = re.compile("|".join(map(re.escape, literals)))
+        self._precheck_bytes = re.compile(b"|".join(re.escape(s.encode("utf-8", "surrogatepass")) for s in literals))
 
     def scrub_text(self, text: str) -> str:
         """Replace every known secret value and pattern match in a string."""
         if self._precheck_stale:
-            self._precheck = self._build_precheck()
+            self._build_prechecks()
         if self._precheck is not None and self._precheck.search(text) is not None:
             text = self._scrub_known(text)
         if self._combined is not None:
@@ -143,6 +149,14 @@ class Redactor:
             for pattern in self._patterns:
                 text = pattern.sub(REDACTED, text)
         return text
+
+    def scrub_bytes(self, data: bytes) -> bytes:
+        """:meth:`scrub_text` of UTF-8 text (journal lines): bytes with no secret are returned as they are."""
+        if self._precheck_stale:
+            self._build_prechecks()
+        if not self._patterns and (self._precheck_bytes is None or self._precheck_bytes.search(data) is None):
+            return data
+        return self.scrub_text(data.decode("utf-8", "surrogatepass")).encode("utf-8", "surrogatepass")
 
     def _scrub_known(self, text: str) -> str:
         """Replace the known secret values and the default patterns' matches."""
