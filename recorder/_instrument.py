@@ -10,6 +10,7 @@ from ._patch import Patcher, all_subclasses
 from ._runs import wrap_agent_run, wrap_reset, wrap_run_stream
 from ._tools import wrap_execute_tool_call, wrap_query, wrap_update_context
 from ._turns import (
+    MODEL_FREE_HANDLERS,
     SELF_SELECTING,
     wrap_manager_handler,
     wrap_model_selection,
@@ -40,11 +41,12 @@ def _apply() -> None:
     _patcher.wrap_tree(BaseChatAgent, ["on_messages_stream"], wrap_on_messages_stream)
     _patcher.wrap_tree(BaseChatAgent, ["on_messages"], wrap_on_messages)
     _patcher.wrap_tree(BaseGroupChatManager, ["select_speaker"], wrap_select_speaker)
-    # Only managers' handlers and self-selecting managers' publishing are wrapped (on those classes):
-    # every agent's messages go through these methods.
-    _patcher.wrap_tree(BaseGroupChatManager, ["on_message_impl"], wrap_manager_handler, inherited=True)
+    # Only the handlers of managers that may call a model outside select_speaker, and self-selecting
+    # managers' publishing, are wrapped (on those classes): every agent's messages go through them.
     _patcher.wrap(SelectorGroupChatManager, "_select_speaker", wrap_model_selection)
     for cls in all_subclasses(BaseGroupChatManager):
+        if cls is not BaseGroupChatManager and cls.__name__ not in MODEL_FREE_HANDLERS:
+            _patcher.wrap(cls, "on_message_impl", wrap_manager_handler, inherited=True)
         if cls.__name__ in SELF_SELECTING:
             _patcher.wrap(cls, "publish_message", wrap_publish_message, inherited=True)
     _patcher.wrap_tree(ChatCompletionClient, ["create"], wrap_create)

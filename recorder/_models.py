@@ -108,14 +108,18 @@ def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], 
     call_id = run.next_call_id()
     tools = kwargs.get("tools", args[0] if args else None) or []
     extra_args = kwargs.get("extra_create_args")
-    request: dict[str, Any] = {
-        **_message_delta(run, (agent, id(client)), call_id, list(messages or [])),
-        "tool_choice": tool_choice_form(kwargs.get("tool_choice", "auto")),
-        "json_output": json_output_form(kwargs.get("json_output")),
-        "extra_args": rec.redactor.redact_obj(to_jsonable(extra_args)) if extra_args else {},
-    }
-    if tools:
-        request["tools"] = _tools_ref(run, list(tools))
+    run.hold()  # the request's new blobs are written together
+    try:
+        request: dict[str, Any] = {
+            **_message_delta(run, (agent, id(client)), call_id, list(messages or [])),
+            "tool_choice": tool_choice_form(kwargs.get("tool_choice", "auto")),
+            "json_output": json_output_form(kwargs.get("json_output")),
+            "extra_args": rec.redactor.redact_obj(to_jsonable(extra_args)) if extra_args else {},
+        }
+        if tools:
+            request["tools"] = _tools_ref(run, list(tools))
+    finally:
+        run.release()
     client_args = _client_args(client)
     if client_args:
         request["client_args"] = rec.redactor.redact_obj(client_args)

@@ -8,15 +8,19 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from teamtape.store import Event, IdFactory, JournalWriter, RawJson, Redactor, Store, decode_event
+from teamtape.store.events import event_line
 from teamtape.store.paths import resolve_store_path
 
 from ._guard import failures
 from ._serialize import BlobTable
+
+Payload = dict[str, Any] | RawJson
+_LIFECYCLE = frozenset({"run_started", "run_ended"})
 
 
 class EventSink(Protocol):
@@ -90,33 +94,58 @@ class Recorder:
                 )
         return self._writer
 
-    def append(self, run_id: str, seq: int, kind: str, agent: str | None, payload: dict[str, Any] | RawJson) -> None:
+    def append(self, run_id: str, seq: int, kind: str, agent: str | None, payload: Payload) -> None:
         """Write one event of a run (stamped with an id and the time now). Never raises."""
         ts = time.time()
         event_id = self.ids.event_id(ts)
         try:
-            with self._lock:
-                writer = self._writer or self._get_writer()
-                line = None
-                if writer is not None:
-                    try:
-                        line = writer.append_fields(event_id, run_id, seq, ts, kind, agent, payload)
-                        self.events_written += 1
-                        if kind in ("run_started", "run_ended"):
-                            writer.check_linked()
-                    except OSError as e:
-                        self._writing_failed(e)
+            written = self._write(event_line(event_id, run_id, seq, ts, kind, agent, payload), 1, kind in _LIFECYCLE)
             if self.sinks:
-                event = decode_event(line) if line is not None else self._redacted_copy(
-                    Event(event_id, run_id, seq, ts, kind, agent, payload)  # type: ignore[arg-type]
-                )
-                for sink in self.sinks:
-                    try:
-                        sink.handle(event)
-                    except Exception as e:
-                        failures.report(f"an event for {type(sink).__name__}", e)
+                self._to_sinks(written, [Event(event_id, run_id, seq, ts, kind, agent, payload)])  # type: ignore[arg-type]
         except Exception as e:
             failures.report(f"a {kind} event", e)
+
+    def append_many(self, run_id: str, entries: Sequence[tuple[int, str, str | None, Payload]]) -> None:
+        """Write several ``(seq, kind, agent, payload)`` events of a run with one system call. Never raises."""
+        ts = time.time()
+        stamped = [(self.ids.event_id(ts), *entry) for entry in entries]
+        try:
+            data = b"".join([event_line(eid, run_id, seq, ts, kind, agent, body) for eid, seq, kind, agent, body in stamped])
+            written = self._write(data, len(stamped), any(entry[2] in _LIFECYCLE for entry in stamped))
+            if self.sinks:
+                events = [Event(eid, run_id, seq, ts, kind, agent, body) for eid, seq, kind, agent, body in stamped]
+                self._to_sinks(written, events)  # type: ignore[arg-type]
+        except Exception as e:
+            failures.report(f"{len(stamped)} events", e)
+
+    def _write(self, lines: bytes, count: int, lifecycle: bool) -> bytes | None:
+        """Append encoded lines to the journal; returns them as written (redacted), None if not written."""
+        with self._lock:
+            writer = self._writer or self._get_writer()
+            if writer is None:
+                return None
+            try:
+                written = writer.write(lines)
+                self.events_written += count
+                if lifecycle:  # a run starts or ends: is the journal still there?
+                    writer.check_linked()
+            except OSError as e:
+                self._writing_failed(e)
+                return None
+            return written
+
+    def _to_sinks(self, written: bytes | None, events: list[Event]) -> None:
+        """Hand events to the sinks as they were written (redacted), or redacted here if they were not."""
+        if written is not None:
+            events = [decode_event(line) for line in written.splitlines()]
+        else:
+            events = [self._redacted_copy(event) for event in events]
+        for event in events:
+            for sink in self.sinks:
+                try:
+                    sink.handle(event)
+                except Exception as e:
+                    failures.report(f"an event for {type(sink).__name__}", e)
 
     def _writing_failed(self, error: OSError) -> None:
         """Stop writing after the disk refused a line, and say once what that means."""

@@ -98,6 +98,7 @@ class RunRecorder:
         self.live_started = False
         self.record_inputs = True
         self._message_ids: set[str] = set()
+        self._held: list[tuple[int, str, str | None, dict[str, Any] | RawJson]] | None = None
 
     def next_call_id(self) -> str:
         """A call id unique in this run, known before the call's event is written."""
@@ -122,7 +123,25 @@ class RunRecorder:
         """Write one event of this run with this payload as it is."""
         seq = self.seq
         self.seq = seq + 1
-        self.recorder.append(self.run_id, seq, event_kind, agent, payload)
+        if self._held is not None:
+            self._held.append((seq, event_kind, agent, payload))
+        else:
+            self.recorder.append(self.run_id, seq, event_kind, agent, payload)
+
+    def hold(self) -> None:
+        """Keep the events appended from now on until :meth:`release` writes them with one system call.
+
+        For a burst of events in one synchronous stretch (a model request's new blobs): no await comes
+        between ``hold`` and ``release``, so nothing is held while the team waits on anything.
+        """
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Write the events held since :meth:`hold`."""
+        held, self._held = self._held, None
+        if held:
+            self.recorder.append_many(self.run_id, held)
 
     def _emit_blob(self, digest: str, media_type: str, data: Any) -> None:
         if isinstance(data, RawJson):

@@ -207,6 +207,12 @@ def wrap_manager_handler(original: Callable[..., Any]) -> Callable[..., Any]:
     return on_message_impl
 
 
+MODEL_FREE_HANDLERS = frozenset(
+    {"RoundRobinGroupChatManager", "SwarmGroupChatManager", "SelectorGroupChatManager", "GraphFlowManager"}
+)
+"""Managers (exactly these classes) whose message handlers call no model: the selector's model is
+called from ``select_speaker``, which says who calls it. Their handlers are left unwrapped."""
+
 SELF_SELECTING = {"MagenticOneOrchestrator"}
 """Managers that pick the next speaker outside ``select_speaker`` (from their own model calls)."""
 

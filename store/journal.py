@@ -14,9 +14,8 @@ import fcntl
 import os
 import socket
 from pathlib import Path
-from typing import Any
 
-from .events import Event, RawJson, encode_event, event_line, utf8_line
+from .events import Event, encode_event, utf8_line
 from .redact import Redactor
 
 JOURNAL_SUFFIX = ".jsonl"
@@ -47,13 +46,6 @@ class JournalWriter:
     def append(self, event: Event) -> None:
         """Write one event; raises OSError when the disk refuses (the recorder handles that)."""
         self.write(utf8_line(encode_event(event) + "\n"))
-
-    def append_fields(
-        self, event_id: str, run_id: str, seq: int, ts: float, kind: str, agent: str | None,
-        payload: dict[str, Any] | RawJson,
-    ) -> bytes:
-        """Write the event made of these fields (the recorder's path: no Event object); returns its line."""
-        return self.write(event_line(event_id, run_id, seq, ts, kind, agent, payload))
 
     def write(self, lines: bytes) -> bytes:
         """Redact and write whole encoded lines with one system call; returns what was written."""
