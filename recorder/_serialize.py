@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring
 from typing import Any
 
 from teamtape.store import RawJson
@@ -110,7 +111,7 @@ def message_payload_json(message: Any, blobs: BlobTable) -> RawJson | dict[str, 
         body = f'{body[:-1]},"type":{json.dumps(type(message).__name__)}}}' if body != "{}" else body
     if rendered == content:  # the text is the content: stored once (see teamtape.store.message_text)
         return RawJson(body)
-    text = json.dumps(rendered, ensure_ascii=False)
+    text = encode_basestring(rendered) if isinstance(rendered, str) else json.dumps(rendered, ensure_ascii=False)
     return RawJson(f'{body[:-1]},"text":{text}}}' if body != "{}" else f'{{"text":{text}}}')
 
 
