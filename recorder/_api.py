@@ -7,13 +7,15 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-
-from teamtape.store import Store
+from typing import TYPE_CHECKING
 
 from . import _active
 from ._guard import failures
 from ._instrument import is_patched, patch_autogen, unpatch_autogen
 from ._recorder import EventSink, Recorder
+
+if TYPE_CHECKING:
+    from teamtape.store import Store
 
 _global: Recorder | None = None
 _global_lock = threading.Lock()

@@ -10,14 +10,18 @@ import time
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from teamtape.store import Event, IdFactory, JournalWriter, RawJson, Redactor, Store, decode_event
+from teamtape.store import Event, IdFactory, JournalWriter, RawJson, Redactor, decode_event
 from teamtape.store.events import event_line
+from teamtape.store.journal import open_journal
 from teamtape.store.paths import resolve_store_path
 
 from ._guard import failures
 from ._serialize import BlobTable
+
+if TYPE_CHECKING:
+    from teamtape.store import Store
 
 Payload = dict[str, Any] | RawJson
 _LIFECYCLE = frozenset({"run_started", "run_ended"})
@@ -51,7 +55,8 @@ class Recorder:
         save_state: bool = True,
         capture_content: bool = True,
     ) -> None:
-        self.store = Store(resolve_store_path(store))
+        self.root = resolve_store_path(store)
+        self._store: Store | None = None
         self.name = name
         self.labels = dict(labels or {})
         self.redactor = Redactor(secrets=secrets)
@@ -73,6 +78,15 @@ class Recorder:
         self._journal_broken = False
         self._lock = threading.Lock()
 
+    @property
+    def store(self) -> Store:
+        """The store recorded into, for reading (its DuckDB side is imported on first use)."""
+        if self._store is None:
+            from teamtape.store import Store
+
+            self._store = Store(self.root)
+        return self._store
+
     # -- writing -----------------------------------------------------------------------------------
     @property
     def journal_name(self) -> str | None:
@@ -83,12 +97,12 @@ class Recorder:
     def _get_writer(self) -> JournalWriter | None:
         if self._writer is None and not self._journal_broken:
             try:
-                self._writer = self.store.writer(self.redactor)
+                self._writer = open_journal(self.root, self.redactor)
             except OSError as e:
                 self._journal_broken = True
                 failures.once(
-                    f"journal-open:{self.store.root}",  # once per store, not once per process
-                    f"teamtape cannot write to the store at {self.store.root} ({e.strerror or e}); "
+                    f"journal-open:{self.root}",  # once per store, not once per process
+                    f"teamtape cannot write to the store at {self.root} ({e.strerror or e}); "
                     "this run is not being recorded, but your team runs normally. "
                     "Fix the directory's permissions or pick another with --store / $TEAMTAPE_STORE.",
                 )
@@ -153,15 +167,15 @@ class Recorder:
         self._writer = None
         if isinstance(error, FileNotFoundError):
             what = (
-                f"the store at {self.store.root} was deleted while recording: what this process "
+                f"the store at {self.root} was deleted while recording: what this process "
                 "had recorded there is gone and the rest is not recorded"
             )
         else:
             what = (
-                f"teamtape stopped writing to {self.store.root} ({error.strerror or error}): events "
+                f"teamtape stopped writing to {self.root} ({error.strerror or error}): events "
                 "written before this are kept, the rest is not recorded"
             )
-        failures.once(f"journal-write:{self.store.root}", f"{what}; your team runs on.")
+        failures.once(f"journal-write:{self.root}", f"{what}; your team runs on.")
 
     def _redacted_copy(self, event: Event) -> Event:
         from teamtape.store import encode_event

@@ -1,4 +1,13 @@
-"""The event-sourced store: event schema, journals, DuckDB projections, import and export."""
+"""The event-sourced store: event schema, journals, DuckDB projections, import and export.
+
+What a recording process needs (events, journals, redaction) imports without DuckDB or pyarrow; the
+DuckDB side (``Store``, ``open_store``...) is imported on first use, so recording never loads it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     ImportFileError,
@@ -22,11 +31,24 @@ from .events import (
     message_text,
     new_run_id,
 )
-from .fold import FoldReport
 from .journal import JournalWriter
 from .paths import resolve_store_path
 from .redact import REDACTED, Redactor
-from .store import Store, open_store, resolve_run_ref
+
+if TYPE_CHECKING:
+    from .fold import FoldReport
+    from .store import Store, open_store, resolve_run_ref
+
+_LAZY = {"FoldReport": ".fold", "Store": ".store", "open_store": ".store", "resolve_run_ref": ".store"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "REDACTED",

@@ -16,6 +16,7 @@ import socket
 from pathlib import Path
 
 from .events import Event, encode_event, utf8_line
+from .paths import StoreLayout
 from .redact import Redactor
 
 JOURNAL_SUFFIX = ".jsonl"
@@ -78,6 +79,12 @@ class JournalWriter:
                 os.close(self._fd)
             finally:
                 self._fd = -1
+
+
+def open_journal(root: Path, redactor: Redactor | None = None) -> JournalWriter:
+    """A new journal for this process in the store at ``root`` (creating it, owner-only, if needed)."""
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return JournalWriter(StoreLayout(root).journal_dir, redactor)
 
 
 def create_locked(path: Path) -> int:

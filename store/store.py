@@ -18,7 +18,7 @@ from .db import arrow_query, latest_store_version, migrate, rows_as_dicts, store
 from .errors import QueryError, RunNotFoundError, StoreBusyError, StoreError, StoreNotFoundError
 from .events import Event
 from .fold import FoldReport, fold, rebuild_projections
-from .journal import JournalWriter, list_journals
+from .journal import JournalWriter, list_journals, open_journal
 from .locks import exclusive_lock
 from .paths import StoreLayout, resolve_store_path
 from .redact import Redactor
@@ -75,8 +75,7 @@ class Store:
 
     def writer(self, redactor: Redactor | None = None) -> JournalWriter:
         """A journal for this process to append events to (creates the directories if needed)."""
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return JournalWriter(self.layout.journal_dir, redactor)
+        return open_journal(self.root, redactor)
 
     @property
     def prices(self) -> PriceBook:

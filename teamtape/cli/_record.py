@@ -92,7 +92,7 @@ def run_command(args: argparse.Namespace) -> int:
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         runs = len(recorder.run_ids)
-        store = recorder.store.root
+        store = recorder.root
         teamtape.uninstrument()
     if runs:
         print(
