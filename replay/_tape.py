@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from teamtape.store import Event, Kind, RunNotFoundError, Store
+from teamtape.store.spill import SPILLED, full_payload, spilled_blob
 
 from ._errors import ReplayError
 
@@ -131,7 +133,7 @@ class Tape:
                 ).fetchall()]
             else:
                 ids = [root]
-            tape = _load(con, ids, run_id, f"run {run_id} in {store.root}")
+            tape = _load(con, store.root, ids, run_id, f"run {run_id} in {store.root}")
         if not tape.has_run(run_id):
             raise RunNotFoundError(f"Run {run_id} has no events in {store.root}.")
         return tape
@@ -146,10 +148,11 @@ class Tape:
                 run_ids,
             ).fetchall()] if run_ids else []
             root = root_run_id or (top[0] if top else "")
-            return _load(con, top, root, f"runs {', '.join(top[:3])}{'...' if len(top) > 3 else ''} in {store.root}")
+            origin = f"runs {', '.join(top[:3])}{'...' if len(top) > 3 else ''} in {store.root}"
+            return _load(con, store.root, top, root, origin)
 
 
-def _load(con: Any, top_level: list[str], root: str, origin: str) -> Tape:
+def _load(con: Any, store_root: Path, top_level: list[str], root: str, origin: str) -> Tape:
     ids = list(top_level)
     frontier = list(ids)
     while frontier:
@@ -160,14 +163,15 @@ def _load(con: Any, top_level: list[str], root: str, origin: str) -> Tape:
         ).fetchall()]
         ids.extend(c for c in children if c not in ids)
         frontier = children
-    events = _load_events(con, ids)
+    events = _load_events(con, store_root, ids)
     runs = [TapeRun(rid, events.get(rid, [])) for rid in ids]
     runs.sort(key=lambda r: (r.start_ts, r.run_id))
     hashes = sorted(blob_refs(e.payload for r in runs for e in r.events))
-    return Tape(runs=runs, blobs=_load_blobs(con, hashes), root_run_id=root, origin=origin)
+    return Tape(runs=runs, blobs=_load_blobs(con, store_root, hashes), root_run_id=root, origin=origin)
 
 
-def _load_events(con: Any, run_ids: list[str]) -> dict[str, list[Event]]:
+def _load_events(con: Any, store_root: Path, run_ids: list[str]) -> dict[str, list[Event]]:
+    """The events of these runs, whole (a large event's payload read back from ``spill/``)."""
     out: dict[str, list[Event]] = {}
     if not run_ids:
         return out
@@ -179,11 +183,14 @@ def _load_events(con: Any, run_ids: list[str]) -> dict[str, list[Event]]:
     ).fetchall()
     for event_id, run_id, seq, ts, kind, agent, payload, version in rows:
         data = json.loads(payload) if isinstance(payload, str) else (payload or {})
+        if SPILLED in data:
+            data = full_payload(store_root, data)
         out.setdefault(run_id, []).append(Event(event_id, run_id, int(seq), float(ts), kind, agent, data, int(version)))
     return out
 
 
-def _load_blobs(con: Any, hashes: list[str]) -> dict[str, dict[str, Any]]:
+def _load_blobs(con: Any, store_root: Path, hashes: list[str]) -> dict[str, dict[str, Any]]:
+    """These blobs' media types and data, whole (a large blob's data read back from ``spill/``)."""
     blobs: dict[str, dict[str, Any]] = {}
     for start in range(0, len(hashes), 500):
         part = hashes[start : start + 500]
@@ -191,7 +198,11 @@ def _load_blobs(con: Any, hashes: list[str]) -> dict[str, dict[str, Any]]:
         for digest, media_type, data in con.execute(
             f"SELECT hash, media_type, data FROM blobs WHERE hash IN ({placeholders})", part
         ).fetchall():
-            blobs[digest] = {"media_type": media_type, "data": json.loads(data) if isinstance(data, str) else data}
+            whole = spilled_blob(store_root, digest)
+            if whole is not None:
+                blobs[digest] = {"media_type": whole.get("media_type", media_type), "data": whole.get("data")}
+            else:
+                blobs[digest] = {"media_type": media_type, "data": json.loads(data) if isinstance(data, str) else data}
     return blobs
 
 

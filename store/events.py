@@ -7,7 +7,9 @@ An event is one line of JSON in a journal and one row of the ``events`` table::
 
 ``seq`` orders the events of one run; ``ts`` is Unix time in seconds (float, UTC). The ``payload``
 of each kind is described on :class:`Kind`. Readers must ignore payload fields they do not know, so
-adding a field never needs a new schema version; renaming or removing one does.
+adding a field never needs a new schema version; renaming or removing one does. In the ``events``
+table, a payload over 1 MiB is a preview carrying ``$spilled`` (the whole of it is in the store's
+``spill/``: see :mod:`teamtape.store.spill`).
 """
 
 from __future__ import annotations

@@ -28,10 +28,13 @@ from .db import load_sql
 from .events import SCHEMA_VERSION, Kind
 from .journal import list_journals, writer_is_alive
 from .paths import StoreLayout
+from .spill import SPILL_BYTES, spill
 
 MAX_LINE_BYTES = 256 * 1024 * 1024
 SEGMENT_BYTES = 16 * 1024 * 1024
 """About how many journal bytes one fold batch stages and projects at a time."""
+WHOLE_JOURNAL_BYTES = 256 * 1024 * 1024
+"""A finished journal up to this size, with no line over ``SPILL_BYTES``, is folded as one batch."""
 
 _STAGE_COLUMNS = (
     "{event_id: 'VARCHAR', run_id: 'VARCHAR', seq: 'BIGINT', ts: 'DOUBLE', kind: 'VARCHAR', "
@@ -149,21 +152,63 @@ _VALID_ROW = (
 )
 
 
-def _read_json_sql(piece_bytes: int, select: str, where: str = "") -> str:
-    # DuckDB sizes its read buffers by the largest object allowed: no larger than this piece needs.
-    largest = min(MAX_LINE_BYTES, max(piece_bytes + 1, 1024 * 1024))
+def _read_json_sql(longest_line: int, select: str, where: str = "") -> str:
+    # DuckDB sizes its read buffers by the largest object allowed: no larger than the longest line needs.
+    largest = min(MAX_LINE_BYTES, max(longest_line + 1, 1024 * 1024))
     return (
         f"{select} FROM read_json(?, format='newline_delimited', columns={_STAGE_COLUMNS}, "
         f"ignore_errors=true, maximum_object_size={largest}) {where}"
     )
 
 
-def _batches(chunks: list[_Chunk]) -> Iterator[list[tuple[_Chunk, int, bytes]]]:
+@dataclass
+class _WholeJournal:
+    """A finished journal DuckDB reads straight from its file, as one piece: its lines and longest one."""
+
+    lines: int
+    longest: int
+
+
+def _whole_journal(chunk: _Chunk) -> _WholeJournal | None:
+    """A finished journal of at most ``WHOLE_JOURNAL_BYTES`` and no line over ``SPILL_BYTES``, as one
+    piece; None otherwise (it is read in pieces, which bounds the memory a huge line takes)."""
+    if chunk.alive or chunk.start or chunk.lines_end != chunk.end or not 0 < chunk.end <= WHOLE_JOURNAL_BYTES:
+        return None
+    lines = longest = 0
+    tail = b""
+    with open(chunk.journal, "rb") as f:
+        while block := f.read(SEGMENT_BYTES):
+            data = tail + block
+            cut = data.rfind(b"\n") + 1
+            tail = data[cut:]
+            if cut:
+                lines += _event_lines(data[:cut])
+                longest = max(longest, *map(len, data[: cut - 1].split(b"\n")))
+            if longest > SPILL_BYTES or len(tail) > SPILL_BYTES:
+                return None
+    return _WholeJournal(lines, longest) if not tail else None
+
+
+Piece = bytes | _WholeJournal
+
+
+def _batches(chunks: list[_Chunk]) -> Iterator[list[tuple[_Chunk, int, Piece]]]:
     """The new lines of every journal in batches of about ``SEGMENT_BYTES`` (chunk, offset past the
-    piece, piece): a fold's memory is bounded by a batch, or its longest line, not by the journals."""
-    batch: list[tuple[_Chunk, int, bytes]] = []
+    piece, piece): a fold's memory is bounded by a batch, or its longest line, not by the journals.
+
+    A finished journal of ordinary lines is one batch of its own, read by DuckDB from the file: every
+    batch costs DuckDB a fixed amount per statement, and a copy through Python costs time too.
+    """
+    batch: list[tuple[_Chunk, int, Piece]] = []
     size = 0
     for chunk in chunks:
+        whole = _whole_journal(chunk)
+        if whole is not None:
+            if batch:
+                yield batch
+                batch, size = [], 0
+            yield [(chunk, chunk.end, whole)]
+            continue
         for end, piece in _segments(chunk):
             if batch and size + len(piece) > SEGMENT_BYTES:
                 yield batch
@@ -177,7 +222,7 @@ def _batches(chunks: list[_Chunk]) -> Iterator[list[tuple[_Chunk, int, bytes]]]:
 def _stage(
     con: duckdb.DuckDBPyConnection,
     layout: StoreLayout,
-    batch: list[tuple[_Chunk, int, bytes]],
+    batch: list[tuple[_Chunk, int, Piece]],
     report: FoldReport,
 ) -> int:
     """Load a batch of journal lines into the temp table ``new_events``; returns its row count.
@@ -192,35 +237,38 @@ def _stage(
     layout.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     stage = layout.tmp_dir / f"stage-{os.getpid()}.jsonl"
     for chunk, _, piece in batch:
-        whole_file = chunk.start == 0 and not chunk.alive and len(piece) == chunk.journal.stat().st_size
-        source = chunk.journal if whole_file else stage
-        if not whole_file:
+        whole = isinstance(piece, _WholeJournal)
+        source = chunk.journal if whole else stage
+        if not whole:
             stage.write_bytes(piece)
+        longest = piece.longest if whole else len(piece)
         try:
             inserted = con.execute(
                 "INSERT INTO new_events "
                 + _read_json_sql(
-                    len(piece),
+                    longest,
                     "SELECT event_id, run_id, seq, make_timestamp(CAST(ts * 1000000 AS BIGINT)), kind, agent, "
                     "coalesce(payload, '{}'), coalesce(schema_version, 1)",
                     f"WHERE {_VALID_ROW}",
                 ),
                 [str(source)],
             ).fetchone()[0]  # type: ignore[index]
-            if inserted != _event_lines(piece):
+            if inserted != (piece.lines if whole else _event_lines(piece)):
                 bad = con.execute(
                     _read_json_sql(
-                        len(piece), "SELECT line_no FROM (SELECT row_number() OVER () AS line_no, *"
+                        longest, "SELECT line_no FROM (SELECT row_number() OVER () AS line_no, *"
                     )
                     + f") WHERE NOT ({_VALID_ROW}) OR event_id IS NULL",
                     [str(source)],
                 ).fetchall()
-                lines = [line for line in piece.split(b"\n") if line.strip()]  # numbered as DuckDB does
+                data = chunk.journal.read_bytes() if whole else piece
+                lines = [line for line in data.split(b"\n") if line.strip()]  # numbered as DuckDB does
                 _quarantine(
                     layout, chunk.journal.name, [lines[n - 1] for (n,) in bad if n - 1 < len(lines)], report
                 )
         finally:
             stage.unlink(missing_ok=True)
+    _spill_large(con, layout)
     too_new = con.execute(
         "SELECT count(*), max(schema_version) FROM new_events WHERE schema_version > ?", [SCHEMA_VERSION]
     ).fetchone()
@@ -238,6 +286,20 @@ def _stage(
                QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts) = 1"""
         )
     return con.execute("SELECT count(*) FROM new_events").fetchone()[0]  # type: ignore[index]
+
+
+def _spill_large(con: duckdb.DuckDBPyConnection, layout: StoreLayout) -> None:
+    """Keep the staged events whose payload is over ``SPILL_BYTES`` whole in ``spill/``, a preview in
+    DuckDB (see :mod:`teamtape.store.spill`): the database then never holds a huge value."""
+    large = con.execute(
+        "SELECT DISTINCT event_id, kind FROM new_events WHERE strlen(CAST(payload AS VARCHAR)) > ?", [SPILL_BYTES]
+    ).fetchall()
+    for event_id, kind in large:
+        (text,) = con.execute(
+            "SELECT CAST(payload AS VARCHAR) FROM new_events WHERE event_id = ? LIMIT 1", [event_id]
+        ).fetchone()  # type: ignore[misc]
+        kept = spill(layout.spill_dir, kind, event_id, text)
+        con.execute("UPDATE new_events SET payload = ? WHERE event_id = ?", [kept, event_id])
 
 
 def _price_new_calls(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> None:
@@ -337,7 +399,11 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
 
 
 def _remove_abandoned_files(layout: StoreLayout, report: FoldReport) -> None:
-    """Half-written files of killed imports and folds (they never reached ``journal/``: nothing is lost)."""
+    """Half-written files of killed imports and folds (they never reached ``journal/`` or ``spill/``:
+    nothing is lost). Only a fold writes spill files, and it holds the store's write lock."""
+    if layout.spill_dir.is_dir():
+        for path in layout.spill_dir.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
     if not layout.tmp_dir.is_dir():
         return
     for path in layout.tmp_dir.glob("*.jsonl"):
@@ -370,6 +436,8 @@ def fold(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook)
     does not grow with the journals. Runs of dead writers are marked crashed in the last transaction.
     """
     report = FoldReport()
+    # One checkpoint at the end, not one per batch: each would rewrite the tables' last row groups.
+    con.execute("SET checkpoint_threshold = '1GB'")
     offsets = dict(con.execute("SELECT journal, offset_bytes FROM journal_offsets").fetchall())
     chunks = _read_new_bytes(layout, offsets, report)
     report.journals_read = sum(1 for c in chunks if c.lines_end > c.start)
@@ -390,6 +458,9 @@ def fold(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook)
         for chunk in chunks:
             if chunk.end != chunk.start:
                 _save_offset(con, chunk.journal.name, chunk.end)
+    con.execute("RESET checkpoint_threshold")
+    if report.events:
+        con.execute("CHECKPOINT")
     _remove_abandoned_files(layout, report)
     for chunk in chunks:
         if not chunk.alive and chunk.journal.stat().st_size <= chunk.end:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .spill import SPILL_DIR
+
 ENV_VAR = "TEAMTAPE_STORE"
 DEFAULT_DIRNAME = ".teamtape"
 
@@ -28,6 +30,7 @@ class StoreLayout:
         self.journal_dir = root / "journal"
         self.quarantine_dir = root / "quarantine"
         self.tmp_dir = root / "tmp"
+        self.spill_dir = root / SPILL_DIR  # events too large for DuckDB, whole (see teamtape.store.spill)
         self.lock = root / ".write.lock"
         self.prices = root / "prices.toml"
         self.config = root / "config.toml"

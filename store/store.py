@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -26,6 +27,12 @@ from .requests import expand_llm_requests
 
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 BUSY_TIMEOUT_ENV = "TEAMTAPE_BUSY_TIMEOUT"
+
+
+def _names_another_file(error: Exception, db: Path) -> bool:
+    """Whether a DuckDB I/O error names a file or directory other than the database (or its WAL)."""
+    named = re.findall(r'"(/[^"]+)"', str(error))
+    return bool(named) and not any(path.startswith(str(db)) for path in named)
 
 
 def _busy_timeout_from_env() -> float:
@@ -150,6 +157,8 @@ class Store:
                 try:
                     yield con
                 except duckdb.IOException as e:  # a damaged file shows when a query reaches the damage
+                    if _names_another_file(e, self.layout.db):  # e.g. a lake export's target
+                        raise StoreError(f"DuckDB failed on a file outside the store: {str(e).splitlines()[0]}") from e
                     raise StoreError(self._unreadable_db_message(e)) from e
             finally:
                 con.close()

@@ -35,6 +35,7 @@ from ..db import teamtape_version
 from ..errors import upgrade_hint
 from ..events import SCHEMA_VERSION
 from ..locks import exclusive_lock
+from ..spill import full_payload
 from ..store import Store
 from ._errors import LakeError
 from ._location import LakeLocation, open_location
@@ -248,11 +249,16 @@ def _stage_table(
     new_rows = f"SELECT src.* FROM ({select}) src ANTI JOIN lake_keys USING ({keys})"
     options = _copy_options(table, export_id)
     target = staging / table.name
+    spilled_rows = f"SELECT * FROM ({new_rows}) WHERE {_IS_SPILLED}" if table.name == "events" else None
+    if spilled_rows:
+        new_rows = f"SELECT * FROM ({new_rows}) WHERE NOT {_IS_SPILLED}"
     row = con.execute(
         f"COPY ({new_rows}) TO {_sql_str(target)} "
         f"({options}, PARTITION_BY (date), FILENAME_PATTERN 'part-{export_id}-{{i}}')"
     ).fetchall()
     n = int(row[0][0]) if row else 0
+    if spilled_rows:  # the lake's source of truth holds large events whole, written one at a time
+        n += _stage_spilled_events(con, store, spilled_rows, target, options, export_id)
     if n == 0 and existing is None:
         # Every table gets at least an empty part, so readers can bind its schema from day one.
         day = dt.datetime.now(dt.UTC).date().isoformat()
@@ -260,6 +266,34 @@ def _stage_table(
         empty.parent.mkdir(parents=True, exist_ok=True)
         con.execute(f"COPY (SELECT * EXCLUDE (date) FROM ({select}) LIMIT 0) TO {_sql_str(empty)} ({options})")
     return n
+
+
+_IS_SPILLED = """json_exists(payload, '$."$spilled"')"""
+
+
+def _stage_spilled_events(
+    con: duckdb.DuckDBPyConnection, store: Store, spilled_rows: str, target: Path, options: str, export_id: str
+) -> int:
+    """Write each new event kept whole in ``spill/`` with its whole payload (see teamtape.store.spill)."""
+    ids = [r[0] for r in con.execute(f"SELECT event_id FROM ({spilled_rows})").fetchall()]
+    for large_index, event_id in enumerate(ids):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE lake_spilled AS SELECT * FROM ({spilled_rows}) WHERE event_id = ?",
+                    [event_id])
+        (stored,) = con.execute("SELECT CAST(payload AS VARCHAR) FROM lake_spilled").fetchone()  # type: ignore[misc]
+        whole = full_payload(store.root, json.loads(stored))
+        con.execute("UPDATE lake_spilled SET payload = ?", [json.dumps(whole, ensure_ascii=False)])
+        apart = target.with_name(f"{target.name}-large-{large_index}")  # COPY partitions only into a new folder
+        con.execute(
+            f"COPY (SELECT * FROM lake_spilled) TO {_sql_str(apart)} "
+            f"({options}, PARTITION_BY (date), FILENAME_PATTERN 'part-{export_id}-large{large_index}-{{i}}')"
+        )
+        for part in apart.rglob("*.parquet"):
+            destination = target / part.relative_to(apart)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            part.replace(destination)
+        shutil.rmtree(apart, ignore_errors=True)
+    con.execute("DROP TABLE IF EXISTS lake_spilled")
+    return len(ids)
 
 
 def _price_without_cache(con: duckdb.DuckDBPyConnection, store: Store) -> None:

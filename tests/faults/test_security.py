@@ -180,8 +180,9 @@ REVIEWED_INTERPOLATIONS = {
     # Every value interpolated into SQL text in teamtape's code, reviewed: constants, placeholders built
     # from counts, quoted literals for COPY paths, or clauses assembled from constant fragments with `?`.
     "','.join('?' * len(run_ids))", "'LIMIT ?' if limit else ''", "RUN_COLUMNS", "SCHEMA_VERSION",
-    "_RUN_COLUMNS", "_VALID_ROW", "_sql_str(empty)", "_sql_str(target)", "clause", "export_id", "group", "keys",
-    "new_rows", "options", "payload_sql", "placeholders", "select", "t", "top", "where",
+    "_RUN_COLUMNS", "_VALID_ROW", "_sql_str(apart)", "_sql_str(empty)", "_sql_str(target)", "clause", "export_id",
+    "group", "keys", "large_index", "new_rows", "options", "payload_sql", "placeholders", "select", "spilled_rows",
+    "t", "top", "where",
 }
 SQL_METHODS = {"execute", "executemany", "query", "query_arrow", "arrow_query", "sql", "user_sql", "_rows"}
 

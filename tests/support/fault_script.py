@@ -113,7 +113,8 @@ def _pause_points(spec: str) -> None:
     - ``call:MODULE:FUNCTION[:N]``: pause right after the N-th (default: first) call of FUNCTION
       returns (e.g. inside a fold's transaction).
 
-    ``$TT_FOLD_SEGMENT_BYTES`` makes folds work in batches of that many bytes (to reach a later batch).
+    ``$TT_FOLD_SEGMENT_BYTES`` makes folds work in batches of that many bytes (to reach a later batch),
+    finished journals included.
     """
     import importlib
 
@@ -191,6 +192,7 @@ def cli(argv: list[str]) -> int:
         import teamtape.store.fold
 
         teamtape.store.fold.SEGMENT_BYTES = int(os.environ["TT_FOLD_SEGMENT_BYTES"])
+        teamtape.store.fold.WHOLE_JOURNAL_BYTES = 0  # every journal in pieces of that size
     from teamtape.cli import main
 
     try:

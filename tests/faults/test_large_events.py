@@ -1,0 +1,81 @@
+"""Events of many megabytes: folds stay bounded however many the store holds, and nothing is cut.
+
+DuckDB rewrites and holds in memory whole row groups at its checkpoints, so a store that kept such
+events in its tables would make every later fold hold all of them. They are kept whole in ``spill/``
+with a preview in DuckDB; tapes and lakes carry every byte.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fault_helpers import event_ids, note
+
+from teamtape.replay import Tape
+from teamtape.store import Event, open_store
+from teamtape.store.lake import export_lake, import_lake
+
+MB = 1024 * 1024
+FOLDS = 5
+
+
+def _record_huge_run(root: Path, run_id: str) -> str:
+    """A journal with one run whose task and message are each 8 MB of random hex (which no redaction
+    pattern can match, unlike random base64, where ``AIza...`` would read as a Google key)."""
+    text = os.urandom(4 * MB).hex()
+    ts = time.time()
+    writer = open_store(root).writer()
+    writer.append_many(
+        [
+            Event(f"{run_id}-0", run_id, 0, ts, "run_started", None, {"name": "huge", "team_type": "X", "task": text}),
+            Event(f"{run_id}-1", run_id, 1, ts, "message", "user", {"type": "TextMessage", "source": "user",
+                                                                      "content": text}),
+            Event(f"{run_id}-2", run_id, 2, ts, "run_ended", None, {"status": "ok"}),
+        ]
+    )
+    writer.close()
+    return text
+
+
+def _fold_peak_mb(root: Path) -> float:
+    """Peak RSS of a fresh process that folds the store (as the next `teamtape runs` would)."""
+    code = (
+        "import resource, sys\n"
+        "from teamtape.store import open_store\n"
+        "open_store(sys.argv[1]).sync()\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[-1])
+
+
+@pytest.mark.slow
+def test_folds_stay_bounded_as_huge_events_pile_up_and_every_byte_comes_back(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    open_store(root, create=True)
+    texts, peaks = {}, []
+    for i in range(FOLDS):
+        texts[f"huge{i}"] = _record_huge_run(root, f"huge{i}")
+        peaks.append(_fold_peak_mb(root))
+    note("memory: fold peak RSS (MB) after 1 and after 5 runs of 16 MB events", f"{peaks[0]:.0f} / {peaks[-1]:.0f}")
+    assert peaks[-1] < peaks[0] + 40, f"each fold held the huge events folded before it: {peaks}"
+
+    store = open_store(root)
+    preview = store.query("SELECT content FROM messages WHERE run_id = 'huge0'")[0]["content"]
+    assert len(preview) < 64 * 1024 and "the whole value is in spill/huge0-1.json" in preview
+    assert {p.stat().st_mode & 0o777 for p in (root / "spill").iterdir()} == {0o600}
+
+    def whole_texts(tape: Tape) -> dict[str, str]:
+        return {r.run_id: e.payload["content"] for r in tape.runs for e in r.events if e.kind == "message"}
+
+    assert whole_texts(Tape.from_runs(store, list(texts))) == texts, "a tape for replay holds every byte"
+    export_lake(store, tmp_path / "lake")
+    copy = open_store(tmp_path / "copy", create=True)
+    import_lake(copy, tmp_path / "lake")
+    assert event_ids(copy) == event_ids(store)
+    assert whole_texts(Tape.from_runs(copy, list(texts))) == texts, "a lake holds every byte"
