@@ -6,8 +6,9 @@ DuckDB side (``Store``, ``open_store``...) is imported on first use, so recordin
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from teamtape._lazy import lazy_attributes
 
 from .errors import (
     ImportFileError,
@@ -40,15 +41,7 @@ if TYPE_CHECKING:
     from .store import Store, open_store, resolve_run_ref
 
 _LAZY = {"FoldReport": ".fold", "Store": ".store", "open_store": ".store", "resolve_run_ref": ".store"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 __all__ = [
     "REDACTED",

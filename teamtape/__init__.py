@@ -11,8 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from teamtape._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from teamtape.recorder import Recording, instrument, record, uninstrument
@@ -30,13 +31,7 @@ _EXPORTS = {
 __all__ = ["Recording", "Store", "instrument", "open_store", "record", "uninstrument"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'teamtape' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:
