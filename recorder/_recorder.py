@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -113,7 +113,7 @@ class Recorder:
         ts = time.time()
         event_id = self.ids.event_id(ts)
         try:
-            written = self._write(event_line(event_id, run_id, seq, ts, kind, agent, payload), 1, kind in _LIFECYCLE)
+            written = self._write([event_line(event_id, run_id, seq, ts, kind, agent, payload)], kind in _LIFECYCLE)
             if self.sinks:
                 self._to_sinks(written, [Event(event_id, run_id, seq, ts, kind, agent, payload)])  # type: ignore[arg-type]
         except Exception as e:
@@ -122,17 +122,23 @@ class Recorder:
     def append_many(self, run_id: str, entries: Sequence[tuple[int, str, str | None, Payload]]) -> None:
         """Write several ``(seq, kind, agent, payload)`` events of a run with one system call. Never raises."""
         ts = time.time()
-        stamped = [(self.ids.event_id(ts), *entry) for entry in entries]
+        lines, events = [], []
+        for seq, kind, agent, body in entries:  # one event that cannot be encoded costs only itself
+            event_id = self.ids.event_id(ts)
+            try:
+                lines.append(event_line(event_id, run_id, seq, ts, kind, agent, body))
+            except Exception as e:
+                failures.report(f"a {kind} event", e)
+                continue
+            events.append(Event(event_id, run_id, seq, ts, kind, agent, body))  # type: ignore[arg-type]
         try:
-            data = b"".join([event_line(eid, run_id, seq, ts, kind, agent, body) for eid, seq, kind, agent, body in stamped])
-            written = self._write(data, len(stamped), any(entry[2] in _LIFECYCLE for entry in stamped))
+            written = self._write(lines, any(e.kind in _LIFECYCLE for e in events)) if lines else None
             if self.sinks:
-                events = [Event(eid, run_id, seq, ts, kind, agent, body) for eid, seq, kind, agent, body in stamped]
-                self._to_sinks(written, events)  # type: ignore[arg-type]
+                self._to_sinks(written, events)
         except Exception as e:
-            failures.report(f"{len(stamped)} events", e)
+            failures.report(f"{len(lines)} events", e)
 
-    def _write(self, lines: bytes, count: int, lifecycle: bool) -> bytes | None:
+    def _write(self, lines: list[bytes], lifecycle: bool) -> bytes | None:
         """Append encoded lines to the journal; returns them as written (redacted), None if not written."""
         with self._lock:
             writer = self._writer or self._get_writer()
@@ -140,7 +146,7 @@ class Recorder:
                 return None
             try:
                 written = writer.write(lines)
-                self.events_written += count
+                self.events_written += len(lines)
                 if lifecycle:  # a run starts or ends: is the journal still there?
                     writer.check_linked()
             except OSError as e:
@@ -150,16 +156,21 @@ class Recorder:
 
     def _to_sinks(self, written: bytes | None, events: list[Event]) -> None:
         """Hand events to the sinks as they were written (redacted), or redacted here if they were not."""
-        if written is not None:
-            events = [decode_event(line) for line in written.splitlines()]
-        else:
-            events = [self._redacted_copy(event) for event in events]
-        for event in events:
+        for event in self._as_written(written, events):
             for sink in self.sinks:
                 try:
                     sink.handle(event)
                 except Exception as e:
                     failures.report(f"an event for {type(sink).__name__}", e)
+
+    def _as_written(self, written: bytes | None, events: list[Event]) -> Iterator[Event]:
+        """Each event as its written (redacted) line reads back, or redacted here if it was not written."""
+        lines = written.splitlines() if written is not None else [None] * len(events)
+        for event, line in zip(events, lines, strict=False):
+            try:
+                yield decode_event(line) if line is not None else self._redacted_copy(event)
+            except Exception as e:
+                failures.report(f"a {event.kind} event for the sinks", e)
 
     def _writing_failed(self, error: OSError) -> None:
         """Stop writing after the disk refused a line, and say once what that means."""

@@ -198,7 +198,7 @@ def _load_blobs(con: Any, store_root: Path, hashes: list[str]) -> dict[str, dict
         for digest, media_type, data in con.execute(
             f"SELECT hash, media_type, data FROM blobs WHERE hash IN ({placeholders})", part
         ).fetchall():
-            whole = spilled_blob(store_root, digest)
+            whole = spilled_blob(store_root, digest, data if isinstance(data, str) else None)
             if whole is not None:
                 blobs[digest] = {"media_type": whole.get("media_type", media_type), "data": whole.get("data")}
             else:

@@ -37,7 +37,7 @@ from teamtape.store import (
 )
 from teamtape.store.db import teamtape_version
 from teamtape.store.errors import upgrade_hint
-from teamtape.store.journal import create_locked, utf8_line
+from teamtape.store.journal import create_locked, utf8_line, write_all
 
 from ._tape import Tape, TapeRun
 
@@ -213,9 +213,7 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
     partial = store.layout.tmp_dir / journal.name
     fd = create_locked(partial)
     try:
-        data = memoryview(utf8_line("".join(line + "\n" for line in lines)))
-        while data:
-            data = data[os.write(fd, data) :]
+        write_all(fd, utf8_line("".join(line + "\n" for line in lines)))
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -167,7 +168,12 @@ class Event:
 
 
 def _json_default(value: Any) -> Any:
-    """Last-resort JSON form for values the recorder did not convert itself."""
+    """Last-resort JSON form for values the recorder did not convert itself (orjson and the standard
+    library's encoder both call it, so both write such values the same way)."""
+    if isinstance(value, float):  # a float subclass (numpy.float64): orjson hands those over
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, UUID):
+        return str(value)
     if hasattr(value, "model_dump"):
         try:
             return value.model_dump(mode="json")

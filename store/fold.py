@@ -261,11 +261,8 @@ def _stage(
                     + f") WHERE NOT ({_VALID_ROW}) OR event_id IS NULL",
                     [str(source)],
                 ).fetchall()
-                data = chunk.journal.read_bytes() if whole else piece
-                lines = [line for line in data.split(b"\n") if line.strip()]  # numbered as DuckDB does
-                _quarantine(
-                    layout, chunk.journal.name, [lines[n - 1] for (n,) in bad if n - 1 < len(lines)], report
-                )
+                _quarantine(layout, chunk.journal.name, _numbered_lines(chunk.journal if whole else piece,
+                                                                         {n for (n,) in bad}), report)
         finally:
             stage.unlink(missing_ok=True)
     _spill_large(con, layout)
@@ -286,6 +283,16 @@ def _stage(
                QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ts) = 1"""
         )
     return con.execute("SELECT count(*) FROM new_events").fetchone()[0]  # type: ignore[index]
+
+
+def _numbered_lines(source: Path | bytes, numbers: set[int]) -> list[bytes]:
+    """The lines of a piece or of a whole journal (read line by line) with these numbers, counted from 1
+    over the non-blank lines as DuckDB numbers them."""
+    if isinstance(source, bytes):
+        lines: Iterator[bytes] = iter(source.split(b"\n"))
+        return [line for n, line in enumerate((x for x in lines if x.strip()), 1) if n in numbers]
+    with open(source, "rb") as f:
+        return [line for n, line in enumerate((x for x in f if x.strip()), 1) if n in numbers]
 
 
 def _spill_large(con: duckdb.DuckDBPyConnection, layout: StoreLayout) -> None:
@@ -431,13 +438,25 @@ def _save_offset(con: duckdb.DuckDBPyConnection, journal: str, offset: int) -> N
 def fold(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook) -> FoldReport:
     """Fold every journal's new lines into the store.
 
-    A batch at a time (about ``SEGMENT_BYTES``), each batch one transaction that also moves the
-    journals' offsets past it: a fold stopped anywhere keeps every event exactly once, and its memory
-    does not grow with the journals. Runs of dead writers are marked crashed in the last transaction.
+    A batch at a time (about ``SEGMENT_BYTES``, or one finished journal: see :func:`_batches`), each
+    batch one transaction that also moves the journals' offsets past it: a fold stopped anywhere keeps
+    every event exactly once, and its memory does not grow with the journals. Runs of dead writers are
+    marked crashed in the last transaction. The database is checkpointed once, at the end.
     """
     report = FoldReport()
     # One checkpoint at the end, not one per batch: each would rewrite the tables' last row groups.
+    (threshold,) = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()  # type: ignore[misc]
     con.execute("SET checkpoint_threshold = '1GB'")
+    try:
+        _fold_batches(con, layout, prices, report)
+    finally:
+        con.execute("SET checkpoint_threshold = ?", [threshold])
+    if report.events:
+        con.execute("CHECKPOINT")
+    return report
+
+
+def _fold_batches(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook, report: FoldReport) -> None:
     offsets = dict(con.execute("SELECT journal, offset_bytes FROM journal_offsets").fetchall())
     chunks = _read_new_bytes(layout, offsets, report)
     report.journals_read = sum(1 for c in chunks if c.lines_end > c.start)
@@ -458,16 +477,12 @@ def fold(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook)
         for chunk in chunks:
             if chunk.end != chunk.start:
                 _save_offset(con, chunk.journal.name, chunk.end)
-    con.execute("RESET checkpoint_threshold")
-    if report.events:
-        con.execute("CHECKPOINT")
     _remove_abandoned_files(layout, report)
     for chunk in chunks:
         if not chunk.alive and chunk.journal.stat().st_size <= chunk.end:
             chunk.journal.unlink(missing_ok=True)
             con.execute("DELETE FROM journal_offsets WHERE journal = ?", [chunk.journal.name])
             report.journals_removed += 1
-    return report
 
 
 def rebuild_projections(con: duckdb.DuckDBPyConnection, prices: PriceBook) -> int:

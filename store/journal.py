@@ -15,6 +15,7 @@ import os
 import socket
 from pathlib import Path
 
+from ._files import write_all
 from .events import Event, encode_event, utf8_line
 from .paths import StoreLayout
 from .redact import Redactor
@@ -46,12 +47,13 @@ class JournalWriter:
 
     def append(self, event: Event) -> None:
         """Write one event; raises OSError when the disk refuses (the recorder handles that)."""
-        self.write(utf8_line(encode_event(event) + "\n"))
+        self.write([utf8_line(encode_event(event) + "\n")])
 
-    def write(self, lines: bytes) -> bytes:
-        """Redact and write whole encoded lines with one system call; returns what was written."""
-        data = self._redactor.scrub_bytes(lines)
-        os.write(self._fd, data)
+    def write(self, lines: list[bytes]) -> bytes:
+        """Redact whole encoded lines (each on its own) and write them with one system call; returns
+        what was written. Raises OSError when the disk refuses (a short write is finished or fails)."""
+        data = b"".join([self._redactor.scrub_bytes(line) for line in lines])
+        write_all(self._fd, data)
         self.bytes_written += len(data)
         self._lines += 1
         if self._lines % CHECK_EVERY == 0:
@@ -70,7 +72,7 @@ class JournalWriter:
     def append_many(self, events: list[Event]) -> None:
         """Write several events with one system call."""
         if events:
-            self.write(utf8_line("".join(encode_event(e) + "\n" for e in events)))
+            self.write([utf8_line(encode_event(e) + "\n") for e in events])
 
     def close(self) -> None:
         """Release the lock; the journal is then folded and removed by the next reader."""

@@ -20,6 +20,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ._files import write_all
+
 SPILL_BYTES = 1024 * 1024
 """Payloads larger than this (serialized bytes) are kept whole in ``spill/``, previewed in DuckDB."""
 
@@ -35,25 +37,38 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,96}")
 
 
 def spill_name(kind: str, event_id: str, payload: Any) -> str:
-    """The file an event's whole payload is kept in: by content hash for a blob (readers look blobs up
-    by hash), else by event id; a name that is not plainly safe for a file is hashed first."""
-    key = f"blob-{payload.get('hash')}" if kind == "blob" and isinstance(payload, dict) else event_id
+    """The file an event's whole payload is kept in: ``blob-<hash>.json`` for a blob (readers look blobs
+    up by hash), else ``ev-<event id>.json``; a name that is not plainly safe for a file is hashed."""
+    is_blob = kind == "blob" and isinstance(payload, dict) and payload.get("hash") is not None
+    prefix, key = ("blob-", payload.get("hash")) if is_blob else ("ev-", event_id)
     if not isinstance(key, str) or not _SAFE_NAME.fullmatch(key):
         key = "h-" + hashlib.sha256(str(key).encode("utf-8", "surrogatepass")).hexdigest()[:40]
-    return f"{key}.json"
+    return f"{prefix}{key}.json"
 
 
 def spill(spill_dir: Path, kind: str, event_id: str, payload_text: str) -> str:
-    """Keep ``payload_text`` whole in ``spill_dir`` and return the preview payload (JSON text) to store."""
-    payload = json.loads(payload_text)
+    """Keep ``payload_text`` whole in ``spill_dir`` and return the preview payload (JSON text) to store.
+
+    Text DuckDB read but Python cannot (a number of thousands of digits, nesting past Python's limit)
+    is kept whole all the same, with only the marker and the start of the text as its preview.
+    """
+    try:
+        payload: Any = json.loads(payload_text)
+    except (ValueError, RecursionError):
+        payload = None
     name = spill_name(kind, event_id, payload)
-    _write_once(spill_dir, name, payload_text.encode("utf-8", "surrogatepass"))
-    size = len(payload_text.encode("utf-8", "surrogatepass"))
+    data = payload_text.encode("utf-8", "surrogatepass")
+    _write_once(spill_dir, name, data)
     where = f"{SPILL_DIR}/{name}"
-    kept = preview(payload, where, budget=SPILL_BYTES // 2)
-    if not isinstance(kept, dict) or len(json.dumps(kept, ensure_ascii=False)) > SPILL_BYTES:
-        kept = {k: v for k, v in payload.items() if not isinstance(v, (dict, list, str))} if isinstance(payload, dict) else {}
-    kept[SPILLED] = {"file": where, "bytes": size}
+    if not isinstance(payload, dict):
+        kept: dict[str, Any] = {"$preview": _cut(payload_text, where, PREVIEW_CHARS)}
+    else:
+        kept = preview(payload, where, budget=SPILL_BYTES // 2)
+        if len(json.dumps(kept, ensure_ascii=False)) > SPILL_BYTES:  # e.g. thousands of keys
+            too_large = f"[too large to preview: the whole value is in {where}]"
+            kept = {k: v if isinstance(v, (bool, int, float)) or v is None or k == "hash" else too_large
+                    for k, v in list(payload.items())[:PREVIEW_ITEMS]}
+    kept[SPILLED] = {"file": where, "bytes": len(data)}
     return json.dumps(kept, ensure_ascii=False)
 
 
@@ -106,13 +121,15 @@ def full_payload(root: Path, payload: dict[str, Any]) -> dict[str, Any]:
     return whole if isinstance(whole, dict) else payload
 
 
-def spilled_blob(root: Path, digest: str) -> dict[str, Any] | None:
-    """The whole payload (hash, media_type, data) of a blob kept in ``spill/``, or None if it is not."""
+def spilled_blob(root: Path, digest: str, stored: str | None) -> dict[str, Any] | None:
+    """The whole payload (hash, media_type, data) of a blob whose stored data (JSON text) is a preview
+    of one kept in ``spill/``; None for a blob stored whole (a spill file alone is never trusted: a
+    blob imported later with the same hash must not replace the one the store kept)."""
     name = spill_name("blob", "", {"hash": digest})
-    path = root / SPILL_DIR / name
-    if not path.is_file():
+    where = f"{SPILL_DIR}/{name}"
+    if not stored or f" is in {where}]" not in stored:  # how every cut in a preview ends
         return None
-    whole = _read(root, f"{SPILL_DIR}/{name}")
+    whole = _read(root, where)
     return whole if isinstance(whole, dict) else None
 
 
@@ -133,17 +150,22 @@ def _read(root: Path, relative: str) -> Any:
 
 
 def _write_once(directory: Path, name: str, data: bytes) -> None:
-    """Write a spill file whole, or keep the one already there: as the first copy of an event (or of a
-    blob) is the one the store keeps, an event imported again can never replace what was kept."""
+    """Write a spill file whole and durably (the journal it came from is removed after the fold), or
+    keep the one already there: as the first copy of an event (or of a blob) is the one the store
+    keeps, an event imported again can never replace what was kept."""
     directory.mkdir(mode=0o700, exist_ok=True)
     if (directory / name).exists():
         return
     tmp = directory / f".{name}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
+        os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, directory / name)
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

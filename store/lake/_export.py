@@ -275,7 +275,7 @@ def _stage_spilled_events(
     con: duckdb.DuckDBPyConnection, store: Store, spilled_rows: str, target: Path, options: str, export_id: str
 ) -> int:
     """Write each new event kept whole in ``spill/`` with its whole payload (see teamtape.store.spill)."""
-    ids = [r[0] for r in con.execute(f"SELECT event_id FROM ({spilled_rows})").fetchall()]
+    ids = [r[0] for r in con.execute(f"SELECT DISTINCT event_id FROM ({spilled_rows}) ORDER BY 1").fetchall()]
     for large_index, event_id in enumerate(ids):
         con.execute(f"CREATE OR REPLACE TEMP TABLE lake_spilled AS SELECT * FROM ({spilled_rows}) WHERE event_id = ?",
                     [event_id])

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from .._files import write_all
 from ..db import arrow_query
 from ..errors import ImportFileError, RunNotFoundError, SchemaVersionError, upgrade_hint
 from ..events import SCHEMA_VERSION
@@ -262,7 +263,7 @@ def _write_journal(store: Store, con: duckdb.DuckDBPyConnection) -> None:
     try:
         while batch := cursor.fetchmany(10_000):
             text = "".join(redactor.scrub_text(_line(*row)) + "\n" for row in batch)
-            os.write(fd, text.encode("utf-8", errors="surrogatepass"))
+            write_all(fd, text.encode("utf-8", errors="surrogatepass"))
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -7,6 +7,7 @@ with a preview in DuckDB; tapes and lakes carry every byte.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def test_folds_stay_bounded_as_huge_events_pile_up_and_every_byte_comes_back(tmp
 
     store = open_store(root)
     preview = store.query("SELECT content FROM messages WHERE run_id = 'huge0'")[0]["content"]
-    assert len(preview) < 64 * 1024 and "the whole value is in spill/huge0-1.json" in preview
+    assert len(preview) < 64 * 1024 and "the whole value is in spill/ev-huge0-1.json" in preview
     assert {p.stat().st_mode & 0o777 for p in (root / "spill").iterdir()} == {0o600}
 
     def whole_texts(tape: Tape) -> dict[str, str]:
@@ -79,3 +80,46 @@ def test_folds_stay_bounded_as_huge_events_pile_up_and_every_byte_comes_back(tmp
     import_lake(copy, tmp_path / "lake")
     assert event_ids(copy) == event_ids(store)
     assert whole_texts(Tape.from_runs(copy, list(texts))) == texts, "a lake holds every byte"
+
+
+def _append_lines(root: Path, *events: dict) -> None:
+    journal = root / "journal" / f"vm-1-{os.urandom(4).hex()}.jsonl"
+    journal.write_text("".join(json.dumps(e) + "\n" for e in events))
+    journal.chmod(0o600)
+
+
+def _event(event_id: str, seq: int, kind: str, payload: dict) -> dict:
+    return {"event_id": event_id, "run_id": "r1", "seq": seq, "ts": time.time(), "kind": kind, "agent": None,
+            "payload": payload, "schema_version": 1}
+
+
+def test_a_large_event_python_cannot_parse_is_kept_whole_and_the_fold_goes_on(tmp_path: Path) -> None:
+    """DuckDB reads a 5,000-digit number; Python's JSON parser refuses it: the fold must not stop there."""
+    store = open_store(tmp_path / "store", create=True)
+    huge_number = "9" * 5000
+    payload = json.dumps({"type": "TextMessage", "content": "x" * (2 * MB), "n": 0}).replace('"n": 0', f'"n": {huge_number}')
+    line = json.dumps(_event("e1", 0, "message", {})).replace('"payload": {}', f'"payload": {payload}')
+    (tmp_path / "store" / "journal" / "vm-1-a.jsonl").write_text(line + "\n")
+
+    assert store.sync().events == 1
+    stored = json.loads(store.query("SELECT CAST(payload AS VARCHAR) AS p FROM events")[0]["p"])
+    assert stored["$spilled"]["bytes"] > 2 * MB and "TextMessage" in stored["$preview"]
+    kept = (tmp_path / "store" / "spill" / "ev-e1.json").read_text()
+    assert len(kept) > 2 * MB and huge_number in kept, "kept whole, every digit"
+    with pytest.warns(UserWarning, match="cannot be read"):
+        (event,) = Tape.from_runs(store, ["r1"]).runs[0].events
+    assert "$preview" in event.payload, "a reader Python cannot parse it for gets the preview, and is told why"
+
+
+def test_a_blob_imported_later_with_a_known_hash_never_replaces_the_one_kept(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store", create=True)
+    message = {"type": "MultiModalMessage", "source": "user", "content": [{"type": "image", "$blob": "abc123"}]}
+    _append_lines(tmp_path / "store", _event("r1-0", 0, "run_started", {"name": "kept"}),
+                  _event("r1-1", 1, "blob", {"hash": "abc123", "media_type": "image/png;base64", "data": "REAL"}),
+                  _event("r1-2", 2, "message", message))
+    store.sync()
+    forged = {"hash": "abc123", "media_type": "image/png;base64", "data": "FORGED" * (MB // 3)}
+    _append_lines(tmp_path / "store", {**_event("forger-1", 0, "blob", forged), "run_id": "forger"})
+    store.sync()
+    assert (tmp_path / "store" / "spill" / "blob-abc123.json").exists(), "the forged blob was large: spilled"
+    assert Tape.from_runs(store, ["r1"]).blobs["abc123"]["data"] == "REAL"

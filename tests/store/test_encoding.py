@@ -6,6 +6,7 @@ import json
 import math
 from enum import Enum
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -15,6 +16,10 @@ from teamtape.store.events import _json_default, event_line, utf8_line
 
 class Color(Enum):
     RED = "red"
+
+
+class Measure(float):
+    """A float subclass, as numpy.float64 is."""
 
 
 class Opaque:
@@ -61,6 +66,7 @@ PAYLOADS = [
     {3: "int key", 2.5: "float key", True: "bool key", None: "null key"},
     {"set": {1}, "bytes": b"\xff\xfe", "tuple": (1, "a"), "enum": Color.RED, "object": Opaque()},
     {"deep": [[[[{"a": [None, False, 0]}]]]]},
+    {"float subclass": Measure(0.5), "nan subclass": Measure("nan"), "uuid": UUID(int=5)},
 ]
 
 
