@@ -184,7 +184,7 @@ def _load_events(con: Any, store_root: Path, run_ids: list[str]) -> dict[str, li
     for event_id, run_id, seq, ts, kind, agent, payload, version in rows:
         data = json.loads(payload) if isinstance(payload, str) else (payload or {})
         if SPILLED in data:
-            data = full_payload(store_root, data)
+            data = full_payload(store_root, kind, event_id, data)
         out.setdefault(run_id, []).append(Event(event_id, run_id, int(seq), float(ts), kind, agent, data, int(version)))
     return out
 

@@ -109,15 +109,17 @@ def _cut(value: Any, where: str, chars: int, depth: int = 0) -> Any:
     return value
 
 
-def full_payload(root: Path, payload: dict[str, Any]) -> dict[str, Any]:
+def full_payload(root: Path, kind: str, event_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The whole payload of an event whose stored payload may be a spilled preview.
 
-    A spill file that is missing or unreadable leaves the preview, with a warning naming the file.
+    Only the event's own spill file is read (a payload that names another file, e.g. in an imported
+    tape, is left as it is). A spill file that is missing or unreadable leaves the preview, with a
+    warning naming the file.
     """
     marker = payload.get(SPILLED)
-    if not isinstance(marker, dict):
+    if not isinstance(marker, dict) or marker.get("file") != f"{SPILL_DIR}/{spill_name(kind, event_id, payload)}":
         return payload
-    whole = _read(root, str(marker.get("file", "")))
+    whole = _read(root, str(marker["file"]))
     return whole if isinstance(whole, dict) else payload
 
 

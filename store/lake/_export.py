@@ -279,8 +279,8 @@ def _stage_spilled_events(
     for large_index, event_id in enumerate(ids):
         con.execute(f"CREATE OR REPLACE TEMP TABLE lake_spilled AS SELECT * FROM ({spilled_rows}) WHERE event_id = ?",
                     [event_id])
-        (stored,) = con.execute("SELECT CAST(payload AS VARCHAR) FROM lake_spilled").fetchone()  # type: ignore[misc]
-        whole = full_payload(store.root, json.loads(stored))
+        kind, stored = con.execute("SELECT kind, CAST(payload AS VARCHAR) FROM lake_spilled").fetchone()  # type: ignore[misc]
+        whole = full_payload(store.root, kind, event_id, json.loads(stored))
         con.execute("UPDATE lake_spilled SET payload = ?", [json.dumps(whole, ensure_ascii=False)])
         apart = target.with_name(f"{target.name}-large-{large_index}")  # COPY partitions only into a new folder
         con.execute(

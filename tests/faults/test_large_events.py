@@ -123,3 +123,17 @@ def test_a_blob_imported_later_with_a_known_hash_never_replaces_the_one_kept(tmp
     store.sync()
     assert (tmp_path / "store" / "spill" / "blob-abc123.json").exists(), "the forged blob was large: spilled"
     assert Tape.from_runs(store, ["r1"]).blobs["abc123"]["data"] == "REAL"
+
+
+def test_an_event_naming_another_events_spill_file_does_not_get_its_content(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store", create=True)
+    secret_text = "kept for run r1 only " * (MB // 10)
+    _append_lines(tmp_path / "store", _event("e1", 0, "message", {"type": "TextMessage", "content": secret_text}))
+    borrowed = {"type": "TextMessage", "content": "mine", "$spilled": {"file": "spill/ev-e1.json", "bytes": 1}}
+    _append_lines(tmp_path / "store", {**_event("e2", 0, "message", borrowed), "run_id": "r2"})
+    store.sync()
+    assert (tmp_path / "store" / "spill" / "ev-e1.json").exists()
+    (event,) = Tape.from_runs(store, ["r2"]).runs[0].events
+    assert event.payload["content"] == "mine", "only an event's own spill file is read back into it"
+    (whole,) = Tape.from_runs(store, ["r1"]).runs[0].events
+    assert whole.payload["content"] == secret_text
