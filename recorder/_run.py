@@ -7,7 +7,7 @@ import time
 from json.encoder import encode_basestring
 from typing import Any
 
-from teamtape.store.events import MAX_STATE_BYTES, RawJson, encode_json, message_text
+from teamtape.store.events import MAX_STATE_BYTES, RawJson, encode_json, encode_json_bytes, message_text
 
 from ._content import message_without_content, without_content
 from ._context import current_tool_call
@@ -225,15 +225,15 @@ class RunRecorder:
             payload["error"] = error_payload(error, with_traceback=True)
         if state_error:
             payload["state_error"] = state_error
-        state_json = encode_json(state) if state is not None else None
-        if state_json is not None and (size := len(state_json.encode("utf-8", "surrogatepass"))) > MAX_STATE_BYTES:
-            payload["state_omitted"] = {"bytes": size, "limit": MAX_STATE_BYTES}
+        state_json = encode_json_bytes(state) if state is not None else None  # one copy, however large
+        if state_json is not None and len(state_json) > MAX_STATE_BYTES:
+            payload["state_omitted"] = {"bytes": len(state_json), "limit": MAX_STATE_BYTES}
             state_json = None
         if state_json is None:
             self.emit_payload("run_ended", None, payload)
         else:  # secrets in the state are scrubbed from the encoded line like any text
             head = encode_json(payload)
-            self.emit_payload("run_ended", None, RawJson(f'{head[:-1]},"state":{state_json}}}'))
+            self.emit_payload("run_ended", None, RawJson(f'{head[:-1]},"state":{state_json.decode()}}}'))
         self.recorder.open_runs.pop(self.run_id, None)
 
     # -- stream items -------------------------------------------------------------------------------

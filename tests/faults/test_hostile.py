@@ -204,7 +204,9 @@ def test_a_10_mb_message_is_recorded_whole_in_bounded_memory(
     assert info["cases"]["big"]["outcomes"][0]["messages"] == ["TextMessage", "TextMessage"]
     extra_mb = info["max_rss_mb"] - small["max_rss_mb"]
     note("memory: recording a 10 MB task + 10 MB answer, extra peak RSS (MB)", round(extra_mb))
-    assert extra_mb < 40 * BIG_MB, f"recording held {extra_mb:.0f} MB more than a tiny run"
+    # Measured 167 MB, about 125 MB of which AutoGen, the OpenAI SDK and the scripted server take with no
+    # recording; 208 MB while the end of a run still encoded its (omitted) state twice.
+    assert extra_mb < 20 * BIG_MB, f"recording held {extra_mb:.0f} MB more than a tiny run"
 
     # The first reader folds the journal (about 2.5 bytes stored per byte of content: the task, the model's
     # request and response and the two messages; the saved state, which repeats them all, is left out)
@@ -216,7 +218,7 @@ def test_a_10_mb_message_is_recorded_whole_in_bounded_memory(
     assert_clean_exit(reader)
     reader_mb = float(reader.stderr.split("PEAK_RSS_MB")[1].split()[0])
     note("memory: first `teamtape show --json` (fold included) of the 10 MB run, peak RSS (MB)", round(reader_mb))
-    assert reader_mb < 80 * BIG_MB, "measured 0.45-0.6 GB (1.5 GB before folds went in batches)"
+    assert reader_mb < 80 * BIG_MB, "measured 0.44 GB (1.5 GB before folds went in batches)"
     # DuckDB holds a preview of each 10 MB value, saying where the whole of it is (see teamtape.store.spill).
     shown = store.query("SELECT source, content FROM messages WHERE run_id = ? ORDER BY seq", [run_id])
     assert [m["source"] for m in shown] == ["user", "reader"]

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fault_helpers import event_ids, note
+from fault_helpers import SCRIPT, _env, assert_clean_exit, event_ids, note
 
 from teamtape.replay import Tape
 from teamtape.store import Event, open_store
@@ -44,15 +44,13 @@ def _record_huge_run(root: Path, run_id: str) -> str:
 
 
 def _fold_peak_mb(root: Path) -> float:
-    """Peak RSS of a fresh process that folds the store (as the next `teamtape runs` would)."""
-    code = (
-        "import resource, sys\n"
-        "from teamtape.store import open_store\n"
-        "open_store(sys.argv[1]).sync()\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    """Peak RSS of a fresh `teamtape runs`, which folds the new journals first."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "cli", "--store", str(root), "runs", "--json"],
+        capture_output=True, text=True, env=_env({"TT_REPORT_RSS": "1"}), timeout=120,
     )
-    done = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True)
-    return float(done.stdout.split()[-1])
+    assert_clean_exit(done)
+    return float(done.stderr.split("PEAK_RSS_MB")[1].split()[0])
 
 
 @pytest.mark.slow

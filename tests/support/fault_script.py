@@ -32,7 +32,16 @@ if str(ROOT) not in sys.path:
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS since it started, in MB.
+
+    Linux's ``VmHWM`` belongs to the program this process runs; ``ru_maxrss`` is carried over ``exec``
+    from the process that forked it, so a script started by a 500 MB pytest would report 500 MB.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _done(**info: Any) -> None:
