@@ -288,11 +288,9 @@ def _stage(
 def _numbered_lines(source: Path | bytes, numbers: set[int]) -> list[bytes]:
     """The lines of a piece or of a whole journal (read line by line) with these numbers, counted from 1
     over the non-blank lines as DuckDB numbers them."""
-    if isinstance(source, bytes):
-        lines: Iterator[bytes] = iter(source.split(b"\n"))
+    with contextlib.ExitStack() as stack:
+        lines = source.split(b"\n") if isinstance(source, bytes) else stack.enter_context(open(source, "rb"))
         return [line for n, line in enumerate((x for x in lines if x.strip()), 1) if n in numbers]
-    with open(source, "rb") as f:
-        return [line for n, line in enumerate((x for x in f if x.strip()), 1) if n in numbers]
 
 
 def _spill_large(con: duckdb.DuckDBPyConnection, layout: StoreLayout) -> None:

@@ -47,7 +47,7 @@ class JournalWriter:
 
     def append(self, event: Event) -> None:
         """Write one event; raises OSError when the disk refuses (the recorder handles that)."""
-        self.write([utf8_line(encode_event(event) + "\n")])
+        self.append_many([event])
 
     def write(self, lines: list[bytes]) -> bytes:
         """Redact whole encoded lines (each on its own) and write them with one system call; returns

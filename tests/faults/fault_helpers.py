@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,15 @@ def tmpfs(path: Path, size: str) -> Iterator[Path]:
 def remount(path: Path, options: str) -> None:
     done = subprocess.run(["mount", "-o", f"remount,{options}", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``teamtape ARGV`` in this process: an uncaught exception fails the test with its traceback.
+    Returns the exit code, stdout and stderr."""
+    from teamtape.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fault_helpers import all_events, event_ids, journal_only_copy, note, projection_summary
+from fault_helpers import all_events, event_ids, journal_only_copy, note, projection_summary, run_cli
 
-from teamtape.cli import main
 from teamtape.store import Store, open_store
 from teamtape.store.lake import export_lake
 
@@ -38,15 +36,6 @@ EMPTY: Damage = lambda data: b""  # noqa: E731
 TEXT: Damage = lambda data: b"this is not what you think it is\n"  # noqa: E731
 DAMAGES = {"cut-in-half": CUT_IN_HALF, "empty": EMPTY, "text": TEXT, "flipped-data": flip(0.02, 0.5),
            "flipped-footer": flip(0.93, 0.99)}
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``teamtape ARGV`` in this process: an uncaught exception fails the test with its traceback."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- the DuckDB file --------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import io
 import json
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +25,10 @@ from fault_helpers import (
     done_info,
     event_ids,
     note,
+    run_cli,
     spawn,
 )
 
-from teamtape.cli import main
 from teamtape.replay import read_tape
 from teamtape.store import Store, open_store
 from teamtape.tui._data import fetch_costs, fetch_detail, fetch_runs, fetch_timeline
@@ -69,10 +68,7 @@ def runs_of(info: dict[str, Any], case: str) -> list[str]:
 
 def cli(capsys: pytest.CaptureFixture[str], store: Path, *argv: str, code: int = 0, says: str = "") -> str:
     """``teamtape --store STORE ARGV`` in this process (an uncaught exception fails the test); its stdout."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        got = main(["--store", str(store), *argv])
-    out, err = capsys.readouterr()
+    got, out, err = run_cli(capsys, "--store", str(store), *argv)
     assert got == code and says in err, err
     return out
 

@@ -17,7 +17,7 @@ import pytest
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination
 from autogen_agentchat.teams import RoundRobinGroupChat
-from fault_helpers import ROOT, journal_only_copy, note, projection_summary
+from fault_helpers import ROOT, journal_only_copy, note, projection_summary, run_cli
 
 import teamtape
 from teamtape.cli import main
@@ -46,14 +46,6 @@ def lookup_account(account: str) -> str:
     return f"account {account}: token {ENV_TOKEN}, reference {CUSTOM}"
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 async def test_planted_secrets_reach_no_store_lake_tape_or_otlp_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -78,10 +70,10 @@ async def test_planted_secrets_reach_no_store_lake_tape_or_otlp_bytes(
         journals = every_byte(store)  # before any fold
 
         run_id = open_store(store).query("SELECT run_id FROM runs")[0]["run_id"]
-        assert cli(capsys, "--store", str(store), "export", "parquet", str(tmp_path / "lake"))[0] == 0
-        assert cli(capsys, "--store", str(store), "export", "tape", run_id, str(tmp_path / "t.tape.json"))[0] == 0
-        assert cli(capsys, "--store", str(store), "export", "otlp", "--endpoint", later.endpoint)[0] == 0
-        shown = "".join(cli(capsys, "--store", str(store), *argv)[1] for argv in (
+        assert run_cli(capsys, "--store", str(store), "export", "parquet", str(tmp_path / "lake"))[0] == 0
+        assert run_cli(capsys, "--store", str(store), "export", "tape", run_id, str(tmp_path / "t.tape.json"))[0] == 0
+        assert run_cli(capsys, "--store", str(store), "export", "otlp", "--endpoint", later.endpoint)[0] == 0
+        shown = "".join(run_cli(capsys, "--store", str(store), *argv)[1] for argv in (
             ["show", run_id, "--json"], ["sql", "SELECT * FROM events", "--json"], ["runs", "--json"]))
         places = {
             "journals": journals,
@@ -109,12 +101,12 @@ def test_every_store_file_is_owner_only(demo_store: Store, tmp_path: Path, capsy
         with open(journal, "ab") as f:
             f.write(b"garbage to quarantine\n")
         live = open_store(target).writer()  # a recording process still running
-        cli(capsys, "--store", str(target), "runs")
-        cli(capsys, "--store", str(demo_store.root), "export", "tape", "last", str(tmp_path / "t.tape.json"))
-        cli(capsys, "--store", str(demo_store.root), "export", "parquet", str(tmp_path / "lake"))
-        cli(capsys, "--store", str(target), "import", str(tmp_path / "t.tape.json"))
-        cli(capsys, "--store", str(target), "import", str(tmp_path / "lake"))
-        cli(capsys, "--store", str(target), "sql", "SELECT 1")
+        run_cli(capsys, "--store", str(target), "runs")
+        run_cli(capsys, "--store", str(demo_store.root), "export", "tape", "last", str(tmp_path / "t.tape.json"))
+        run_cli(capsys, "--store", str(demo_store.root), "export", "parquet", str(tmp_path / "lake"))
+        run_cli(capsys, "--store", str(target), "import", str(tmp_path / "t.tape.json"))
+        run_cli(capsys, "--store", str(target), "import", str(tmp_path / "lake"))
+        run_cli(capsys, "--store", str(target), "sql", "SELECT 1")
         live.close()
     finally:
         os.umask(old)
@@ -222,7 +214,7 @@ def test_hostile_run_references_are_parameters(demo_store: Store, tmp_path: Path
     before = projection_summary(demo_store)
     for ref in ("' OR '1'='1", "x'; DROP TABLE runs; --", '") OR 1=1 --'):
         filled = [a.format(ref=ref, tmp=tmp_path, lake=tmp_path / "lake") for a in argv]
-        code, _, err = cli(capsys, "--store", str(demo_store.root), *filled)
+        code, _, err = run_cli(capsys, "--store", str(demo_store.root), *filled)
         assert code == 2 and ("No run" in err or "matches no" in err), err
     assert projection_summary(demo_store) == before
     note("bad inputs tried: hostile run references", 3)
@@ -231,8 +223,8 @@ def test_hostile_run_references_are_parameters(demo_store: Store, tmp_path: Path
 def test_a_lake_path_with_quotes_is_a_quoted_literal(demo_store: Store, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     lake = tmp_path / "l'ake'); DROP TABLE events; --"
-    assert cli(capsys, "--store", str(demo_store.root), "export", "parquet", str(lake))[0] == 0
-    assert cli(capsys, "--store", str(tmp_path / "copy"), "import", str(lake))[0] == 0
+    assert run_cli(capsys, "--store", str(demo_store.root), "export", "parquet", str(lake))[0] == 0
+    assert run_cli(capsys, "--store", str(tmp_path / "copy"), "import", str(lake))[0] == 0
     assert projection_summary(open_store(tmp_path / "copy")) == projection_summary(demo_store)
 
 
