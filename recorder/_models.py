@@ -15,6 +15,7 @@ from typing import Any
 from ._context import current_agent, current_llm_call, current_run
 from ._guard import safely
 from ._hooks import call_create, call_create_stream
+from ._logtap import close_taps, open_taps
 from ._run import RunRecorder
 from ._serialize import (
     create_result_payload,
@@ -123,6 +124,7 @@ def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], 
     client_args = _client_args(client)
     if client_args:
         request["client_args"] = rec.redactor.redact_obj(client_args)
+    open_taps()  # closed by _end
     return {
         "run": run,
         "call_id": call_id,
@@ -181,8 +183,9 @@ def _message_delta(run: RunRecorder, key: tuple[Any, int], call_id: str, message
     if previous is not None:
         prev_id, prev_messages = previous
         limit = min(len(prev_messages), len(messages))
-        # Usually the context only grew: one pass in C, no slices, no list (map stops at the shorter).
-        if all(map(operator.is_, messages, prev_messages)):
+        # Usually the context only grew. A list comparison is one pass in C that takes identical items
+        # as equal without calling their __eq__ (an equal message that is a new object is equal content).
+        if messages[:limit] == (prev_messages if len(prev_messages) == limit else prev_messages[:limit]):
             keep = limit
         else:
             keep = next(i for i, (a, b) in enumerate(zip(messages, prev_messages)) if a is not b)
@@ -212,6 +215,7 @@ def _usage(usage: dict[str, Any], raw: dict[str, Any] | None, *, streamed: bool)
 
 
 def _end(state: dict[str, Any], result: Any = None, error: BaseException | None = None) -> None:
+    close_taps()
     run: RunRecorder = state["run"]
     raw = state.get("raw")
     duration = (time.perf_counter() - state["perf"]) * 1000

@@ -26,18 +26,22 @@ def _tool_kind(name: str, workbenches: Any, handoff_tools: Any) -> str:
     return "function"
 
 
+def _refuse_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not standard JSON")
+
+
+# Built once: ``json.loads(text, parse_constant=...)`` would build a decoder on every call.
+_STANDARD_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def _parse_arguments(raw: Any) -> Any:
     """A tool call's arguments as JSON; text that is not standard JSON (e.g. ``NaN``) is kept as sent."""
     if isinstance(raw, str):
         try:
-            return json.loads(raw, parse_constant=_refuse_constant)
-        except ValueError:
+            return _STANDARD_JSON.decode(raw)
+        except (ValueError, RecursionError):
             return raw
     return to_jsonable(raw)
-
-
-def _refuse_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not standard JSON")
 
 
 def wrap_execute_tool_call(original: Callable[..., Any]) -> Callable[..., Any]:

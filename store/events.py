@@ -14,6 +14,7 @@ table, a payload over 1 MiB is a preview carrying ``$spilled`` (the whole of it 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -269,22 +270,34 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _envelope_head(event_id: Any, run_id: Any, seq: Any, ts: Any, kind: Any, agent: Any) -> str:
     """The event's JSON up to its payload: ``{"event_id":...,"payload":``. Never raises on odd values."""
-    if (
-        type(seq) is int
-        and type(ts) is float
-        and math.isfinite(ts)
-        and isinstance(event_id, str)
-        and isinstance(run_id, str)
-        and isinstance(kind, str)
-        and (agent is None or isinstance(agent, str))
-    ):
-        return (
-            f'{{"event_id":{encode_basestring(event_id)},"run_id":{encode_basestring(run_id)},"seq":{seq},'
-            f'"ts":{float.__repr__(ts)},"kind":{encode_basestring(kind)},'
-            f'"agent":{"null" if agent is None else encode_basestring(agent)},"payload":'
-        )
+    if type(seq) is int and type(ts) is float and math.isfinite(ts) and isinstance(event_id, str) and isinstance(run_id, str):
+        tail = _kind_and_agent(kind, agent)
+        if tail is not None:
+            return (
+                f'{{"event_id":{encode_basestring(event_id)},"run_id":{encode_basestring(run_id)},"seq":{seq},'
+                f'"ts":{float.__repr__(ts)},{tail}'
+            )
     envelope = {"event_id": event_id, "run_id": run_id, "seq": seq, "ts": ts, "kind": kind, "agent": agent}
     return f'{encode_json(envelope)[:-1]},"payload":'
+
+
+_KIND_AND_AGENT: dict[tuple[str, str | None], str] = {}
+"""``"kind":...,"agent":...,"payload":`` of the (kind, agent) pairs seen: a process has few of them."""
+
+
+def _kind_and_agent(kind: Any, agent: Any) -> str | None:
+    """The envelope's ``kind`` and ``agent`` fields (and the ``payload`` key), None when not both text."""
+    try:
+        return _KIND_AND_AGENT[kind, agent]
+    except (KeyError, TypeError):
+        pass
+    if not isinstance(kind, str) or not (agent is None or isinstance(agent, str)):
+        return None
+    text = f'"kind":{encode_basestring(kind)},"agent":{"null" if agent is None else encode_basestring(agent)},"payload":'
+    if len(_KIND_AND_AGENT) >= 4096:  # agent names made up on the fly: keep the memo small
+        _KIND_AND_AGENT.clear()
+    _KIND_AND_AGENT[kind, agent] = text
+    return text
 
 
 def _envelope_tail(version: Any) -> str:
@@ -327,12 +340,18 @@ class IdFactory:
 
     def __init__(self) -> None:
         self._proc = os.urandom(6).hex()
-        self._n = 0
+        self._numbers = itertools.count(1)  # next() of it is atomic: threads never share a number
+        self._ms = -1
+        self._prefix = ""  # the id's millisecond and process part, for ``_ms``
 
     def event_id(self, now: float | None = None) -> str:
         """A new id; ``now`` (``time.time()``, e.g. the event's own ``ts``) saves reading the clock."""
-        self._n += 1
-        return f"{int((time.time() if now is None else now) * 1000):012x}{self._proc}{self._n:08x}"
+        n = next(self._numbers)
+        ms = int((time.time() if now is None else now) * 1000)
+        if ms != self._ms:
+            self._prefix = f"{ms:012x}{self._proc}"
+            self._ms = ms
+        return f"{self._prefix}{n:08x}"
 
 
 def new_run_id() -> str:

@@ -52,8 +52,11 @@ class JournalWriter:
     def write(self, lines: list[bytes]) -> bytes:
         """Redact whole encoded lines (each on its own) and write them with one system call; returns
         what was written. Raises OSError when the disk refuses (a short write is finished or fails)."""
-        data = b"".join([self._redactor.scrub_bytes(line) for line in lines])
-        write_all(self._fd, data)
+        scrub = self._redactor.scrub_bytes
+        data = scrub(lines[0]) if len(lines) == 1 else b"".join([scrub(line) for line in lines])
+        written = os.write(self._fd, data)
+        if written != len(data):
+            write_all(self._fd, memoryview(data)[written:])
         self.bytes_written += len(data)
         self._lines += 1
         if self._lines % CHECK_EVERY == 0:

@@ -56,3 +56,31 @@ async def test_cached_tokens_are_joined_even_when_handlers_are_replaced(
     # The user's own handler sees exactly what it would have seen without teamtape.
     llm_records = [r for r in studio_logger.records if type(r.msg).__name__ == "LLMCallEvent"]
     assert len(llm_records) == (len(calls) if level == logging.INFO else 0)
+
+
+async def test_the_logger_is_only_tapped_during_model_calls(store_dir: Path) -> None:
+    """AutoGen logs every message a team sends on this logger: outside model calls it is left as it was."""
+    logger = logging.getLogger(EVENT_LOGGER_NAME)
+    seen_classes: list[type] = []
+
+    class Watcher(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen_classes.append(type(logger))
+
+    watcher = Watcher()
+    saved_level = logger.level
+    logger.addHandler(watcher)
+    logger.setLevel(logging.INFO)
+    try:
+        replies = [Reply(content="It shipped.", prompt_tokens=20, completion_tokens=4)] * 4
+        with ScriptedOpenAIServer(replies) as server:
+            async with teamtape.record(store=store_dir) as rec:
+                await order_team(server, max_messages=3).run(task="Where is my order?")
+                assert type(logger) is logging.Logger, "no model call is in progress"
+    finally:
+        logger.removeHandler(watcher)
+        logger.setLevel(saved_level)
+    assert type(logger) is logging.Logger
+    tapped = [cls for cls in seen_classes if cls is not logging.Logger]
+    assert tapped and len(tapped) < len(seen_classes), "tapped while a model call logs, untouched otherwise"
+    assert rec.store.query("SELECT count(*) AS n FROM llm_calls")[0]["n"] >= 1
