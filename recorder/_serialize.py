@@ -83,6 +83,23 @@ def image_ref(image: Any, blobs: BlobTable) -> dict[str, Any]:
     return {"type": "image", **ref}
 
 
+_IMAGE_TYPES: dict[type, bool] = {}
+"""Whether each type of content part seen is an image (has ``to_base64``)."""
+
+
+def _is_image(part: Any) -> bool:
+    cls = type(part)
+    known = _IMAGE_TYPES.get(cls)
+    if known is None:
+        known = _IMAGE_TYPES[cls] = hasattr(cls, "to_base64")
+    return known
+
+
+def _holds_images(content: Any) -> bool:
+    """Whether message content is a list with an image in it."""
+    return isinstance(content, list) and any(map(_is_image, content))
+
+
 def _content_with_image_refs(content: Any, blobs: BlobTable) -> Any:
     if isinstance(content, list):
         out = []
@@ -98,7 +115,7 @@ def _content_with_image_refs(content: Any, blobs: BlobTable) -> Any:
 def message_payload_json(message: Any, blobs: BlobTable) -> RawJson | dict[str, Any]:
     """The ``message`` payload serialized by pydantic directly when the message has no images."""
     content = getattr(message, "content", None)
-    if isinstance(content, list) and any(hasattr(p, "to_base64") for p in content):
+    if _holds_images(content):
         return message_payload(message, blobs)
     try:
         body = message.model_dump_json()
@@ -178,7 +195,7 @@ def llm_message_ref(message: Any, blobs: BlobTable, cache: RefCache) -> dict[str
     text: str | None = None
     if isinstance(content, str):
         text = message.model_dump_json()  # pydantic's own serializer: no Python-level walk
-    elif isinstance(content, list) and not any(hasattr(part, "to_base64") for part in content):
+    elif isinstance(content, list) and not _holds_images(content):
         try:  # tool calls, tool results, text parts: no image to store apart
             text = message.model_dump_json()
         except Exception:

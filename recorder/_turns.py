@@ -7,6 +7,7 @@ calling ``agent.on_messages(...)`` directly, as the handbook does), a turn is re
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -26,6 +27,10 @@ SELECTOR_LABELS = {
     "SwarmGroupChatManager": "swarm",
     "GraphFlowManager": "graph",
 }
+
+
+_TURN_TAG = os.urandom(4).hex()  # turn ids: this tag and a number, unique in this process
+_turn_numbers = itertools.count(1)
 
 
 class _Turn:
@@ -52,14 +57,16 @@ class _Turn:
             self.live.live_started = True
             if self.live.record_inputs:
                 self.live.record_messages(messages)
-        self.turn_id = os.urandom(6).hex()
+        self.turn_id = f"{_TURN_TAG}{next(_turn_numbers):x}"
         self.saw_response = False
         self.started = time.time()
         self._perf = time.perf_counter()
 
     def enter(self) -> tuple[Any, ...]:
+        """Make this turn current (for one step of the agent); :meth:`leave` undoes it."""
         return (
-            current_run.set(self.run),
+            # In a team's turn the run is usually current already: setting it again costs a step.
+            current_run.set(self.run) if current_run.get() is not self.run else None,
             current_agent.set(self.name),
             current_agent_obj.set(self.agent),
             current_turn.set(self),
@@ -71,7 +78,8 @@ class _Turn:
         current_turn.reset(turn_t)
         current_agent_obj.reset(obj_t)
         current_agent.reset(agent_t)
-        current_run.reset(run_t)
+        if run_t is not None:
+            current_run.reset(run_t)
 
     def emit_turn(self, error: BaseException | None) -> None:
         if self.run is None or self.run.ended:
