@@ -122,7 +122,7 @@ class Recorder:
     def append_many(self, run_id: str, entries: Sequence[tuple[int, str, str | None, Payload]]) -> None:
         """Write several ``(seq, kind, agent, payload)`` events of a run with one system call. Never raises."""
         ts = time.time()
-        lines, events = [], []
+        lines, events, lifecycle = [], [], False
         for seq, kind, agent, body in entries:  # one event that cannot be encoded costs only itself
             event_id = self.ids.event_id(ts)
             try:
@@ -130,9 +130,11 @@ class Recorder:
             except Exception as e:
                 failures.report(f"a {kind} event", e)
                 continue
-            events.append(Event(event_id, run_id, seq, ts, kind, agent, body))  # type: ignore[arg-type]
+            lifecycle = lifecycle or kind in _LIFECYCLE
+            if self.sinks:
+                events.append(Event(event_id, run_id, seq, ts, kind, agent, body))  # type: ignore[arg-type]
         try:
-            written = self._write(lines, any(e.kind in _LIFECYCLE for e in events)) if lines else None
+            written = self._write(lines, lifecycle) if lines else None
             if self.sinks:
                 self._to_sinks(written, events)
         except Exception as e:

@@ -11,7 +11,7 @@ from teamtape.store.events import MAX_STATE_BYTES, RawJson, encode_json, encode_
 
 from ._content import message_without_content, without_content
 from ._context import current_tool_call
-from ._guard import failures
+from ._guard import failures, paused_gc
 from ._recorder import Recorder, python_versions
 from ._serialize import RefCache, error_payload, message_payload, message_payload_json
 
@@ -195,13 +195,21 @@ class RunRecorder:
         """End the run; snapshots ``save_state()`` of the owner when it finished normally."""
         if self.ended:
             return
-        state, state_error = None, None
-        if owner is not None and self.recorder.save_state and self.recorder.capture_content and status == "ok":
+        if owner is None or not (self.recorder.save_state and self.recorder.capture_content and status == "ok"):
+            self.end_sync(status, stop_reason=stop_reason, error=error)
+            return
+        # The snapshot is thousands of plain dicts and lists, freed as soon as it is written. With the
+        # cyclic collector paused meanwhile, reference counting frees them before the collector ever sees
+        # them: otherwise the collector would move them to its oldest generation while they are being
+        # built, which soon makes it walk every object of the process (tens of ms in a long run).
+        with paused_gc():
+            state, state_error = None, None
             try:
                 state = await owner.save_state()  # plain dicts; odd values are encoded by encode_event
             except Exception as e:
                 state_error = f"{type(e).__name__}: {e}"[:500]
-        self.end_sync(status, stop_reason=stop_reason, error=error, state=state, state_error=state_error)
+            self.end_sync(status, stop_reason=stop_reason, error=error, state=state, state_error=state_error)
+            del state
 
     def end_sync(
         self,

@@ -159,27 +159,36 @@ class RefCache:
     collector passes that grow with the run). Two generations: when the young one is full it becomes
     the old one and the previous old one is dropped; a hit in the old generation moves back to the
     young one. A miss only costs recomputing the same content-addressed reference.
+
+    Each generation is two dicts by ``id``: the objects (kept alive, so an id is not reused while it is
+    a key) and their references. No container per entry: everything the cache keeps lives long, and
+    each long-lived container object brings the collector's next full pass closer.
     """
 
     def __init__(self, limit: int = 2048) -> None:
         self.limit = limit
-        self._young: dict[int, tuple[Any, dict[str, str]]] = {}
-        self._old: dict[int, tuple[Any, dict[str, str]]] = {}
+        self._young: dict[int, Any] = {}
+        self._young_refs: dict[int, dict[str, str]] = {}
+        self._old: dict[int, Any] = {}
+        self._old_refs: dict[int, dict[str, str]] = {}
 
     def get(self, obj: Any) -> dict[str, str] | None:
         key = id(obj)
-        hit = self._young.get(key)
-        if hit is None:
-            hit = self._old.get(key)
-            if hit is None or hit[0] is not obj:
-                return None
-            self.put(obj, hit[1])
-        return hit[1] if hit[0] is obj else None
+        if self._young.get(key) is obj:
+            return self._young_refs[key]
+        if self._old.get(key) is obj:
+            ref = self._old_refs[key]
+            self.put(obj, ref)
+            return ref
+        return None
 
     def put(self, obj: Any, ref: dict[str, str]) -> None:
         if len(self._young) >= self.limit:
-            self._old, self._young = self._young, {}
-        self._young[id(obj)] = (obj, ref)
+            self._old, self._old_refs = self._young, self._young_refs
+            self._young, self._young_refs = {}, {}
+        key = id(obj)
+        self._young[key] = obj
+        self._young_refs[key] = ref
 
     def __len__(self) -> int:
         return len(self._young) + len(self._old)

@@ -273,3 +273,22 @@ def test_a_script_using_asyncio_run_inside_a_sync_record_block_is_recorded(serve
     assert rec.run_ids == [run["run_id"]]
     assert (run["status"], run["llm_calls"]) == ("ok", 1)
     recorded().assert_messages_match(run["run_id"], result.messages)
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+async def test_the_garbage_collector_is_left_as_the_program_set_it(serve, client, store_path, recorded, collector_on) -> None:
+    """The recorder pauses the collector while it snapshots a run's state, and puts it back as it was."""
+    import gc
+
+    server = serve(tools_replies())
+    team = tools_team(server, client)
+    (gc.enable if collector_on else gc.disable)()
+    try:
+        async with teamtape.record(store=store_path):
+            await team.run(task="Go.")
+        assert gc.isenabled() is collector_on
+    finally:
+        gc.enable()
+    run = recorded().top_run()
+    (ended,) = recorded().events(run["run_id"], "run_ended")
+    assert run["status"] == "ok" and ended["payload"]["state"]["type"] == "TeamState", "the state was kept"
