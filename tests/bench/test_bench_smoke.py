@@ -92,3 +92,18 @@ def test_bad_section_name_is_refused() -> None:
     )
     assert proc.returncode == 2
     assert "unknown section(s) speed" in proc.stderr and "overhead, ingest" in proc.stderr
+
+
+def test_the_overhead_breakdown_builds_the_recorder_up_part_by_part() -> None:
+    """``python -m tests.bench.breakdown`` prints one row per step, in order; only the last writes events."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.bench.breakdown", "--rounds", "1", "--messages", "12"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    steps = [line.split("|")[1].strip() for line in proc.stdout.splitlines() if re.match(r"\| (bare|wrappers|payloads|state|events) ", line)]
+    assert steps == ["bare", "wrappers", "payloads", "state", "events"], proc.stdout
+    written = {m[1]: m[2] for m in re.finditer(r"^\| (\w+) \|.*\| ([\d,]+|–) \|$", proc.stdout, re.M)}
+    assert written["bare"] == "–" and written["wrappers"] == written["payloads"] == written["state"] == "0", proc.stdout
+    assert int(written["events"].replace(",", "")) > 12, "the last step records every event"
