@@ -124,8 +124,7 @@ def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], 
     client_args = _client_args(client)
     if client_args:
         request["client_args"] = rec.redactor.redact_obj(client_args)
-    open_taps()  # closed by _end
-    return {
+    state = {
         "run": run,
         "call_id": call_id,
         "agent": agent,
@@ -137,6 +136,8 @@ def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], 
         "perf": time.perf_counter(),
         "chunk_offsets": None,
     }
+    open_taps()  # last: _end, which closes them, runs for every state returned
+    return state
 
 
 _LAST_TOOLS = ("$last",)  # tools_cache's entry for the previous call's tools (other keys hold reprs or ids)
