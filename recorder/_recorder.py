@@ -110,17 +110,11 @@ class Recorder:
 
     def append(self, run_id: str, seq: int, kind: str, agent: str | None, payload: Payload) -> None:
         """Write one event of a run (stamped with an id and the time now). Never raises."""
-        ts = time.time()
-        event_id = self.ids.event_id(ts)
-        try:
-            written = self._write([event_line(event_id, run_id, seq, ts, kind, agent, payload)], kind in _LIFECYCLE)
-            if self.sinks:
-                self._to_sinks(written, [Event(event_id, run_id, seq, ts, kind, agent, payload)])  # type: ignore[arg-type]
-        except Exception as e:
-            failures.report(f"a {kind} event", e)
+        self.append_many(run_id, ((seq, kind, agent, payload),))
 
     def append_many(self, run_id: str, entries: Sequence[tuple[int, str, str | None, Payload]]) -> None:
-        """Write several ``(seq, kind, agent, payload)`` events of a run with one system call. Never raises."""
+        """Write several ``(seq, kind, agent, payload)`` events of a run (stamped with ids and the time now)
+        with one system call. Never raises."""
         ts = time.time()
         lines, events, lifecycle = [], [], False
         for seq, kind, agent, body in entries:  # one event that cannot be encoded costs only itself
@@ -138,7 +132,7 @@ class Recorder:
             if self.sinks:
                 self._to_sinks(written, events)
         except Exception as e:
-            failures.report(f"{len(lines)} events", e)
+            failures.report(f"a {entries[0][1]} event" if len(entries) == 1 else f"{len(entries)} events", e)
 
     def _write(self, lines: list[bytes], lifecycle: bool) -> bytes | None:
         """Append encoded lines to the journal; returns them as written (redacted), None if not written."""

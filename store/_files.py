@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 
 
-def write_all(fd: int, data: bytes | memoryview) -> None:
+def write_all(fd: int, data: bytes) -> None:
     """Write every byte: a short write (a disk filling up, a signal) is finished, or fails with OSError."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    written = os.write(fd, data)  # usually all of it
+    if written < len(data):
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]

@@ -54,9 +54,7 @@ class JournalWriter:
         what was written. Raises OSError when the disk refuses (a short write is finished or fails)."""
         scrub = self._redactor.scrub_bytes
         data = scrub(lines[0]) if len(lines) == 1 else b"".join([scrub(line) for line in lines])
-        written = os.write(self._fd, data)
-        if written != len(data):
-            write_all(self._fd, memoryview(data)[written:])
+        write_all(self._fd, data)
         self.bytes_written += len(data)
         self._lines += 1
         if self._lines % CHECK_EVERY == 0:
