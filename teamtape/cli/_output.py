@@ -89,4 +89,10 @@ def fmt_ts(value: Any) -> str:
 
 
 def fmt_tokens(n_in: int | None, n_out: int | None) -> str:
-    return f"{n_in or 0:,}/{n_out or 0:,}"
+    """Tokens in/out; a count nobody reported (a call that failed, a stream without usage) is ``?``.
+
+    Example:
+        >>> fmt_tokens(1200, 35), fmt_tokens(None, None)
+        ('1,200/35', '?/?')
+    """
+    return f"{'?' if n_in is None else f'{n_in:,}'}/{'?' if n_out is None else f'{n_out:,}'}"

@@ -151,3 +151,8 @@ def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureF
     nested = run_json(capsys, "sql", "SELECT count(*) AS n FROM runs WHERE parent_run_id IS NOT NULL",
                       "--store", str(tmp_path / "demo"))
     assert nested["rows"][0]["n"] >= 1, "the AgentTool call is a nested run"
+    (failed,) = by_name["failing_tool_run"]
+    assert main(["show", failed["run_id"], "--store", str(tmp_path / "demo")]) == 0
+    shown = capsys.readouterr().out
+    # The model call that got a 500 reported no usage: its tokens are unknown, not zero.
+    assert "?/? tok" in shown and "0/0 tok" not in shown
