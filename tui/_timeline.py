@@ -100,7 +100,8 @@ def _llm_summary(p: dict[str, Any], cost: float | None) -> str:
     usage = p.get("usage") or {}
     parts = [
         str(p.get("model") or "?"),
-        f"{fmt_tokens(usage.get('input_tokens'))}→{fmt_tokens(usage.get('output_tokens'))} tok",
+        # A count nobody reported (a failed call, a stream without usage) is unknown, not zero.
+        f"{fmt_tokens(usage.get('input_tokens')) or '?'}→{fmt_tokens(usage.get('output_tokens')) or '?'} tok",
         fmt_duration(p.get("duration_ms")),
     ]
     if p.get("ttft_ms") is not None:
