@@ -45,22 +45,16 @@ class Patcher:
         With ``inherited``, a method ``cls`` inherits is wrapped on ``cls`` too (so its base classes'
         other subclasses are left alone); :meth:`restore` then removes the wrapper again.
         """
-        raw = cls.__dict__.get(name)
-        if raw is None:
-            if not inherited:
-                return False
+        own = cls.__dict__.get(name)
+        if own is not None:
+            raw, restore_to = own, own
+        elif inherited:  # from the nearest base that defines it; restore() deletes it from cls again
             raw = next((base.__dict__[name] for base in cls.__mro__[1:] if name in base.__dict__), None)
             if raw is None or isinstance(raw, staticmethod | classmethod):
                 return False
-            func = raw
-            if getattr(func, MARK, False) or not callable(func) or getattr(func, "__isabstractmethod__", False):
-                return False
-            wrapper = make_wrapper(func)
-            functools.update_wrapper(wrapper, func)
-            setattr(wrapper, MARK, True)
-            setattr(cls, name, wrapper)
-            self._patched.append((cls, name, _ABSENT))
-            return True
+            restore_to = _ABSENT
+        else:
+            return False
         is_static = isinstance(raw, staticmethod)
         func = raw.__func__ if is_static else raw
         if getattr(func, MARK, False) or not callable(func) or getattr(func, "__isabstractmethod__", False):
@@ -69,24 +63,16 @@ class Patcher:
         functools.update_wrapper(wrapper, func)
         setattr(wrapper, MARK, True)
         setattr(cls, name, staticmethod(wrapper) if is_static else wrapper)
-        self._patched.append((cls, name, raw))
+        self._patched.append((cls, name, restore_to))
         return True
 
     def wrap_tree(
-        self,
-        base: type,
-        names: Iterable[str],
-        make_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]],
-        *,
-        inherited: bool = False,
+        self, base: type, names: Iterable[str], make_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]
     ) -> None:
-        """Wrap ``names`` on ``base`` and on each loaded subclass that defines them itself.
-
-        With ``inherited``, also where ``base`` (or a subclass) inherits them from outside the tree.
-        """
+        """Wrap ``names`` on ``base`` and on each loaded subclass that defines them itself."""
         for cls in all_subclasses(base):
             for name in names:
-                self.wrap(cls, name, make_wrapper, inherited=inherited)
+                self.wrap(cls, name, make_wrapper)
 
     def restore(self) -> None:
         for cls, name, raw in reversed(self._patched):

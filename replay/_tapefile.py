@@ -35,9 +35,11 @@ from teamtape.store import (
     Store,
     encode_event,
 )
+from teamtape.store._files import write_all
 from teamtape.store.db import teamtape_version
 from teamtape.store.errors import upgrade_hint
-from teamtape.store.journal import create_locked, utf8_line, write_all
+from teamtape.store.events import utf8_line
+from teamtape.store.journal import create_locked
 
 from ._tape import Tape, TapeRun
 
