@@ -20,6 +20,7 @@ tui: $(STAMP)
 
 test: $(STAMP) test-tools
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
 
 # tmux drives the real-terminal TUI test; install it where it is missing (root on Debian).

@@ -58,22 +58,53 @@ class Dashboard:
     rows: tuple[tuple[Panel, ...], ...]
 
 
-STAT = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "colorMode": "none",
-        "graphMode": "none", "textMode": "value"}
+STAT = {
+    "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+    "colorMode": "none",
+    "graphMode": "none",
+    "textMode": "value",
+}
 
 DASHBOARDS = (
     Dashboard(
-        "teamtape-cost", "teamtape · cost overview",
+        "teamtape-cost",
+        "teamtape · cost overview",
         "What the recorded AutoGen teams cost: totals, over time by model / agent / team, per run.",
-        "cost", ("team", "agent", "model"),
+        "cost",
+        ("team", "agent", "model"),
         (
             (
-                Panel("Total cost", "stat", "total_cost", 6, 4, "currencyUSD", "Sum of priced LLM calls (equals `teamtape cost`).", STAT),
+                Panel(
+                    "Total cost",
+                    "stat",
+                    "total_cost",
+                    6,
+                    4,
+                    "currencyUSD",
+                    "Sum of priced LLM calls (equals `teamtape cost`).",
+                    STAT,
+                ),
                 Panel("LLM calls", "stat", "llm_calls", 6, 4, "short", options=STAT),
-                Panel("Cached-token savings", "stat", "cache_savings", 6, 4, "currencyUSD",
-                      "What prompt caching and cache hits saved: each call priced without cached tokens, minus its cost.", STAT),
-                Panel("Calls with unknown prices", "stat", "unpriced_calls", 6, 4, "short",
-                      "Calls of models with no known price: not counted in any cost. Add prices in <store>/prices.toml.", STAT),
+                Panel(
+                    "Cached-token savings",
+                    "stat",
+                    "cache_savings",
+                    6,
+                    4,
+                    "currencyUSD",
+                    "What prompt caching and cache hits saved: each call priced without cached tokens, minus its cost.",
+                    STAT,
+                ),
+                Panel(
+                    "Calls with unknown prices",
+                    "stat",
+                    "unpriced_calls",
+                    6,
+                    4,
+                    "short",
+                    "Calls of models with no known price: not counted in any cost. Add prices in <store>/prices.toml.",
+                    STAT,
+                ),
             ),
             (
                 Panel("Cost over time by model", "timeseries", "cost_by_model", 12, 9, "currencyUSD"),
@@ -81,13 +112,27 @@ DASHBOARDS = (
             ),
             (
                 Panel("Cost over time by team", "timeseries", "cost_by_team", 12, 9, "currencyUSD"),
-                Panel("Cost per run", "timeseries", "cost_per_run", 12, 9, "currencyUSD",
-                      "One point per top-level run, at its start, including nested runs' costs.",
-                      {"legend": {"showLegend": False}}),
+                Panel(
+                    "Cost per run",
+                    "timeseries",
+                    "cost_per_run",
+                    12,
+                    9,
+                    "currencyUSD",
+                    "One point per top-level run, at its start, including nested runs' costs.",
+                    {"legend": {"showLegend": False}},
+                ),
             ),
             (
-                Panel("Most expensive runs", "table", "most_expensive_runs", 24, 10, None,
-                      "Copy a command to inspect (`teamtape show`) or re-run offline (`teamtape replay`) a run."),
+                Panel(
+                    "Most expensive runs",
+                    "table",
+                    "most_expensive_runs",
+                    24,
+                    10,
+                    None,
+                    "Copy a command to inspect (`teamtape show`) or re-run offline (`teamtape replay`) a run.",
+                ),
             ),
             (
                 Panel("Cost by model", "table", "cost_by_model_table", 14, 8),
@@ -96,17 +141,17 @@ DASHBOARDS = (
         ),
     ),
     Dashboard(
-        "teamtape-runs", "teamtape · runs and agents",
+        "teamtape-runs",
+        "teamtape · runs and agents",
         "Run outcomes, errors, stop reasons, durations, handoffs and agent activity.",
-        "runs", ("team", "agent"),
+        "runs",
+        ("team", "agent"),
         (
             (
                 Panel("Runs by status", "piechart", "runs_by_status", 8, 9, "short"),
                 Panel("Runs over time by status", "timeseries", "runs_over_time", 16, 9, "short"),
             ),
-            (
-                Panel("Failed, crashed and cancelled runs", "table", "failed_runs", 24, 8),
-            ),
+            (Panel("Failed, crashed and cancelled runs", "table", "failed_runs", 24, 8),),
             (
                 Panel("Stop reasons", "table", "stop_reasons", 12, 8),
                 Panel("Run durations by team", "table", "run_durations", 12, 8),
@@ -118,9 +163,11 @@ DASHBOARDS = (
         ),
     ),
     Dashboard(
-        "teamtape-llm", "teamtape · LLM latency and tokens",
+        "teamtape-llm",
+        "teamtape · LLM latency and tokens",
         "Model call latency (p50/p95), time to first chunk of streamed calls, and token use.",
-        "llm", ("team", "agent", "model"),
+        "llm",
+        ("team", "agent", "model"),
         (
             (
                 Panel("LLM call latency p50 / p95", "timeseries", "latency", 12, 9, "ms"),
@@ -131,9 +178,11 @@ DASHBOARDS = (
         ),
     ),
     Dashboard(
-        "teamtape-tools", "teamtape · tools",
+        "teamtape-tools",
+        "teamtape · tools",
         "Tool calls: volume, error rates, latency, and the latest errors.",
-        "tools", ("team", "agent"),
+        "tools",
+        ("team", "agent"),
         (
             (Panel("Tool calls over time by tool", "timeseries", "calls_over_time", 24, 9, "short"),),
             (Panel("Calls, error rate and latency by tool", "table", "by_tool", 24, 8),),
@@ -148,7 +197,11 @@ def package_dir() -> Path:
 
 
 def panel_sql(dashboard: Dashboard, panel: Panel) -> str:
-    return (package_dir() / "sql" / "panels" / dashboard.folder / f"{panel.sql}.sql").read_text(encoding="utf-8").strip()
+    return (
+        (package_dir() / "sql" / "panels" / dashboard.folder / f"{panel.sql}.sql")
+        .read_text(encoding="utf-8")
+        .strip()
+    )
 
 
 def views_sql() -> str:
@@ -164,23 +217,44 @@ def init_sql(lake: str = LAKE_IN_CONTAINER) -> str:
 def _variable(name: str) -> dict[str, Any]:
     label, query = VARIABLES[name]
     return {
-        "name": name, "label": label, "type": "query", "datasource": DATASOURCE,
-        "definition": query, "query": query, "refresh": 2, "sort": 1, "regex": "", "hide": 0,
-        "multi": True, "includeAll": True, "allValue": ALL_VALUE,
-        "current": {"text": ["All"], "value": ["$__all"]}, "options": [],
+        "name": name,
+        "label": label,
+        "type": "query",
+        "datasource": DATASOURCE,
+        "definition": query,
+        "query": query,
+        "refresh": 2,
+        "sort": 1,
+        "regex": "",
+        "hide": 0,
+        "multi": True,
+        "includeAll": True,
+        "allValue": ALL_VALUE,
+        "current": {"text": ["All"], "value": ["$__all"]},
+        "options": [],
     }
 
 
 def _panel(dashboard: Dashboard, panel: Panel, pid: int, x: int, y: int) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": pid, "type": panel.kind, "title": panel.title, "description": panel.description,
-        "datasource": DATASOURCE, "gridPos": {"h": panel.h, "w": panel.w, "x": x, "y": y},
+        "id": pid,
+        "type": panel.kind,
+        "title": panel.title,
+        "description": panel.description,
+        "datasource": DATASOURCE,
+        "gridPos": {"h": panel.h, "w": panel.w, "x": x, "y": y},
         "fieldConfig": {"defaults": {"unit": panel.unit} if panel.unit else {}, "overrides": []},
         "options": panel.options,
-        "targets": [{
-            "refId": "A", "datasource": DATASOURCE, "editorMode": "code", "rawQuery": True,
-            "format": panel.format, "rawSql": panel_sql(dashboard, panel),
-        }],
+        "targets": [
+            {
+                "refId": "A",
+                "datasource": DATASOURCE,
+                "editorMode": "code",
+                "rawQuery": True,
+                "format": panel.format,
+                "rawSql": panel_sql(dashboard, panel),
+            }
+        ],
     }
     if panel.kind == "timeseries":
         out["maxDataPoints"] = 500
@@ -196,14 +270,37 @@ def build_dashboard(dashboard: Dashboard) -> dict[str, Any]:
             panels.append(_panel(dashboard, panel, pid, x, y))
             pid, x = pid + 1, x + panel.w
         y += max(p.h for p in row)
-    links = [{"title": d.title, "type": "link", "url": f"/d/{d.uid}", "keepTime": True, "includeVars": True,
-              "targetBlank": False, "asDropdown": False, "icon": "dashboard", "tags": [], "tooltip": ""}
-             for d in DASHBOARDS if d.uid != dashboard.uid]
+    links = [
+        {
+            "title": d.title,
+            "type": "link",
+            "url": f"/d/{d.uid}",
+            "keepTime": True,
+            "includeVars": True,
+            "targetBlank": False,
+            "asDropdown": False,
+            "icon": "dashboard",
+            "tags": [],
+            "tooltip": "",
+        }
+        for d in DASHBOARDS
+        if d.uid != dashboard.uid
+    ]
     return {
-        "uid": dashboard.uid, "title": dashboard.title, "description": dashboard.description,
-        "tags": ["teamtape", "autogen"], "schemaVersion": SCHEMA_VERSION, "version": 1, "editable": True,
-        "timezone": "utc", "time": {"from": "now-7d", "to": "now"}, "refresh": "1m", "graphTooltip": 1,
-        "fiscalYearStartMonth": 0, "liveNow": False, "links": links,
+        "uid": dashboard.uid,
+        "title": dashboard.title,
+        "description": dashboard.description,
+        "tags": ["teamtape", "autogen"],
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "editable": True,
+        "timezone": "utc",
+        "time": {"from": "now-7d", "to": "now"},
+        "refresh": "1m",
+        "graphTooltip": 1,
+        "fiscalYearStartMonth": 0,
+        "liveNow": False,
+        "links": links,
         "annotations": {"list": []},
         "templating": {"list": [_variable(v) for v in dashboard.variables]},
         "panels": panels,

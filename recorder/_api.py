@@ -31,7 +31,9 @@ def _otlp_sinks(otlp_endpoint: str | None, recorder: Recorder) -> list[EventSink
     try:
         from .otlp import otlp_sink_from_env_or_args
 
-        sink = otlp_sink_from_env_or_args(otlp_endpoint, prices=recorder.store.prices, redactor=recorder.redactor)
+        sink = otlp_sink_from_env_or_args(
+            otlp_endpoint, prices=recorder.store.prices, redactor=recorder.redactor
+        )
     except Exception as e:
         failures.report("the OTLP exporter setup", e)
         return []
@@ -143,7 +145,9 @@ def record(
         ...     async with teamtape.record(name="support-bot"):
         ...         await team.run(task="I want a refund for flight FL-1234.")
     """
-    return Recording(_make_recorder(store, name, labels, otlp_endpoint, redact, save_state, sinks, capture_content))
+    return Recording(
+        _make_recorder(store, name, labels, otlp_endpoint, redact, save_state, sinks, capture_content)
+    )
 
 
 def instrument(
@@ -173,7 +177,9 @@ def instrument(
         if _global is not None:
             return _global
         patch_autogen()
-        _global = _make_recorder(store, name, labels, otlp_endpoint, redact, save_state, sinks, capture_content)
+        _global = _make_recorder(
+            store, name, labels, otlp_endpoint, redact, save_state, sinks, capture_content
+        )
         _active._stack.insert(0, _global)
         if not _atexit_registered:
             atexit.register(_close_at_exit)
@@ -206,4 +212,3 @@ def recorder_failures() -> int:
 
 
 __all__ = ["Recording", "instrument", "record", "recorder_failures", "uninstrument"]
-

@@ -12,7 +12,9 @@ from typing import Any
 
 OMITTED = "$omitted"
 # Of a message, only what says who, when, what kind and at what cost.
-MESSAGE_FIELDS_KEPT = frozenset({"id", "source", "target", "type", "models_usage", "created_at", "full_message_id"})
+MESSAGE_FIELDS_KEPT = frozenset(
+    {"id", "source", "target", "type", "models_usage", "created_at", "full_message_id"}
+)
 
 
 def _size(value: Any) -> dict[str, int]:

@@ -17,26 +17,47 @@ class Interceptor(Protocol):
     """What ``teamtape.replay`` implements to serve calls from a recording."""
 
     def model_create(
-        self, client: Any, original: Callable[..., Any], messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        client: Any,
+        original: Callable[..., Any],
+        messages: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> Any:
         """Return what ``original(client, messages, *args, **kwargs)`` would (a coroutine)."""
         ...
 
     def model_create_stream(
-        self, client: Any, original: Callable[..., Any], messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        client: Any,
+        original: Callable[..., Any],
+        messages: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> Any:
         """Return what ``original(client, messages, *args, **kwargs)`` would (an async generator)."""
         ...
 
     async def tool_call(
-        self, original: Callable[..., Any], tool_call: Any, workbench: Any, handoff_tools: Any, agent_name: str,
-        args: tuple[Any, ...], kwargs: dict[str, Any],
+        self,
+        original: Callable[..., Any],
+        tool_call: Any,
+        workbench: Any,
+        handoff_tools: Any,
+        agent_name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> Any:
         """Return what ``AssistantAgent._execute_tool_call`` would: ``(tool_call, FunctionExecutionResult)``."""
         ...
 
     async def memory_query(
-        self, memory: Any, original: Callable[..., Any], query: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        memory: Any,
+        original: Callable[..., Any],
+        query: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> Any:
         """Return what ``memory.query(query, ...)`` would (a ``MemoryQueryResult``)."""
         ...
@@ -45,7 +66,9 @@ class Interceptor(Protocol):
 replay_interceptor: ContextVar[Interceptor | None] = ContextVar("teamtape_replay_interceptor", default=None)
 
 
-def call_create(original: Callable[..., Any], client: Any, messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def call_create(
+    original: Callable[..., Any], client: Any, messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     hook = replay_interceptor.get()
     if hook is None:
         return original(client, messages, *args, **kwargs)
@@ -62,8 +85,13 @@ def call_create_stream(
 
 
 def call_tool(
-    original: Callable[..., Any], tool_call: Any, workbench: Any, handoff_tools: Any, agent_name: str,
-    args: tuple[Any, ...], kwargs: dict[str, Any],
+    original: Callable[..., Any],
+    tool_call: Any,
+    workbench: Any,
+    handoff_tools: Any,
+    agent_name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> Any:
     hook = replay_interceptor.get()
     if hook is None:
@@ -71,7 +99,9 @@ def call_tool(
     return hook.tool_call(original, tool_call, workbench, handoff_tools, agent_name, args, kwargs)
 
 
-def call_memory_query(original: Callable[..., Any], memory: Any, query: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def call_memory_query(
+    original: Callable[..., Any], memory: Any, query: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     hook = replay_interceptor.get()
     if hook is None:
         return original(memory, query, *args, **kwargs)

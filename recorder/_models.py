@@ -102,7 +102,9 @@ def _client_args(client: Any) -> dict[str, Any]:
     return {str(k): to_jsonable(v) for k, v in args.items() if k != "model"}
 
 
-def _begin(client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+def _begin(
+    client: Any, run: RunRecorder, messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     _harvest_secrets(client, run)
     rec = run.recorder
     agent = current_agent.get()
@@ -170,7 +172,9 @@ def _same_tool(a: Any, b: Any) -> bool:
     return a is b or (type(a) is dict and type(b) is dict and a == b)
 
 
-def _message_delta(run: RunRecorder, key: tuple[Any, int], call_id: str, messages: list[Any]) -> dict[str, Any]:
+def _message_delta(
+    run: RunRecorder, key: tuple[Any, int], call_id: str, messages: list[Any]
+) -> dict[str, Any]:
     """The request's messages as a delta on this agent's previous call (see teamtape.store.requests).
 
     Agents resend their whole context on every call; storing only what is new keeps a long run's
@@ -280,7 +284,9 @@ def wrap_create(original: Callable[..., Any]) -> Callable[..., Any]:
     return create
 
 
-async def _recorded_llm_stream(inner: AsyncGenerator[Any, None], state: dict[str, Any]) -> AsyncGenerator[Any, None]:
+async def _recorded_llm_stream(
+    inner: AsyncGenerator[Any, None], state: dict[str, Any]
+) -> AsyncGenerator[Any, None]:
     offsets: list[float] = []
     state["chunk_offsets"] = offsets
     sizes: list[int] = []

@@ -67,7 +67,10 @@ class Patcher:
         return True
 
     def wrap_tree(
-        self, base: type, names: Iterable[str], make_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]
+        self,
+        base: type,
+        names: Iterable[str],
+        make_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]],
     ) -> None:
         """Wrap ``names`` on ``base`` and on each loaded subclass that defines them itself."""
         for cls in all_subclasses(base):

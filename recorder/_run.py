@@ -195,7 +195,9 @@ class RunRecorder:
         """End the run; snapshots ``save_state()`` of the owner when it finished normally."""
         if self.ended:
             return
-        if owner is None or not (self.recorder.save_state and self.recorder.capture_content and status == "ok"):
+        if owner is None or not (
+            self.recorder.save_state and self.recorder.capture_content and status == "ok"
+        ):
             self.end_sync(status, stop_reason=stop_reason, error=error)
             return
         # The snapshot is thousands of plain dicts and lists, freed as soon as it is written. With the

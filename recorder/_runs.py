@@ -44,7 +44,11 @@ def _task_arg(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 
 def _status_of(error: BaseException) -> str:
-    return "cancelled" if isinstance(error, (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt)) else "error"
+    return (
+        "cancelled"
+        if isinstance(error, (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt))
+        else "error"
+    )
 
 
 async def finish(run: RunRecorder, status: str, owner: Any, error: BaseException | None = None) -> None:

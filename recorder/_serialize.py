@@ -128,7 +128,9 @@ def message_payload_json(message: Any, blobs: BlobTable) -> RawJson | dict[str, 
         body = f'{body[:-1]},"type":{json.dumps(type(message).__name__)}}}' if body != "{}" else body
     if rendered == content:  # the text is the content: stored once (see teamtape.store.message_text)
         return RawJson(body)
-    text = encode_basestring(rendered) if isinstance(rendered, str) else json.dumps(rendered, ensure_ascii=False)
+    text = (
+        encode_basestring(rendered) if isinstance(rendered, str) else json.dumps(rendered, ensure_ascii=False)
+    )
     return RawJson(f'{body[:-1]},"text":{text}}}' if body != "{}" else f'{{"text":{text}}}')
 
 
@@ -277,5 +279,7 @@ def error_payload(error: BaseException, with_traceback: bool = False) -> dict[st
     if with_traceback:
         import traceback
 
-        out["traceback"] = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-50000:]
+        out["traceback"] = "".join(traceback.format_exception(type(error), error, error.__traceback__))[
+            -50000:
+        ]
     return out

@@ -47,7 +47,9 @@ def _parse_arguments(raw: Any) -> Any:
 def wrap_execute_tool_call(original: Callable[..., Any]) -> Callable[..., Any]:
     """Wraps ``AssistantAgent._execute_tool_call`` (a staticmethod)."""
 
-    async def _execute_tool_call(tool_call: Any, workbench: Any, handoff_tools: Any, agent_name: str, *args: Any, **kwargs: Any) -> Any:
+    async def _execute_tool_call(
+        tool_call: Any, workbench: Any, handoff_tools: Any, agent_name: str, *args: Any, **kwargs: Any
+    ) -> Any:
         run = current_run.get()
         if run is None:
             return await call_tool(original, tool_call, workbench, handoff_tools, agent_name, args, kwargs)
@@ -92,7 +94,9 @@ def _memory_name(memory: Any) -> str:
     return str(name) if isinstance(name, str) and name else type(memory).__name__
 
 
-def _emit_memory(memory: Any, query: Any, results: Any, started: float, perf: float, error: BaseException | None) -> None:
+def _emit_memory(
+    memory: Any, query: Any, results: Any, started: float, perf: float, error: BaseException | None
+) -> None:
     run = current_run.get()
     if run is None:
         return

@@ -184,7 +184,11 @@ def wrap_on_messages(original: Callable[..., Any]) -> Callable[..., Any]:
             raise
         turn.leave(tokens)
         if turn.direct is not None:
-            safely("the messages of a run", turn.direct.record_messages, getattr(response, "inner_messages", None))
+            safely(
+                "the messages of a run",
+                turn.direct.record_messages,
+                getattr(response, "inner_messages", None),
+            )
             safely("the messages of a run", turn.direct.record_item, getattr(response, "chat_message", None))
         safely("an agent turn", turn.emit_turn, None)
         if turn.direct is not None:

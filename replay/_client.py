@@ -61,7 +61,9 @@ class ReplayClientConfig(BaseModel):
     token_limit: int = 128000
 
 
-def _load_tape(tape: Tape | str | os.PathLike[str] | None, store: str | None, run: str | None, mode: RecordMode) -> Tape | None:
+def _load_tape(
+    tape: Tape | str | os.PathLike[str] | None, store: str | None, run: str | None, mode: RecordMode
+) -> Tape | None:
     from teamtape.store import open_store
 
     from ._tapefile import read_tape
@@ -76,7 +78,9 @@ def _load_tape(tape: Tape | str | os.PathLike[str] | None, store: str | None, ru
         return Tape.from_store(open_store(store), run)
     if mode in (RecordMode.ONCE, RecordMode.ALL):
         return None
-    raise ReplayError("ReplayChatCompletionClient needs a recording: a tape (Tape or path), or store= and run=.")
+    raise ReplayError(
+        "ReplayChatCompletionClient needs a recording: a tape (Tape or path), or store= and run=."
+    )
 
 
 def _single_model(tape: Tape | None) -> str | None:
@@ -157,12 +161,16 @@ class ReplayChatCompletionClient(ChatCompletionClient, Component[ReplayClientCon
         return self._model
 
     def _request(self, messages: Sequence[LLMMessage], kwargs: dict[str, Any]) -> Any:
-        return live_request(messages, kwargs, (), model=self._model, agent=current_agent.get(), cache=self._cache)
+        return live_request(
+            messages, kwargs, (), model=self._model, agent=current_agent.get(), cache=self._cache
+        )
 
     def _count(self, result: Any) -> None:
         usage = getattr(result, "usage", None)
         if usage is not None:
-            self._actual = RequestUsage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+            self._actual = RequestUsage(
+                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
+            )
             self._total = RequestUsage(
                 prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
                 completion_tokens=self._total.completion_tokens + usage.completion_tokens,
@@ -179,8 +187,13 @@ class ReplayChatCompletionClient(ChatCompletionClient, Component[ReplayClientCon
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
         """Serve the recorded answer to this request (or ask the real client, per the record mode)."""
-        kwargs = {"tools": tools, "tool_choice": tool_choice, "json_output": json_output,
-                  "extra_create_args": extra_create_args, "cancellation_token": cancellation_token}
+        kwargs = {
+            "tools": tools,
+            "tool_choice": tool_choice,
+            "json_output": json_output,
+            "extra_create_args": extra_create_args,
+            "cancellation_token": cancellation_token,
+        }
         live = None
         if self._real_client is not None:
             real = self._real_client
@@ -203,8 +216,13 @@ class ReplayChatCompletionClient(ChatCompletionClient, Component[ReplayClientCon
         cancellation_token: CancellationToken | None = None,
     ) -> AsyncGenerator[str | CreateResult, None]:
         """Re-emit the recorded chunks, then the recorded ``CreateResult``."""
-        kwargs = {"tools": tools, "tool_choice": tool_choice, "json_output": json_output,
-                  "extra_create_args": extra_create_args, "cancellation_token": cancellation_token}
+        kwargs = {
+            "tools": tools,
+            "tool_choice": tool_choice,
+            "json_output": json_output,
+            "extra_create_args": extra_create_args,
+            "cancellation_token": cancellation_token,
+        }
         live = None
         if self._real_client is not None:
             real = self._real_client
@@ -233,7 +251,9 @@ class ReplayChatCompletionClient(ChatCompletionClient, Component[ReplayClientCon
         chars += sum(len(str(getattr(t, "schema", t))) for t in tools)
         return chars // 4 + 3 * len(messages)
 
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+    def remaining_tokens(
+        self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
+    ) -> int:
         return max(0, self._token_limit - self.count_tokens(messages, tools=tools))
 
     @property
@@ -254,8 +274,14 @@ class ReplayChatCompletionClient(ChatCompletionClient, Component[ReplayClientCon
             inline = tape_document(tape)
         shared = next((k for k, s in _SESSIONS.items() if s is self.session), None)
         return ReplayClientConfig(
-            tape=source["tape"], store=source["store"], run=source["run"], inline=inline, session=shared,
-            record_mode=self._record_mode.value, model=self._model, model_info=self._model_info,
+            tape=source["tape"],
+            store=source["store"],
+            run=source["run"],
+            inline=inline,
+            session=shared,
+            record_mode=self._record_mode.value,
+            model=self._model,
+            model_info=self._model_info,
             real_client=self._real_client.dump_component() if self._real_client is not None else None,
             token_limit=self._token_limit,
         )
@@ -268,9 +294,20 @@ class ReplayChatCompletionClient(ChatCompletionClient, Component[ReplayClientCon
         tape: Tape | str | None = config.tape
         if session is None and config.inline is not None and tape is None:
             tape = tape_from_document(config.inline, "<inline tape>")
-        real = ChatCompletionClient.load_component(config.real_client) if config.real_client is not None else None
+        real = (
+            ChatCompletionClient.load_component(config.real_client)
+            if config.real_client is not None
+            else None
+        )
         return cls(
-            tape, store=config.store, run=config.run, record_mode=config.record_mode, real_client=real,
-            model=config.model, model_info=config.model_info, session=session, token_limit=config.token_limit,
+            tape,
+            store=config.store,
+            run=config.run,
+            record_mode=config.record_mode,
+            real_client=real,
+            model=config.model,
+            model_info=config.model_info,
+            session=session,
+            token_limit=config.token_limit,
             _inline=config.inline,
         )

@@ -99,8 +99,12 @@ class MessageDiff:
 
 
 def compare_messages(
-    a: list[dict[str, Any]], b: list[dict[str, Any]], label_a: str, label_b: str,
-    ending_a: str | None = None, ending_b: str | None = None,
+    a: list[dict[str, Any]],
+    b: list[dict[str, Any]],
+    label_a: str,
+    label_b: str,
+    ending_a: str | None = None,
+    ending_b: str | None = None,
 ) -> MessageDiff:
     """Compare two runs' message views (and optionally how each ended)."""
     first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
@@ -109,8 +113,16 @@ def compare_messages(
     lines: list[str] = []
     if first is not None:
         start = max(0, first - 1)
-        left = [f"[{i + 1}] " + s if j == 0 else s for i, v in enumerate(a[start:], start) for j, s in enumerate(render_view(v))]
-        right = [f"[{i + 1}] " + s if j == 0 else s for i, v in enumerate(b[start:], start) for j, s in enumerate(render_view(v))]
+        left = [
+            f"[{i + 1}] " + s if j == 0 else s
+            for i, v in enumerate(a[start:], start)
+            for j, s in enumerate(render_view(v))
+        ]
+        right = [
+            f"[{i + 1}] " + s if j == 0 else s
+            for i, v in enumerate(b[start:], start)
+            for j, s in enumerate(render_view(v))
+        ]
         lines.extend(difflib.unified_diff(left, right, fromfile=label_a, tofile=label_b, lineterm="", n=3))
     if ending_a != ending_b:
         lines.append(f"ended: {ending_a} ({label_a})  vs  {ending_b} ({label_b})")
@@ -146,7 +158,12 @@ def diff_runs(store: Store, run_a: str, run_b: str) -> MessageDiff:
         return ending(next((e.payload for e in reversed(events) if e.kind == "run_ended"), None))
 
     return compare_messages(
-        message_views(events_a), message_views(events_b), f"run {a}", f"run {b}", ended(events_a), ended(events_b)
+        message_views(events_a),
+        message_views(events_b),
+        f"run {a}",
+        f"run {b}",
+        ended(events_a),
+        ended(events_b),
     )
 
 
@@ -172,7 +189,10 @@ class RunComparison:
 
 
 def compare_run_lists(
-    originals: Sequence[TapeRun], replays: Sequence[TapeRun], kind: str = "replay", errors: dict[str, str] | None = None
+    originals: Sequence[TapeRun],
+    replays: Sequence[TapeRun],
+    kind: str = "replay",
+    errors: dict[str, str] | None = None,
 ) -> list[RunComparison]:
     """Compare recorded top-level runs with their replays, pairwise in order."""
     errors = errors or {}
@@ -189,8 +209,14 @@ def compare_run_lists(
         )
         key = replay.run_id if replay else original.run_id
         out.append(RunComparison(original.run_id, replay.run_id if replay else None, diff, errors.get(key)))
-    for extra in replays[len(originals):]:
-        diff = compare_messages([], message_views(extra.events), "the recording", f"{kind} {extra.run_id}", "not run",
-                                ending(extra.ended, extra.status))
+    for extra in replays[len(originals) :]:
+        diff = compare_messages(
+            [],
+            message_views(extra.events),
+            "the recording",
+            f"{kind} {extra.run_id}",
+            "not run",
+            ending(extra.ended, extra.status),
+        )
         out.append(RunComparison("(none)", extra.run_id, diff, errors.get(extra.run_id)))
     return out

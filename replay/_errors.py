@@ -20,7 +20,9 @@ class ReplayMismatchError(ReplayError):
         diff: a readable diff between the request and the closest recorded one.
     """
 
-    def __init__(self, message: str, *, run_id: str | None, agent: str | None, call_index: int, kind: str, diff: str) -> None:
+    def __init__(
+        self, message: str, *, run_id: str | None, agent: str | None, call_index: int, kind: str, diff: str
+    ) -> None:
         super().__init__(message)
         self.run_id = run_id
         self.agent = agent
@@ -37,5 +39,6 @@ class RecordedModelError(Exception):
 
     def __init__(self, error: dict[str, object]) -> None:
         self.recorded = error
-        super().__init__(f"{error.get('type', 'Error')}: {error.get('message', '')} (replayed from the recording)")
-
+        super().__init__(
+            f"{error.get('type', 'Error')}: {error.get('message', '')} (replayed from the recording)"
+        )

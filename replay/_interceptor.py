@@ -86,17 +86,37 @@ class SessionInterceptor:
 
     def _request(self, client: Any, messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return live_request(
-            messages, kwargs, args, model=model_of(client), agent=current_agent.get(), cache=self.cache, slot=id(client)
+            messages,
+            kwargs,
+            args,
+            model=model_of(client),
+            agent=current_agent.get(),
+            cache=self.cache,
+            slot=id(client),
         )
 
-    def model_create(self, client: Any, original: Callable[..., Any], messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def model_create(
+        self,
+        client: Any,
+        original: Callable[..., Any],
+        messages: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
         if self._passes_through(client):
             return original(client, messages, *args, **kwargs)
         request = self._request(client, messages, args, kwargs)
-        return self.session.create(request, lambda: bypassed(lambda: original(client, messages, *args, **kwargs)))
+        return self.session.create(
+            request, lambda: bypassed(lambda: original(client, messages, *args, **kwargs))
+        )
 
     def model_create_stream(
-        self, client: Any, original: Callable[..., Any], messages: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        client: Any,
+        original: Callable[..., Any],
+        messages: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> Any:
         if self._passes_through(client):
             return original(client, messages, *args, **kwargs)
@@ -106,8 +126,14 @@ class SessionInterceptor:
         )
 
     async def tool_call(
-        self, original: Callable[..., Any], tool_call: Any, workbench: Any, handoff_tools: Any, agent_name: str,
-        args: tuple[Any, ...], kwargs: dict[str, Any],
+        self,
+        original: Callable[..., Any],
+        tool_call: Any,
+        workbench: Any,
+        handoff_tools: Any,
+        agent_name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> Any:
         session = self.session
         name = str(getattr(tool_call, "name", ""))
@@ -128,7 +154,14 @@ class SessionInterceptor:
             return await original(tool_call, workbench, handoff_tools, agent_name, *args, **kwargs)
         raise session.tool_mismatch(agent_name, name, arguments)
 
-    async def memory_query(self, memory: Any, original: Callable[..., Any], query: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def memory_query(
+        self,
+        memory: Any,
+        original: Callable[..., Any],
+        query: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
         session = self.session
         if not session.serves_side_effects():
             return await original(memory, query, *args, **kwargs)
@@ -140,7 +173,14 @@ class SessionInterceptor:
             return await original(memory, query, *args, **kwargs)
         raise session.side_effect_missing("memory query results", agent)
 
-    async def execute_code(self, agent: Any, original: Callable[..., Any], code_blocks: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def execute_code(
+        self,
+        agent: Any,
+        original: Callable[..., Any],
+        code_blocks: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
         session = self.session
         if not session.serves_side_effects():
             return await original(agent, code_blocks, *args, **kwargs)

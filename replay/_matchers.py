@@ -49,7 +49,13 @@ def match_agent(live: NormalizedRequest, recorded: NormalizedRequest) -> bool:
     return live.agent == recorded.agent
 
 
-DEFAULT_MATCHERS: tuple[Matcher, ...] = (match_model, match_messages, match_tools, match_tool_choice, match_json_output)
+DEFAULT_MATCHERS: tuple[Matcher, ...] = (
+    match_model,
+    match_messages,
+    match_tools,
+    match_tool_choice,
+    match_json_output,
+)
 """What the fingerprint covers."""
 
 PART_NAMES: dict[Matcher, str] = {
@@ -183,6 +189,11 @@ def render_request(request: NormalizedRequest) -> list[str]:
 def request_diff(recorded: NormalizedRequest, live: NormalizedRequest, recorded_label: str) -> str:
     """A unified diff from a recorded request to a live one."""
     diff = difflib.unified_diff(
-        render_request(recorded), render_request(live), fromfile=recorded_label, tofile="this replay", lineterm="", n=2
+        render_request(recorded),
+        render_request(live),
+        fromfile=recorded_label,
+        tofile="this replay",
+        lineterm="",
+        n=2,
     )
     return "\n".join(diff)

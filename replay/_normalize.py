@@ -306,7 +306,12 @@ def recorded_request(
     names = [ref.get("$blob") if isinstance(ref, dict) else None for ref in refs]
     slot = (agent, names[0] if names else None)
     last = prefixes.get(slot) if prefixes is not None else None
-    if last is not None and None not in names and len(names) >= len(last[0]) and names[: len(last[0])] == last[0]:
+    if (
+        last is not None
+        and None not in names
+        and len(names) >= len(last[0])
+        and names[: len(last[0])] == last[0]
+    ):
         keys, digest, start = list(last[1]), last[2].copy(), len(last[0])
     else:
         keys, digest, start = [], MessagesDigest(), 0

@@ -60,7 +60,9 @@ class RecordedTool(BaseTool[_AnyArgs, Any], Component[RecordedToolConfig]):
         schema = dict(tool_schema or {})
         schema.setdefault("name", name)
         schema.setdefault("parameters", {"type": "object", "properties": {}, "required": []})
-        super().__init__(_AnyArgs, object, name, str(schema.get("description", "")), bool(schema.get("strict", False)))
+        super().__init__(
+            _AnyArgs, object, name, str(schema.get("description", "")), bool(schema.get("strict", False))
+        )
         self._recorded_schema = schema
 
     @property
@@ -99,7 +101,9 @@ def offered_by_agent(tape: Tape) -> dict[str | None, set[str]]:
     for event in tape.events("llm_call"):
         ref = (event.payload.get("request") or {}).get("tools")
         tools = tape.blob_data(ref["$blob"]) if isinstance(ref, dict) and "$blob" in ref else ref
-        out.setdefault(event.agent, set()).update(str(t.get("name")) for t in tools or [] if isinstance(t, dict))
+        out.setdefault(event.agent, set()).update(
+            str(t.get("name")) for t in tools or [] if isinstance(t, dict)
+        )
     return out
 
 
@@ -190,8 +194,11 @@ class _Rewriter:
         """The MCP tools the agent was offered, as recorded stubs in a static workbench."""
         names = sorted(self.offered.get(agent, set()))
         tools = [self.tool(n) for n in names if not n.startswith("transfer_to_")]
-        return {"provider": "autogen_core.tools.StaticWorkbench", "component_type": "workbench",
-                "config": {"tools": tools}}
+        return {
+            "provider": "autogen_core.tools.StaticWorkbench",
+            "component_type": "workbench",
+            "config": {"tools": tools},
+        }
 
 
 def team_from_config(
@@ -226,7 +233,9 @@ def load_factory(spec: str) -> Callable[[], Any]:
 
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise ReplayError(f"--factory must look like module:callable (e.g. my_team:build_team), not {spec!r}.")
+        raise ReplayError(
+            f"--factory must look like module:callable (e.g. my_team:build_team), not {spec!r}."
+        )
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
@@ -260,7 +269,12 @@ def task_of(run_started: dict[str, Any], tape: Tape) -> Any:
     items = run_started.get("task_messages") or []
     if not items:
         return run_started.get("task")
-    if len(items) == 1 and items[0].get("type") == "TextMessage" and "id" not in items[0] and items[0].get("source") == "user":
+    if (
+        len(items) == 1
+        and items[0].get("type") == "TextMessage"
+        and "id" not in items[0]
+        and items[0].get("source") == "user"
+    ):
         return items[0].get("content")
     factory = MessageFactory()
     messages = []
@@ -270,7 +284,9 @@ def task_of(run_started: dict[str, Any], tape: Tape) -> Any:
         try:
             messages.append(factory.create(data))
         except Exception as e:
-            raise ReplayError(f"The task message {item.get('type')} of the recorded run cannot be rebuilt: {e}") from e
+            raise ReplayError(
+                f"The task message {item.get('type')} of the recorded run cannot be rebuilt: {e}"
+            ) from e
     return messages
 
 

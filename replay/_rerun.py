@@ -58,9 +58,15 @@ class ReplayReport:
         lines = []
         for c in self.comparisons:
             if c.diff.identical:
-                lines.append(f"run {c.original} -> {kind} {c.replay}: identical ({c.diff.messages_a} messages)")
+                lines.append(
+                    f"run {c.original} -> {kind} {c.replay}: identical ({c.diff.messages_a} messages)"
+                )
             else:
-                where = f"from message {c.diff.first_divergence}" if c.diff.first_divergence else "in how it ended"
+                where = (
+                    f"from message {c.diff.first_divergence}"
+                    if c.diff.first_divergence
+                    else "in how it ended"
+                )
                 lines.append(f"run {c.original} -> {kind} {c.replay or '(none)'}: diverges {where}")
                 if c.error:
                     lines.append(f"  the {kind} failed: {c.error.splitlines()[0]}")
@@ -83,7 +89,9 @@ def _set_system_messages(team: Any, overrides: Mapping[str, str]) -> None:
         agent = agents.get(name)
         if agent is None or not hasattr(agent, "_system_messages"):
             known = ", ".join(sorted(agents)) or "none"
-            raise ReplayError(f"--system-message names agent '{name}', which is not an AssistantAgent of this team ({known}).")
+            raise ReplayError(
+                f"--system-message names agent '{name}', which is not an AssistantAgent of this team ({known})."
+            )
         agent._system_messages = [SystemMessage(content=text)]
 
 
@@ -119,7 +127,9 @@ async def replay_run(
     import teamtape
 
     if (system_messages or model) and fork_at is None:
-        raise ReplayError("--system-message and --model change a run, so they need --fork-at N (where to go live).")
+        raise ReplayError(
+            "--system-message and --model change a run, so they need --fork-at N (where to go live)."
+        )
     tape = Tape.from_store(store, run)
     tops = tape.top_level
     if not tops:
@@ -134,14 +144,18 @@ async def replay_run(
     if factory is not None:
         team = await team_from_factory(load_factory(factory) if isinstance(factory, str) else factory)
         if model:
-            raise ReplayError("--model works with teams rebuilt from their config; with --factory, build the team with that model.")
+            raise ReplayError(
+                "--model works with teams rebuilt from their config; with --factory, build the team with that model."
+            )
     else:
         team = team_from_config(tape, key, live=fork_at is not None, live_model=model)
     if system_messages:
         _set_system_messages(team, system_messages)
     link = "fork_of" if fork_at is not None else "replay_of"
     errors: dict[str, str] = {}
-    async with teamtape.record(store=store.root, name=_name(tops[0]), labels={"teamtape.replay": link}) as recording:
+    async with teamtape.record(
+        store=store.root, name=_name(tops[0]), labels={"teamtape.replay": link}
+    ) as recording:
         with serving(session):
             for original in tops:
                 before = set(recording.run_ids)
@@ -163,7 +177,6 @@ def _name(run: Any) -> str | None:
     return f"{name} (replay)" if name else None
 
 
-
 def numbered_calls(store: Store, run: str) -> list[dict[str, Any]]:
     """The model calls of a recorded session, numbered as ``--fork-at`` counts them."""
     from ._session import recorded_calls
@@ -177,6 +190,14 @@ def numbered_calls(store: Store, run: str) -> list[dict[str, Any]]:
             said = ", ".join(f"{c.get('name')}({c.get('arguments')})" for c in content if isinstance(c, dict))
         else:
             said = str(content or "").strip().splitlines()[0] if content else ""
-        out.append({"n": call.index + 1, "run_id": call.run_id, "agent": call.agent, "model": call.request.model,
-                    "response": said[:120], "error": (call.payload.get("error") or {}).get("message")})
+        out.append(
+            {
+                "n": call.index + 1,
+                "run_id": call.run_id,
+                "agent": call.agent,
+                "model": call.request.model,
+                "response": said[:120],
+                "error": (call.payload.get("error") or {}).get("message"),
+            }
+        )
     return out

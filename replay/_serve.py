@@ -24,7 +24,11 @@ def create_result(payload: dict[str, Any], *, cached: bool = True) -> Any:
     content = response.get("content")
     if isinstance(content, list):
         content = [
-            FunctionCall(id=str(c.get("id", "")), arguments=_arguments_text(c.get("arguments")), name=str(c.get("name", "")))
+            FunctionCall(
+                id=str(c.get("id", "")),
+                arguments=_arguments_text(c.get("arguments")),
+                name=str(c.get("name", "")),
+            )
             for c in content
             if isinstance(c, dict)
         ]

@@ -60,7 +60,9 @@ def recorded_calls(tape: Tape) -> list[RecordedCall]:
     full: dict[tuple[str, str], list[Any]] = {}
     for run in tape.runs:
         llm = [e for e in run.events if e.kind == "llm_call" and isinstance(e.payload.get("request"), dict)]
-        resolved = resolve_request_messages((str(e.payload.get("call_id")), e.payload["request"]) for e in llm)
+        resolved = resolve_request_messages(
+            (str(e.payload.get("call_id")), e.payload["request"]) for e in llm
+        )
         full.update(((run.run_id, call_id), refs) for call_id, refs in resolved.items())
     calls = []
     for i, event in enumerate(tape.events("llm_call")):
@@ -80,7 +82,9 @@ class _Queue:
     def add(self, key: tuple[str | None, str | None], payload: dict[str, Any]) -> None:
         self.items.setdefault(key, []).append([False, payload])
 
-    def take(self, key: tuple[str | None, str | None], accept: Callable[[dict[str, Any]], bool] = lambda _: True) -> dict[str, Any] | None:
+    def take(
+        self, key: tuple[str | None, str | None], accept: Callable[[dict[str, Any]], bool] = lambda _: True
+    ) -> dict[str, Any] | None:
         for item in self.items.get(key, ()):
             if not item[0] and accept(item[1]):
                 item[0] = True
@@ -88,7 +92,9 @@ class _Queue:
         return None
 
     def candidates(self, key: tuple[str | None, str | None]) -> list[dict[str, Any]]:
-        return [p for used, p in self.items.get(key, ()) if not used] or [p for _, p in self.items.get(key, ())]
+        return [p for used, p in self.items.get(key, ()) if not used] or [
+            p for _, p in self.items.get(key, ())
+        ]
 
 
 class ReplaySession:
@@ -192,7 +198,12 @@ class ReplaySession:
             lines.append("The recording holds no model calls at all.")
         lines.append(RERECORD_HINT)
         return ReplayMismatchError(
-            "\n".join(lines), run_id=self.run_id, agent=request.agent, call_index=call_index, kind="model", diff=diff
+            "\n".join(lines),
+            run_id=self.run_id,
+            agent=request.agent,
+            call_index=call_index,
+            kind="model",
+            diff=diff,
         )
 
     async def create(self, request: NormalizedRequest, live: Callable[[], Awaitable[Any]] | None) -> Any:
@@ -219,7 +230,9 @@ class ReplaySession:
         async for item in self._require_live(live, request)():
             yield item
 
-    def _require_live(self, live: Callable[..., Any] | None, request: NormalizedRequest) -> Callable[..., Any]:
+    def _require_live(
+        self, live: Callable[..., Any] | None, request: NormalizedRequest
+    ) -> Callable[..., Any]:
         if live is None:
             raise ReplayError(
                 f"Record mode '{self.mode.value}' needs a real model for a call of agent '{request.agent}', but this "
@@ -243,15 +256,22 @@ class ReplaySession:
 
     def tool_mismatch(self, agent: str | None, tool: str, arguments: Any) -> ReplayMismatchError:
         recorded = self.tools.candidates((agent, tool))
-        lines = [f"The recording ({self.label}) holds no call of tool '{tool}' by agent '{agent}' with these arguments:",
-                 "  " + json.dumps(arguments, ensure_ascii=False, sort_keys=True)]
+        lines = [
+            f"The recording ({self.label}) holds no call of tool '{tool}' by agent '{agent}' with these arguments:",
+            "  " + json.dumps(arguments, ensure_ascii=False, sort_keys=True),
+        ]
         if recorded:
             lines.append("Recorded calls of that tool by that agent:")
-            lines.extend("  " + json.dumps(p.get("arguments"), ensure_ascii=False, sort_keys=True) for p in recorded[:3])
+            lines.extend(
+                "  " + json.dumps(p.get("arguments"), ensure_ascii=False, sort_keys=True)
+                for p in recorded[:3]
+            )
         else:
             lines.append("That agent never called that tool in the recording.")
         lines.append("Run real tools with --execute-tools (or execute_tools=True). " + RERECORD_HINT)
-        error = ReplayMismatchError("\n".join(lines), run_id=self.run_id, agent=agent, call_index=0, kind="tool", diff="")
+        error = ReplayMismatchError(
+            "\n".join(lines), run_id=self.run_id, agent=agent, call_index=0, kind="tool", diff=""
+        )
         self.stats.mismatches.append(error)
         return error
 
@@ -265,7 +285,11 @@ class ReplaySession:
         error = ReplayMismatchError(
             f"The recording ({self.label}) holds no more {what} for agent '{agent}'. "
             "Run the real thing with --execute-tools (or execute_tools=True). " + RERECORD_HINT,
-            run_id=self.run_id, agent=agent, call_index=0, kind=what, diff="",
+            run_id=self.run_id,
+            agent=agent,
+            call_index=0,
+            kind=what,
+            diff="",
         )
         self.stats.mismatches.append(error)
         return error

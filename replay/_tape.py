@@ -127,10 +127,13 @@ class Tape:
                 root = str(row[0])
             session = con.execute("SELECT session_id FROM runs WHERE run_id = ?", [root]).fetchone()
             if session and session[0]:
-                ids = [r[0] for r in con.execute(
-                    "SELECT run_id FROM runs WHERE session_id = ? AND parent_run_id IS NULL ORDER BY started_at, run_id",
-                    [session[0]],
-                ).fetchall()]
+                ids = [
+                    r[0]
+                    for r in con.execute(
+                        "SELECT run_id FROM runs WHERE session_id = ? AND parent_run_id IS NULL ORDER BY started_at, run_id",
+                        [session[0]],
+                    ).fetchall()
+                ]
             else:
                 ids = [root]
             tape = _load(con, store.root, ids, run_id, f"run {run_id} in {store.root}")
@@ -142,11 +145,18 @@ class Tape:
     def from_runs(cls, store: Store, run_ids: list[str], root_run_id: str | None = None) -> Tape:
         """Load the given top-level runs (in that order), their nested runs and blobs."""
         with store.connect() as con:
-            top = [r[0] for r in con.execute(
-                f"SELECT run_id FROM runs WHERE run_id IN ({','.join('?' * len(run_ids))}) AND parent_run_id IS NULL "
-                "ORDER BY started_at, run_id",
-                run_ids,
-            ).fetchall()] if run_ids else []
+            top = (
+                [
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT run_id FROM runs WHERE run_id IN ({','.join('?' * len(run_ids))}) AND parent_run_id IS NULL "
+                        "ORDER BY started_at, run_id",
+                        run_ids,
+                    ).fetchall()
+                ]
+                if run_ids
+                else []
+            )
             root = root_run_id or (top[0] if top else "")
             origin = f"runs {', '.join(top[:3])}{'...' if len(top) > 3 else ''} in {store.root}"
             return _load(con, store.root, top, root, origin)
@@ -157,10 +167,13 @@ def _load(con: Any, store_root: Path, top_level: list[str], root: str, origin: s
     frontier = list(ids)
     while frontier:
         placeholders = ",".join("?" * len(frontier))
-        children = [r[0] for r in con.execute(
-            f"SELECT run_id FROM runs WHERE parent_run_id IN ({placeholders}) ORDER BY started_at",
-            frontier,
-        ).fetchall()]
+        children = [
+            r[0]
+            for r in con.execute(
+                f"SELECT run_id FROM runs WHERE parent_run_id IN ({placeholders}) ORDER BY started_at",
+                frontier,
+            ).fetchall()
+        ]
         ids.extend(c for c in children if c not in ids)
         frontier = children
     events = _load_events(con, store_root, ids)
@@ -185,7 +198,9 @@ def _load_events(con: Any, store_root: Path, run_ids: list[str]) -> dict[str, li
         data = json.loads(payload) if isinstance(payload, str) else (payload or {})
         if SPILLED in data:
             data = full_payload(store_root, kind, event_id, data)
-        out.setdefault(run_id, []).append(Event(event_id, run_id, int(seq), float(ts), kind, agent, data, int(version)))
+        out.setdefault(run_id, []).append(
+            Event(event_id, run_id, int(seq), float(ts), kind, agent, data, int(version))
+        )
     return out
 
 
@@ -202,7 +217,10 @@ def _load_blobs(con: Any, store_root: Path, hashes: list[str]) -> dict[str, dict
             if whole is not None:
                 blobs[digest] = {"media_type": whole.get("media_type", media_type), "data": whole.get("data")}
             else:
-                blobs[digest] = {"media_type": media_type, "data": json.loads(data) if isinstance(data, str) else data}
+                blobs[digest] = {
+                    "media_type": media_type,
+                    "data": json.loads(data) if isinstance(data, str) else data,
+                }
     return blobs
 
 

@@ -66,7 +66,10 @@ def tape_document(tape: Tape, redactor: Redactor | None = None) -> dict[str, Any
             if e.kind != Kind.BLOB
         ]
         runs.append({"run_id": run.run_id, "events": events})
-    blobs = {h: {"media_type": b.get("media_type"), "data": redactor.redact_obj(b.get("data"))} for h, b in sorted(tape.blobs.items())}
+    blobs = {
+        h: {"media_type": b.get("media_type"), "data": redactor.redact_obj(b.get("data"))}
+        for h, b in sorted(tape.blobs.items())
+    }
     return {
         "teamtape_tape": TAPE_FORMAT_VERSION,
         "schema_version": SCHEMA_VERSION,
@@ -102,7 +105,9 @@ def write_tape(tape: Tape, path: str | os.PathLike[str]) -> Path:
 
 
 def _bad(path: Path, why: str) -> ImportFileError:
-    return ImportFileError(f"{path} is not a teamtape tape: {why}. Tapes are written by `teamtape export tape RUN FILE`.")
+    return ImportFileError(
+        f"{path} is not a teamtape tape: {why}. Tapes are written by `teamtape export tape RUN FILE`."
+    )
 
 
 def read_tape(path: str | os.PathLike[str]) -> Tape:
@@ -148,7 +153,9 @@ def tape_from_document(document: Any, source: Path | str = "<tape>") -> Tape:
         blobs = {str(h): dict(b) for h, b in (document.get("blobs") or {}).items()}
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise _bad(source, f"a run or event is malformed ({type(e).__name__}: {e})") from None
-    return Tape(runs=runs, blobs=blobs, root_run_id=str(document.get("root_run_id") or ""), origin=f"tape {source}")
+    return Tape(
+        runs=runs, blobs=blobs, root_run_id=str(document.get("root_run_id") or ""), origin=f"tape {source}"
+    )
 
 
 def export_tape(store: Store, run: str, path: str | os.PathLike[str]) -> Tape:
@@ -194,10 +201,22 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
     lines = []
     for run in tape.runs:
         for event in run.events:
-            lines.append(redactor.scrub_text(encode_event(Event(
-                event.event_id, run.run_id, event.seq, event.ts, event.kind, event.agent,
-                redactor.redact_obj(event.payload), event.schema_version,
-            ))))
+            lines.append(
+                redactor.scrub_text(
+                    encode_event(
+                        Event(
+                            event.event_id,
+                            run.run_id,
+                            event.seq,
+                            event.ts,
+                            event.kind,
+                            event.agent,
+                            redactor.redact_obj(event.payload),
+                            event.schema_version,
+                        )
+                    )
+                )
+            )
     first = {r.run_id: r for r in tape.runs}
     ts = min((e.ts for r in tape.runs for e in r.events), default=0.0)
     owner = tape.runs[0].run_id if tape.runs else None
@@ -205,7 +224,11 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
         if owner is None or owner not in first:
             break
         payload = {"hash": digest, "media_type": blob.get("media_type"), "data": blob.get("data")}
-        lines.append(redactor.scrub_text(encode_event(Event(f"blob-{digest}", owner, -1, ts, Kind.BLOB, None, payload))))
+        lines.append(
+            redactor.scrub_text(
+                encode_event(Event(f"blob-{digest}", owner, -1, ts, Kind.BLOB, None, payload))
+            )
+        )
     store.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     for folder in (store.layout.tmp_dir, store.layout.journal_dir):
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -221,4 +244,6 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
         os.close(fd)
     os.replace(partial, journal)
     store.sync()
-    return TapeImport(path=str(path), runs=[r.run_id for r in tape.runs], events=len(lines), journal=journal.name)
+    return TapeImport(
+        path=str(path), runs=[r.run_id for r in tape.runs], events=len(lines), journal=journal.name
+    )

@@ -69,7 +69,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.get_closest_marker(MARKER) is not None and FIXTURE not in getattr(item, "fixturenames", [FIXTURE]):
+        if item.get_closest_marker(MARKER) is not None and FIXTURE not in getattr(
+            item, "fixturenames", [FIXTURE]
+        ):
             item.fixturenames.append(FIXTURE)  # type: ignore[attr-defined]
 
 
@@ -105,7 +107,9 @@ class TapeUse:
 
 
 @pytest.fixture
-def teamtape_replay(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TapeUse]:
+def teamtape_replay(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TapeUse]:
     """Serve the test's tape to every AutoGen model client, tool and memory (or record it)."""
     import teamtape
     from teamtape.replay import RecordMode, ReplayError, ReplaySession, read_tape, serving
@@ -134,7 +138,10 @@ def teamtape_replay(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     store_dir = tmp_path_factory.mktemp("teamtape-store")
     use = TapeUse(path, mode, session, None)
     request.node.stash[_KEY] = use
-    with teamtape.record(store=store_dir, labels={"pytest": request.node.nodeid}) as recording, serving(session):
+    with (
+        teamtape.record(store=store_dir, labels={"pytest": request.node.nodeid}) as recording,
+        serving(session),
+    ):
         use.recording = recording
         use.store = recording.store
         yield use
@@ -190,7 +197,9 @@ def _replay_problem(use: TapeUse) -> str | None:
     stats = use.session.stats
     if stats.mismatches:
         first = stats.mismatches[0]
-        more = f"\n({len(stats.mismatches) - 1} more unmatched request(s))" if len(stats.mismatches) > 1 else ""
+        more = (
+            f"\n({len(stats.mismatches) - 1} more unmatched request(s))" if len(stats.mismatches) > 1 else ""
+        )
         return f"teamtape: the test's team asked something its tape {use.path} does not hold.\n{first}{more}"
     replayed = Tape.from_runs(use.store, use.recording.run_ids)
     comparisons = compare_run_lists(use.session.tape.top_level, replayed.top_level)

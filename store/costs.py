@@ -54,7 +54,9 @@ class PriceOverride:
     def cost(self, input_tokens: int, output_tokens: int, cache_read_tokens: int) -> float:
         cache_rate = self.input_mtok if self.cache_read_mtok is None else self.cache_read_mtok
         fresh = max(input_tokens - cache_read_tokens, 0)
-        return (fresh * self.input_mtok + cache_read_tokens * cache_rate + output_tokens * self.output_mtok) / 1e6
+        return (
+            fresh * self.input_mtok + cache_read_tokens * cache_rate + output_tokens * self.output_mtok
+        ) / 1e6
 
 
 def load_overrides(path: Path) -> list[PriceOverride]:
@@ -73,7 +75,9 @@ def load_overrides(path: Path) -> list[PriceOverride]:
                     match=str(entry["match"]),
                     input_mtok=float(entry["input_mtok"]),
                     output_mtok=float(entry["output_mtok"]),
-                    cache_read_mtok=None if "cache_read_mtok" not in entry else float(entry["cache_read_mtok"]),
+                    cache_read_mtok=None
+                    if "cache_read_mtok" not in entry
+                    else float(entry["cache_read_mtok"]),
                     provider=entry.get("provider"),
                 )
             )

@@ -228,7 +228,9 @@ def _compact_json(value: Any) -> str:
     try:
         if type(value) is dict and _compact_encoder is not None:
             return "".join(_compact_encoder(value, 0))
-        return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"), allow_nan=False)
+        return json.dumps(
+            value, ensure_ascii=False, default=_json_default, separators=(",", ":"), allow_nan=False
+        )
     except ValueError:  # a non-finite float
         return json.dumps(_finite(value), ensure_ascii=False, default=_json_default, separators=(",", ":"))
 
@@ -270,7 +272,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _envelope_head(event_id: Any, run_id: Any, seq: Any, ts: Any, kind: Any, agent: Any) -> str:
     """The event's JSON up to its payload: ``{"event_id":...,"payload":``. Never raises on odd values."""
-    if type(seq) is int and type(ts) is float and math.isfinite(ts) and isinstance(event_id, str) and isinstance(run_id, str):
+    if (
+        type(seq) is int
+        and type(ts) is float
+        and math.isfinite(ts)
+        and isinstance(event_id, str)
+        and isinstance(run_id, str)
+    ):
         tail = _kind_and_agent(kind, agent)
         if tail is not None:
             return (
@@ -319,7 +327,13 @@ _LINE_TAIL = utf8_line(_envelope_tail(SCHEMA_VERSION) + "\n")
 
 
 def event_line(
-    event_id: str, run_id: str, seq: int, ts: float, kind: str, agent: str | None, payload: dict[str, Any] | RawJson
+    event_id: str,
+    run_id: str,
+    seq: int,
+    ts: float,
+    kind: str,
+    agent: str | None,
+    payload: dict[str, Any] | RawJson,
 ) -> bytes:
     """:func:`encode_event` of these fields as journal bytes, newline included: the recorder's hot path."""
     body = utf8_line(payload) if isinstance(payload, RawJson) else encode_json_bytes(payload)

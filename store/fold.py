@@ -255,14 +255,16 @@ def _stage(
             ).fetchone()[0]  # type: ignore[index]
             if inserted != (piece.lines if whole else _event_lines(piece)):
                 bad = con.execute(
-                    _read_json_sql(
-                        longest, "SELECT line_no FROM (SELECT row_number() OVER () AS line_no, *"
-                    )
+                    _read_json_sql(longest, "SELECT line_no FROM (SELECT row_number() OVER () AS line_no, *")
                     + f") WHERE NOT ({_VALID_ROW}) OR event_id IS NULL",
                     [str(source)],
                 ).fetchall()
-                _quarantine(layout, chunk.journal.name, _numbered_lines(chunk.journal if whole else piece,
-                                                                         {n for (n,) in bad}), report)
+                _quarantine(
+                    layout,
+                    chunk.journal.name,
+                    _numbered_lines(chunk.journal if whole else piece, {n for (n,) in bad}),
+                    report,
+                )
         finally:
             stage.unlink(missing_ok=True)
     _spill_large(con, layout)
@@ -297,7 +299,8 @@ def _spill_large(con: duckdb.DuckDBPyConnection, layout: StoreLayout) -> None:
     """Keep the staged events whose payload is over ``SPILL_BYTES`` whole in ``spill/``, a preview in
     DuckDB (see :mod:`teamtape.store.spill`): the database then never holds a huge value."""
     large = con.execute(
-        "SELECT DISTINCT event_id, kind FROM new_events WHERE strlen(CAST(payload AS VARCHAR)) > ?", [SPILL_BYTES]
+        "SELECT DISTINCT event_id, kind FROM new_events WHERE strlen(CAST(payload AS VARCHAR)) > ?",
+        [SPILL_BYTES],
     ).fetchall()
     for event_id, kind in large:
         (text,) = con.execute(
@@ -454,7 +457,9 @@ def fold(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook)
     return report
 
 
-def _fold_batches(con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook, report: FoldReport) -> None:
+def _fold_batches(
+    con: duckdb.DuckDBPyConnection, layout: StoreLayout, prices: PriceBook, report: FoldReport
+) -> None:
     offsets = dict(con.execute("SELECT journal, offset_bytes FROM journal_offsets").fetchall())
     chunks = _read_new_bytes(layout, offsets, report)
     report.journals_read = sum(1 for c in chunks if c.lines_end > c.start)

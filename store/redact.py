@@ -80,7 +80,9 @@ def env_secrets(environ: Mapping[str, str] | None = None) -> set[str]:
 class Redactor:
     """Scrubs secrets from JSON-like objects and text. Cheap enough for every event."""
 
-    def __init__(self, patterns: Iterable[str] = (), secrets: Iterable[str] = (), *, defaults: bool = True) -> None:
+    def __init__(
+        self, patterns: Iterable[str] = (), secrets: Iterable[str] = (), *, defaults: bool = True
+    ) -> None:
         self._hinted = [(hints, re.compile(p)) for hints, p in DEFAULT_RULES] if defaults else []
         self._patterns: list[re.Pattern[str]] = []
         self._combined: re.Pattern[str] | None = None
@@ -134,7 +136,9 @@ class Redactor:
             self._precheck = self._precheck_bytes = None
             return
         self._precheck = re.compile("|".join(map(re.escape, literals)))
-        self._precheck_bytes = re.compile(b"|".join(re.escape(s.encode("utf-8", "surrogatepass")) for s in literals))
+        self._precheck_bytes = re.compile(
+            b"|".join(re.escape(s.encode("utf-8", "surrogatepass")) for s in literals)
+        )
 
     def scrub_text(self, text: str) -> str:
         """Replace every known secret value and pattern match in a string."""
@@ -178,7 +182,11 @@ class Redactor:
             out: dict[str, Any] = {}
             for k, v in value.items():
                 key = str(k)
-                if is_secret_key(key) and v not in (None, "", {}, []) and not isinstance(v, (bool, int, float)):
+                if (
+                    is_secret_key(key)
+                    and v not in (None, "", {}, [])
+                    and not isinstance(v, (bool, int, float))
+                ):
                     if isinstance(v, str):
                         self.add_secrets([v])
                     out[key] = REDACTED

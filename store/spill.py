@@ -66,8 +66,10 @@ def spill(spill_dir: Path, kind: str, event_id: str, payload_text: str) -> str:
         kept = preview(payload, where, budget=SPILL_BYTES // 2)
         if len(json.dumps(kept, ensure_ascii=False)) > SPILL_BYTES:  # e.g. thousands of keys
             too_large = f"[too large to preview: the whole value is in {where}]"
-            kept = {k: v if isinstance(v, (bool, int, float)) or v is None or k == "hash" else too_large
-                    for k, v in list(payload.items())[:PREVIEW_ITEMS]}
+            kept = {
+                k: v if isinstance(v, (bool, int, float)) or v is None or k == "hash" else too_large
+                for k, v in list(payload.items())[:PREVIEW_ITEMS]
+            }
     kept[SPILLED] = {"file": where, "bytes": len(data)}
     return json.dumps(kept, ensure_ascii=False)
 
@@ -117,7 +119,10 @@ def full_payload(root: Path, kind: str, event_id: str, payload: dict[str, Any]) 
     warning naming the file.
     """
     marker = payload.get(SPILLED)
-    if not isinstance(marker, dict) or marker.get("file") != f"{SPILL_DIR}/{spill_name(kind, event_id, payload)}":
+    if (
+        not isinstance(marker, dict)
+        or marker.get("file") != f"{SPILL_DIR}/{spill_name(kind, event_id, payload)}"
+    ):
         return payload
     whole = _read(root, str(marker["file"]))
     return whole if isinstance(whole, dict) else payload
@@ -138,7 +143,9 @@ def spilled_blob(root: Path, digest: str, stored: str | None) -> dict[str, Any] 
 def _read(root: Path, relative: str) -> Any:
     path = root / relative
     if not relative.startswith(f"{SPILL_DIR}/") or path.parent != root / SPILL_DIR:
-        warnings.warn(f"teamtape: ignored a spill reference outside {root / SPILL_DIR}: {relative!r}", stacklevel=3)
+        warnings.warn(
+            f"teamtape: ignored a spill reference outside {root / SPILL_DIR}: {relative!r}", stacklevel=3
+        )
         return None
     try:
         return json.loads(path.read_bytes())

@@ -71,7 +71,9 @@ class Store:
             for d in (self.root, self.layout.journal_dir):
                 d.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as e:
-            raise StoreError(f"Cannot create a store at {self.root}: {e.strerror}. Pick a writable --store.") from e
+            raise StoreError(
+                f"Cannot create a store at {self.root}: {e.strerror}. Pick a writable --store."
+            ) from e
         with self.connect():
             pass
         return self
@@ -103,7 +105,9 @@ class Store:
             try:
                 stack.enter_context(exclusive_lock(self.layout.lock, self.busy_timeout, busy))
             except OSError as e:
-                raise StoreError(f"Cannot open the lock file of the store at {self.root}: {e.strerror}.") from e
+                raise StoreError(
+                    f"Cannot open the lock file of the store at {self.root}: {e.strerror}."
+                ) from e
             yield
 
     def _open_duckdb(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -158,7 +162,9 @@ class Store:
                     yield con
                 except duckdb.IOException as e:  # a damaged file shows when a query reaches the damage
                     if _names_another_file(e, self.layout.db):  # e.g. a lake export's target
-                        raise StoreError(f"DuckDB failed on a file outside the store: {str(e).splitlines()[0]}") from e
+                        raise StoreError(
+                            f"DuckDB failed on a file outside the store: {str(e).splitlines()[0]}"
+                        ) from e
                     raise StoreError(self._unreadable_db_message(e)) from e
             finally:
                 con.close()
@@ -263,8 +269,11 @@ class Store:
             con = duckdb.connect(
                 str(self.layout.db),
                 read_only=True,
-                config={"enable_external_access": False, "autoinstall_known_extensions": False,
-                        "autoload_known_extensions": False},
+                config={
+                    "enable_external_access": False,
+                    "autoinstall_known_extensions": False,
+                    "autoload_known_extensions": False,
+                },
             )
             try:
                 con.execute("SET lock_configuration = true")
@@ -345,22 +354,30 @@ def resolve_run_ref(con: duckdb.DuckDBPyConnection, ref: str) -> str:
             "SELECT run_id FROM runs WHERE parent_run_id IS NULL ORDER BY started_at DESC NULLS LAST LIMIT 1"
         ).fetchone()
         if row is None:
-            raise RunNotFoundError("The store has no runs yet. Record one with `teamtape demo` or `teamtape run`.")
+            raise RunNotFoundError(
+                "The store has no runs yet. Record one with `teamtape demo` or `teamtape run`."
+            )
         return str(row[0])
     if not ref:
         raise RunNotFoundError("Give a run id, a unique prefix of one, or `last`.")
-    matches = [r[0] for r in con.execute(
-        "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY started_at DESC LIMIT 6", [ref]
-    ).fetchall()]
+    matches = [
+        r[0]
+        for r in con.execute(
+            "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY started_at DESC LIMIT 6", [ref]
+        ).fetchall()
+    ]
     if len(matches) == 1:
         return str(matches[0])
     if len(matches) > 1:
         listed = ", ".join(matches[:5])
         raise RunNotFoundError(f"'{ref}' matches several runs ({listed}...). Type more characters of the id.")
-    close = [r[0] for r in con.execute(
-        "SELECT run_id FROM runs ORDER BY jaro_winkler_similarity(run_id, ?) DESC, started_at DESC LIMIT 3",
-        [ref],
-    ).fetchall()]
+    close = [
+        r[0]
+        for r in con.execute(
+            "SELECT run_id FROM runs ORDER BY jaro_winkler_similarity(run_id, ?) DESC, started_at DESC LIMIT 3",
+            [ref],
+        ).fetchall()
+    ]
     hint = f" Close matches: {', '.join(close)}." if close else ""
     raise RunNotFoundError(f"No run '{ref}' in this store.{hint} `teamtape runs` lists them.")
 

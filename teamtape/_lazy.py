@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 
-def lazy_attributes(package: str, exports: Mapping[str, str], namespace: dict[str, Any]) -> Callable[[str], Any]:
+def lazy_attributes(
+    package: str, exports: Mapping[str, str], namespace: dict[str, Any]
+) -> Callable[[str], Any]:
     """A module ``__getattr__`` for ``package`` that imports ``name`` from ``exports[name]`` (a module,
     relative to the package or absolute) on first use and keeps it in ``namespace`` (the module's globals).
 

@@ -13,7 +13,11 @@ SECRET_PHRASE = "purple-elephant-7731"
 
 async def test_no_content_keeps_structure_and_cost_but_no_words(store_dir: Path) -> None:
     replies = [
-        Reply(tool_calls=[ToolCall("lookup_order", {"order_id": SECRET_PHRASE})], prompt_tokens=120, completion_tokens=9),
+        Reply(
+            tool_calls=[ToolCall("lookup_order", {"order_id": SECRET_PHRASE})],
+            prompt_tokens=120,
+            completion_tokens=9,
+        ),
         Reply(content=f"Order {SECRET_PHRASE} has shipped.", prompt_tokens=150, completion_tokens=7),
         Reply(content=f"Confirmed {SECRET_PHRASE}.", prompt_tokens=160, completion_tokens=5),
     ] * 2

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-HEADLESS = ["teamtape", "teamtape.store", "teamtape.recorder", "teamtape.replay", "teamtape.cli", "teamtape.demo"]
+HEADLESS = [
+    "teamtape",
+    "teamtape.store",
+    "teamtape.recorder",
+    "teamtape.replay",
+    "teamtape.cli",
+    "teamtape.demo",
+]
 
 
 @pytest.mark.parametrize("module", HEADLESS)

@@ -165,7 +165,9 @@ def resolve_settings(
         base = _check_url(generic, "OTEL_EXPORTER_OTLP_ENDPOINT") if generic else None
         traces_specific = _check_url(traces_env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") if traces_env else None
         metrics_env = env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "").strip() or None
-        metrics_specific = _check_url(metrics_env, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") if metrics_env else None
+        metrics_specific = (
+            _check_url(metrics_env, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") if metrics_env else None
+        )
     else:
         traces_specific = metrics_specific = None
     probe = traces_specific or base
@@ -179,7 +181,9 @@ def resolve_settings(
     header_source = "the headers argument" if headers is not None else "OTEL_EXPORTER_OTLP_HEADERS"
     raw_headers = headers if headers is not None else _env(env, "traces", "HEADERS")
     assert traces is not None
-    return OtlpSettings(proto, traces, metrics, parse_headers(raw_headers, header_source), _timeout(timeout, env))
+    return OtlpSettings(
+        proto, traces, metrics, parse_headers(raw_headers, header_source), _timeout(timeout, env)
+    )
 
 
 def capture_content_from_env(environ: Mapping[str, str] | None = None) -> bool:
@@ -193,12 +197,14 @@ def make_span_exporter(settings: OtlpSettings) -> Any:
     if settings.protocol == GRPC:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 
-        return GrpcSpanExporter(endpoint=settings.traces_endpoint, headers=settings.headers or None,
-                                timeout=settings.timeout)
+        return GrpcSpanExporter(
+            endpoint=settings.traces_endpoint, headers=settings.headers or None, timeout=settings.timeout
+        )
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 
-    return HttpSpanExporter(endpoint=settings.traces_endpoint, headers=settings.headers or None,
-                            timeout=settings.timeout)
+    return HttpSpanExporter(
+        endpoint=settings.traces_endpoint, headers=settings.headers or None, timeout=settings.timeout
+    )
 
 
 def make_metric_exporter(settings: OtlpSettings) -> Any:
@@ -210,11 +216,13 @@ def make_metric_exporter(settings: OtlpSettings) -> Any:
             OTLPMetricExporter as GrpcMetricExporter,
         )
 
-        return GrpcMetricExporter(endpoint=settings.metrics_endpoint, headers=settings.headers or None,
-                                  timeout=settings.timeout)
+        return GrpcMetricExporter(
+            endpoint=settings.metrics_endpoint, headers=settings.headers or None, timeout=settings.timeout
+        )
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
         OTLPMetricExporter as HttpMetricExporter,
     )
 
-    return HttpMetricExporter(endpoint=settings.metrics_endpoint, headers=settings.headers or None,
-                              timeout=settings.timeout)
+    return HttpMetricExporter(
+        endpoint=settings.metrics_endpoint, headers=settings.headers or None, timeout=settings.timeout
+    )

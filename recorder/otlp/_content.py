@@ -23,7 +23,12 @@ _ROLES = {
     "AssistantMessage": "assistant",
     "FunctionExecutionResultMessage": "tool",
 }
-_FINISH = {"function_calls": "tool_call", "stop": "stop", "length": "length", "content_filter": "content_filter"}
+_FINISH = {
+    "function_calls": "tool_call",
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+}
 
 
 class BlobCache:
@@ -85,10 +90,18 @@ def _parts(content: Any) -> list[dict[str, Any]]:
         if isinstance(item, str):
             parts.append({"type": "text", "content": item})
         elif isinstance(item, dict) and "call_id" in item:
-            parts.append({"type": "tool_call_response", "id": item.get("call_id"), "response": item.get("content")})
+            parts.append(
+                {"type": "tool_call_response", "id": item.get("call_id"), "response": item.get("content")}
+            )
         elif isinstance(item, dict) and "arguments" in item and "name" in item:
-            parts.append({"type": "tool_call", "id": item.get("id"), "name": item.get("name"),
-                          "arguments": _arguments(item.get("arguments"))})
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": item.get("id"),
+                    "name": item.get("name"),
+                    "arguments": _arguments(item.get("arguments")),
+                }
+            )
         elif isinstance(item, dict) and item.get("type") == "image":
             parts.append({"type": "image"})
         else:
@@ -139,7 +152,7 @@ def _text_of(parts: list[dict[str, Any]]) -> str:
 def openinference_messages(prefix: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
     """Flatten GenAI messages into OpenInference attributes under ``prefix`` (e.g. llm.input_messages)."""
     attrs: dict[str, Any] = {}
-    for i, message in enumerate(messages[-sc.OI_MAX_MESSAGES:]):
+    for i, message in enumerate(messages[-sc.OI_MAX_MESSAGES :]):
         base = f"{prefix}.{i}."
         attrs[base + sc.OI_MESSAGE_ROLE] = message["role"]
         text = _text_of(message["parts"])

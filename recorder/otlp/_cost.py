@@ -26,8 +26,14 @@ def live_cost(prices: PriceBook | None = None) -> CostOf:
         usage: dict[str, Any] = p.get("usage") if isinstance(p.get("usage"), dict) else {}
         try:
             cost, _source = llm_call_cost(
-                book, p.get("model"), p.get("provider"), usage.get("input_tokens"), usage.get("output_tokens"),
-                usage.get("cache_read_tokens"), cached=bool(p.get("cached")), failed=bool(p.get("error")),
+                book,
+                p.get("model"),
+                p.get("provider"),
+                usage.get("input_tokens"),
+                usage.get("output_tokens"),
+                usage.get("cache_read_tokens"),
+                cached=bool(p.get("cached")),
+                failed=bool(p.get("error")),
             )
         except Exception:
             return None

@@ -47,7 +47,9 @@ def select_runs(store: Store, refs: Sequence[str] | None) -> tuple[list[str], di
     rows = store.query("SELECT run_id, parent_run_id FROM runs ORDER BY started_at NULLS LAST, run_id")
     parents = {r["run_id"]: r["parent_run_id"] for r in rows}
     if not parents:
-        raise RunNotFoundError("The store has no runs yet. Record one with `teamtape demo` or `teamtape run`.")
+        raise RunNotFoundError(
+            "The store has no runs yet. Record one with `teamtape demo` or `teamtape run`."
+        )
     roots = {run_id: _root_of(run_id, parents) for run_id in parents}
     if not refs:
         return list(parents), roots
@@ -112,7 +114,9 @@ class _StoreBlobs:
                     if isinstance(ref, dict) and "$blob" in ref and ref["$blob"] not in self._data:
                         wanted.add(str(ref["$blob"]))
         if wanted:
-            rows = self._store.query("SELECT hash, data FROM blobs WHERE list_contains(?, hash)", [sorted(wanted)])
+            rows = self._store.query(
+                "SELECT hash, data FROM blobs WHERE list_contains(?, hash)", [sorted(wanted)]
+            )
             for row in rows:
                 data = row["data"]
                 self._data[row["hash"]] = json.loads(data) if isinstance(data, str) else data
@@ -171,12 +175,18 @@ def export_runs(
     if span_exporter is None:
         settings = resolve_settings(endpoint, protocol, headers, timeout)
         if settings is None:
-            raise OtlpError("No OTLP endpoint: give --endpoint URL (e.g. http://localhost:4318) or set "
-                            "OTEL_EXPORTER_OTLP_ENDPOINT.")
+            raise OtlpError(
+                "No OTLP endpoint: give --endpoint URL (e.g. http://localhost:4318) or set "
+                "OTEL_EXPORTER_OTLP_ENDPOINT."
+            )
     capture = capture_content_from_env() if capture_content is None else capture_content
     runs, roots = select_runs(store, run_ids)
-    report = ExportReport(settings.describe() if settings else type(span_exporter).__name__, runs,
-                          metrics=metrics or bool(metric_readers), content=capture)
+    report = ExportReport(
+        settings.describe() if settings else type(span_exporter).__name__,
+        runs,
+        metrics=metrics or bool(metric_readers),
+        content=capture,
+    )
     readers = list(metric_readers or [])
     with quiet_exporter_logs():
         exporter = span_exporter or make_span_exporter(settings)  # type: ignore[arg-type]
@@ -187,8 +197,13 @@ def export_runs(
                 push = PushReader(metric_exporter)
                 readers.append(push)
         blobs = _StoreBlobs(store) if capture else None
-        pipeline = Pipeline(capture_content=capture, cost_of=stored_cost(store, runs), blob_lookup=blobs,
-                            run_roots=roots, metric_readers=readers if metrics or metric_readers else ())
+        pipeline = Pipeline(
+            capture_content=capture,
+            cost_of=stored_cost(store, runs),
+            blob_lookup=blobs,
+            run_roots=roots,
+            metric_readers=readers if metrics or metric_readers else (),
+        )
         try:
             for events in _events_in_chunks(store, runs):
                 if blobs is not None:
@@ -209,7 +224,9 @@ def export_runs(
     return report
 
 
-def _send(pipeline: Pipeline, exporter: SpanExporter, batch_size: int, report: ExportReport, settings: Any) -> None:
+def _send(
+    pipeline: Pipeline, exporter: SpanExporter, batch_size: int, report: ExportReport, settings: Any
+) -> None:
     while pipeline.waiting:
         batch = pipeline.take_batch(batch_size)
         if not export_batch(exporter, batch):

@@ -38,7 +38,9 @@ def make_resource() -> Resource:
     from teamtape.store.events import SCHEMA_VERSION
 
     attrs: dict[str, Any] = {"teamtape.schema_version": SCHEMA_VERSION}
-    configured = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    configured = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get(
+        "OTEL_RESOURCE_ATTRIBUTES", ""
+    )
     if not configured:
         attrs["service.name"] = sc.DEFAULT_SERVICE_NAME
     return Resource.create(attrs)
@@ -48,7 +50,8 @@ def _span_limits() -> SpanLimits:
     # Generous defaults (conversations flatten into many attributes); OTEL_* limits still win.
     env = os.environ
     return SpanLimits(
-        max_span_attributes=None if "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT" in env or "OTEL_ATTRIBUTE_COUNT_LIMIT" in env
+        max_span_attributes=None
+        if "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT" in env or "OTEL_ATTRIBUTE_COUNT_LIMIT" in env
         else 2048,
         max_events=None if "OTEL_SPAN_EVENT_COUNT_LIMIT" in env else 1024,
     )
@@ -112,7 +115,10 @@ class Pipeline:
         self._collect = _Collect()
         self.resource = make_resource()
         self.tracer_provider = TracerProvider(
-            sampler=ALWAYS_ON, resource=self.resource, id_generator=self._ids, span_limits=_span_limits(),
+            sampler=ALWAYS_ON,
+            resource=self.resource,
+            id_generator=self._ids,
+            span_limits=_span_limits(),
             shutdown_on_exit=False,
         )
         self.tracer_provider.add_span_processor(self._collect)
@@ -122,13 +128,18 @@ class Pipeline:
         self.meter_provider: MeterProvider | None = None
         self._instruments: dict[str, Any] = {}
         if metric_readers:
-            self.meter_provider = MeterProvider(metric_readers=list(metric_readers), resource=self.resource,
-                                                shutdown_on_exit=False)
+            self.meter_provider = MeterProvider(
+                metric_readers=list(metric_readers), resource=self.resource, shutdown_on_exit=False
+            )
             self._instruments = _instruments(self.meter_provider)
         self._scrub = (redactor or Redactor()).scrub_text
         self.translator = Translator(
-            self._make_span, self._record if self._instruments else None, capture_content=capture_content,
-            cost_of=cost_of, blob_lookup=blob_lookup, run_roots=run_roots,
+            self._make_span,
+            self._record if self._instruments else None,
+            capture_content=capture_content,
+            cost_of=cost_of,
+            blob_lookup=blob_lookup,
+            run_roots=run_roots,
         )
 
     # -- in ----------------------------------------------------------------------------------------
@@ -183,11 +194,20 @@ class Pipeline:
         if spec.parent_span_id is None:
             ctx = otel_context.Context()
         else:
-            parent = trace.SpanContext(spec.trace_id, spec.parent_span_id, is_remote=False,
-                                       trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED))
+            parent = trace.SpanContext(
+                spec.trace_id,
+                spec.parent_span_id,
+                is_remote=False,
+                trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+            )
             ctx = trace.set_span_in_context(trace.NonRecordingSpan(parent))
-        span = self._tracer.start_span(spec.name, context=ctx, kind=spec.kind,
-                                       attributes=self._clean(spec.attributes), start_time=spec.start_ns)
+        span = self._tracer.start_span(
+            spec.name,
+            context=ctx,
+            kind=spec.kind,
+            attributes=self._clean(spec.attributes),
+            start_time=spec.start_ns,
+        )
         for name, ts, attrs in spec.events:
             span.add_event(name, self._clean(attrs), timestamp=ts)
         if spec.error:
@@ -208,17 +228,27 @@ def _instruments(provider: MeterProvider) -> dict[str, Any]:
     meter = provider.get_meter(sc.SCOPE_NAME)
     return {
         sc.METRIC_TOKEN_USAGE: meter.create_histogram(
-            sc.METRIC_TOKEN_USAGE, unit="{token}", description="Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=sc.TOKEN_USAGE_BUCKETS),
+            sc.METRIC_TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used",
+            explicit_bucket_boundaries_advisory=sc.TOKEN_USAGE_BUCKETS,
+        ),
         sc.METRIC_OPERATION_DURATION: meter.create_histogram(
-            sc.METRIC_OPERATION_DURATION, unit="s", description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS),
+            sc.METRIC_OPERATION_DURATION,
+            unit="s",
+            description="GenAI operation duration",
+            explicit_bucket_boundaries_advisory=sc.OPERATION_DURATION_BUCKETS,
+        ),
         sc.METRIC_COST: meter.create_counter(
-            sc.METRIC_COST, unit="USD", description="Cost of model calls, from teamtape's price library"),
+            sc.METRIC_COST, unit="USD", description="Cost of model calls, from teamtape's price library"
+        ),
         sc.METRIC_RUNS: meter.create_counter(sc.METRIC_RUNS, unit="{run}", description="Team and agent runs"),
         sc.METRIC_RUN_DURATION: meter.create_histogram(
-            sc.METRIC_RUN_DURATION, unit="s", description="Duration of team and agent runs",
-            explicit_bucket_boundaries_advisory=sc.RUN_DURATION_BUCKETS),
+            sc.METRIC_RUN_DURATION,
+            unit="s",
+            description="Duration of team and agent runs",
+            explicit_bucket_boundaries_advisory=sc.RUN_DURATION_BUCKETS,
+        ),
     }
 
 

@@ -136,11 +136,17 @@ class OtlpSink:
         self._prices, self._redactor = prices, redactor
         self._max_queue, self._max_batch = max_queue, max_batch
         env_delay = os.environ.get("OTEL_BSP_SCHEDULE_DELAY")
-        self._delay = schedule_delay if schedule_delay is not None else (
-            float(env_delay) / 1000 if env_delay and env_delay.isdigit() else 1.0)
+        self._delay = (
+            schedule_delay
+            if schedule_delay is not None
+            else (float(env_delay) / 1000 if env_delay and env_delay.isdigit() else 1.0)
+        )
         env_interval = os.environ.get("OTEL_METRIC_EXPORT_INTERVAL")
-        self._metric_interval = metric_interval if metric_interval is not None else (
-            float(env_interval) / 1000 if env_interval and env_interval.isdigit() else 60.0)
+        self._metric_interval = (
+            metric_interval
+            if metric_interval is not None
+            else (float(env_interval) / 1000 if env_interval and env_interval.isdigit() else 60.0)
+        )
         self._close_timeout = close_timeout
         self._queue: deque[Event | _Flush] = deque()
         self._cond = threading.Condition()
@@ -191,8 +197,9 @@ class OtlpSink:
         if self._thread.is_alive():
             # Out of patience: report it here, in the caller's thread, and leave the daemon thread
             # to give up on its own (it will not warn again).
-            self._warn_once(f"the endpoint did not take the last spans within {self._close_timeout:g} s",
-                            stacklevel=3)
+            self._warn_once(
+                f"the endpoint did not take the last spans within {self._close_timeout:g} s", stacklevel=3
+            )
             self._abort_exports()
             self._thread.join(0.2)
 
@@ -210,8 +217,12 @@ class OtlpSink:
             if metric_exporter is not None:
                 self._push = PushReader(metric_exporter)
                 self._metric_readers.append(self._push)
-        return Pipeline(capture_content=self._capture, cost_of=live_cost(self._prices),
-                        metric_readers=self._metric_readers, redactor=self._redactor)
+        return Pipeline(
+            capture_content=self._capture,
+            cost_of=live_cost(self._prices),
+            metric_readers=self._metric_readers,
+            redactor=self._redactor,
+        )
 
     def _work(self) -> None:
         with quiet_exporter_logs():
@@ -328,7 +339,8 @@ class OtlpSink:
             self._note_once(
                 f"teamtape: {self.settings.metrics_endpoint if self.settings else 'the endpoint'} does not "
                 f"accept OTLP metrics ({reason}); spans are still sent. Set OTEL_METRICS_EXPORTER=none to "
-                "skip metrics.")
+                "skip metrics."
+            )
             return
         self._metrics_down_until = time.monotonic() + 30.0
         self._warn_once(reason)

@@ -186,7 +186,9 @@ class Translator:
         parent_span = None
         if parent:
             tool_call_id = p.get("parent_tool_call_id")
-            parent_span = _ids.tool_span_id(parent, tool_call_id) if tool_call_id else _ids.run_span_id(parent)
+            parent_span = (
+                _ids.tool_span_id(parent, tool_call_id) if tool_call_id else _ids.run_span_id(parent)
+            )
         run = _Run(event.run_id, root, parent_span, us(event.ts), us(event.ts))
         if not implicit:
             run.workflow = workflow_name(p)
@@ -222,11 +224,17 @@ class Translator:
             end = run.start + round(duration * 1000) if isinstance(duration, (int, float)) else us(event.ts)
         self._close(run, end, status, p.get("stop_reason"), p)
 
-    def _close(self, run: _Run, end: int, status: str, stop_reason: Any, payload: dict[str, Any] | None) -> None:
+    def _close(
+        self, run: _Run, end: int, status: str, stop_reason: Any, payload: dict[str, Any] | None
+    ) -> None:
         for pending in run.pending:
             self._emit_call(run, pending, _ids.run_span_id(run.run_id))
         run.pending.clear()
-        a = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.OI_SPAN_KIND: sc.OI_KIND_CHAIN, **run.attributes}
+        a = {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
+            sc.OI_SPAN_KIND: sc.OI_KIND_CHAIN,
+            **run.attributes,
+        }
         put(a, sc.TT_RUN_STATUS, status)
         put(a, sc.TT_STOP_REASON, stop_reason)
         put(a, sc.GEN_AI_USAGE_INPUT_TOKENS, run.input_tokens)
@@ -253,12 +261,20 @@ class Translator:
         elif status == "crashed":
             put(a, sc.ERROR_TYPE, "crashed")
             error = "the recording process died before the run finished"
-        self._on_span(SpanSpec(
-            name=f"{sc.OP_INVOKE_WORKFLOW} {run.workflow}", kind=SpanKind.INTERNAL,
-            trace_id=_ids.trace_id_for(run.root_run_id), span_id=_ids.run_span_id(run.run_id),
-            parent_span_id=run.parent_span_id, start_ns=ns(run.start), end_ns=end_ns,
-            attributes={**a, sc.TT_RUN_ID: run.run_id}, events=events, error=error,
-        ))
+        self._on_span(
+            SpanSpec(
+                name=f"{sc.OP_INVOKE_WORKFLOW} {run.workflow}",
+                kind=SpanKind.INTERNAL,
+                trace_id=_ids.trace_id_for(run.root_run_id),
+                span_id=_ids.run_span_id(run.run_id),
+                parent_span_id=run.parent_span_id,
+                start_ns=ns(run.start),
+                end_ns=end_ns,
+                attributes={**a, sc.TT_RUN_ID: run.run_id},
+                events=events,
+                error=error,
+            )
+        )
         if status != "running":
             labels = {sc.GEN_AI_WORKFLOW_NAME: run.workflow, sc.TT_RUN_STATUS: status}
             put(labels, sc.TT_TEAM_TYPE, run.attributes.get(sc.TT_TEAM_TYPE))
@@ -280,7 +296,9 @@ class Translator:
     def _turn(self, run: _Run, event: Event) -> None:
         start, end = interval(event)
         turn_id = event.payload.get("turn_id")
-        span_id = _ids.turn_span_id(run.run_id, str(turn_id)) if turn_id else _ids.event_span_id(event.event_id)
+        span_id = (
+            _ids.turn_span_id(run.run_id, str(turn_id)) if turn_id else _ids.event_span_id(event.event_id)
+        )
         name, attrs, error = turn_attributes(event)
         self._emit(run, event, name, SpanKind.INTERNAL, span_id, _ids.run_span_id(run.run_id), attrs, error)
         run.turns.append(_Turn(event.agent, start, end, span_id))
@@ -298,8 +316,16 @@ class Translator:
         if event.kind == Kind.LLM_CALL:
             cost = self._cost_of(event)
             name, attrs, error = chat_attributes(event, cost, self.capture, self._blobs.get)
-            self._emit(run, event, name, SpanKind.CLIENT, _ids.event_span_id(event.event_id), parent_span_id,
-                       attrs, error)
+            self._emit(
+                run,
+                event,
+                name,
+                SpanKind.CLIENT,
+                _ids.event_span_id(event.event_id),
+                parent_span_id,
+                attrs,
+                error,
+            )
             self._llm_metrics(run, event, attrs, cost)
         elif event.kind == Kind.TOOL_CALL:
             run.tool_calls += 1
@@ -313,23 +339,46 @@ class Translator:
             self._emit(run, event, name, SpanKind.INTERNAL, span_id, parent_span_id, attrs, error)
         else:
             name, attrs, error = retrieval_attributes(event, self.capture)
-            self._emit(run, event, name, SpanKind.INTERNAL, _ids.event_span_id(event.event_id), parent_span_id,
-                       attrs, error)
+            self._emit(
+                run,
+                event,
+                name,
+                SpanKind.INTERNAL,
+                _ids.event_span_id(event.event_id),
+                parent_span_id,
+                attrs,
+                error,
+            )
 
     def _emit(
-        self, run: _Run, event: Event, name: str, kind: SpanKind, span_id: int, parent_span_id: int,
-        attrs: Attributes, error: str | None,
+        self,
+        run: _Run,
+        event: Event,
+        name: str,
+        kind: SpanKind,
+        span_id: int,
+        parent_span_id: int,
+        attrs: Attributes,
+        error: str | None,
     ) -> None:
         start, end = interval(event)
         common = {sc.TT_RUN_ID: run.run_id, sc.TT_EVENT_ID: event.event_id}
         for key in (sc.GEN_AI_CONVERSATION_ID, sc.SESSION_ID):
             if key in run.attributes:
                 common[key] = run.attributes[key]
-        self._on_span(SpanSpec(
-            name=name, kind=kind, trace_id=_ids.trace_id_for(run.root_run_id), span_id=span_id,
-            parent_span_id=parent_span_id, start_ns=ns(start), end_ns=ns(end), attributes={**attrs, **common},
-            error=error,
-        ))
+        self._on_span(
+            SpanSpec(
+                name=name,
+                kind=kind,
+                trace_id=_ids.trace_id_for(run.root_run_id),
+                span_id=span_id,
+                parent_span_id=parent_span_id,
+                start_ns=ns(start),
+                end_ns=ns(end),
+                attributes={**attrs, **common},
+                error=error,
+            )
+        )
 
     # -- span events on the run span ---------------------------------------------------------------------
     def _add_span_event(self, run: _Run, name: str, ts: float, attrs: Attributes) -> None:
@@ -374,10 +423,15 @@ class Translator:
         for key in (sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_AGENT_NAME):
             put(labels, key, attrs.get(key))
         start, end = interval(event)
-        self._measure(sc.METRIC_OPERATION_DURATION, max(end - start, 0) / 1e6,
-                      {**labels, **({sc.ERROR_TYPE: attrs[sc.ERROR_TYPE]} if sc.ERROR_TYPE in attrs else {})})
-        for token_type, key in ((sc.TOKEN_TYPE_INPUT, sc.GEN_AI_USAGE_INPUT_TOKENS),
-                                (sc.TOKEN_TYPE_OUTPUT, sc.GEN_AI_USAGE_OUTPUT_TOKENS)):
+        self._measure(
+            sc.METRIC_OPERATION_DURATION,
+            max(end - start, 0) / 1e6,
+            {**labels, **({sc.ERROR_TYPE: attrs[sc.ERROR_TYPE]} if sc.ERROR_TYPE in attrs else {})},
+        )
+        for token_type, key in (
+            (sc.TOKEN_TYPE_INPUT, sc.GEN_AI_USAGE_INPUT_TOKENS),
+            (sc.TOKEN_TYPE_OUTPUT, sc.GEN_AI_USAGE_OUTPUT_TOKENS),
+        ):
             if key in attrs:
                 self._measure(sc.METRIC_TOKEN_USAGE, attrs[key], {**labels, sc.GEN_AI_TOKEN_TYPE: token_type})
         if cost is not None:

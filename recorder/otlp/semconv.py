@@ -79,8 +79,14 @@ PROVIDER_NAMES = {
 }
 
 # teamtape tool kinds -> gen_ai.tool.type values.
-TOOL_TYPES = {"function": "function", "handoff": "function", "agent": "function", "team": "function",
-              "mcp": "extension", "workbench": "extension"}
+TOOL_TYPES = {
+    "function": "function",
+    "handoff": "function",
+    "agent": "function",
+    "team": "function",
+    "mcp": "extension",
+    "workbench": "extension",
+}
 
 # -- OpenInference attributes (Arize Phoenix) ---------------------------------------------------------
 OI_SPAN_KIND = "openinference.span.kind"
@@ -166,10 +172,38 @@ METRIC_RUNS = "teamtape.runs"
 METRIC_RUN_DURATION = "teamtape.run.duration"
 
 # Bucket boundaries the GenAI conventions recommend.
-TOKEN_USAGE_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
-                       16777216, 67108864)
-OPERATION_DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24,
-                              20.48, 40.96, 81.92)
+TOKEN_USAGE_BUCKETS = (
+    1,
+    4,
+    16,
+    64,
+    256,
+    1024,
+    4096,
+    16384,
+    65536,
+    262144,
+    1048576,
+    4194304,
+    16777216,
+    67108864,
+)
+OPERATION_DURATION_BUCKETS = (
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
+)
 RUN_DURATION_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 # -- instrumentation scope and resource --------------------------------------------------------------

@@ -77,8 +77,13 @@ class ExportReport:
         return sum(self.rows.values())
 
     def to_dict(self) -> dict[str, object]:
-        return {"lake": self.lake, "export_id": self.export_id, "rows": self.rows, "parts": self.parts,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "lake": self.lake,
+            "export_id": self.export_id,
+            "rows": self.rows,
+            "parts": self.parts,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def export_lake(
@@ -166,7 +171,9 @@ def _check_lake_version(loc: LakeLocation) -> None:
         info = json.loads(loc.read_text(META_DIR, "lake.json"))
         version = int(info.get("lake_version", 0))
     except (OSError, ValueError, AttributeError) as e:
-        raise LakeError(f"{loc.display}/{META_DIR}/lake.json is unreadable ({e}); is this a teamtape lake?") from e
+        raise LakeError(
+            f"{loc.display}/{META_DIR}/lake.json is unreadable ({e}); is this a teamtape lake?"
+        ) from e
     if version > LAKE_FORMAT_VERSION:
         raise LakeError(
             f"The lake at {loc.display} uses layout version {version}; this teamtape writes version "
@@ -177,7 +184,8 @@ def _check_lake_version(loc: LakeLocation) -> None:
 def part_files(loc: LakeLocation, table: str) -> list[str]:
     """The Parquet parts of one lake table (hidden and temporary files excluded)."""
     return [
-        f for f in loc.list_files(table)
+        f
+        for f in loc.list_files(table)
         if f.endswith(".parquet") and not any(seg.startswith((".", "_")) for seg in f.split("/")[-2:])
     ]
 
@@ -206,7 +214,9 @@ def _staging_dir(loc: LakeLocation, export_id: str) -> Path:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE lake_export AS SELECT CAST(? AS TIMESTAMP) AS exported_at", [now])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE lake_export AS SELECT CAST(? AS TIMESTAMP) AS exported_at", [now]
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE lake_list_prices (event_id VARCHAR, cost_without_cache_usd DOUBLE)"
     )
@@ -264,7 +274,9 @@ def _stage_table(
         day = dt.datetime.now(dt.UTC).date().isoformat()
         empty = target / f"date={day}" / f"part-{export_id}-0.parquet"
         empty.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY (SELECT * EXCLUDE (date) FROM ({select}) LIMIT 0) TO {_sql_str(empty)} ({options})")
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (date) FROM ({select}) LIMIT 0) TO {_sql_str(empty)} ({options})"
+        )
     return n
 
 
@@ -272,17 +284,26 @@ _IS_SPILLED = """json_exists(payload, '$."$spilled"')"""
 
 
 def _stage_spilled_events(
-    con: duckdb.DuckDBPyConnection, store: Store, spilled_rows: str, target: Path, options: str, export_id: str
+    con: duckdb.DuckDBPyConnection,
+    store: Store,
+    spilled_rows: str,
+    target: Path,
+    options: str,
+    export_id: str,
 ) -> int:
     """Write each new event kept whole in ``spill/`` with its whole payload (see teamtape.store.spill)."""
     ids = [r[0] for r in con.execute(f"SELECT DISTINCT event_id FROM ({spilled_rows}) ORDER BY 1").fetchall()]
     for large_index, event_id in enumerate(ids):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE lake_spilled AS SELECT * FROM ({spilled_rows}) WHERE event_id = ?",
-                    [event_id])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE lake_spilled AS SELECT * FROM ({spilled_rows}) WHERE event_id = ?",
+            [event_id],
+        )
         kind, stored = con.execute("SELECT kind, CAST(payload AS VARCHAR) FROM lake_spilled").fetchone()  # type: ignore[misc]
         whole = full_payload(store.root, kind, event_id, json.loads(stored))
         con.execute("UPDATE lake_spilled SET payload = ?", [json.dumps(whole, ensure_ascii=False)])
-        apart = target.with_name(f"{target.name}-large-{large_index}")  # COPY partitions only into a new folder
+        apart = target.with_name(
+            f"{target.name}-large-{large_index}"
+        )  # COPY partitions only into a new folder
         con.execute(
             f"COPY (SELECT * FROM lake_spilled) TO {_sql_str(apart)} "
             f"({options}, PARTITION_BY (date), FILENAME_PATTERN 'part-{export_id}-large{large_index}-{{i}}')"
@@ -309,8 +330,12 @@ def _price_without_cache(con: duckdb.DuckDBPyConnection, store: Store) -> None:
         cost if i is None and o is None else store.prices.price(model, provider, i, o, 0)[0]
         for _, model, provider, i, o, cost in rows
     ]
-    prices = pa.table({"event_id": pa.array([r[0] for r in rows], pa.string()),
-                       "cost_without_cache_usd": pa.array(costs, pa.float64())})
+    prices = pa.table(
+        {
+            "event_id": pa.array([r[0] for r in rows], pa.string()),
+            "cost_without_cache_usd": pa.array(costs, pa.float64()),
+        }
+    )
     con.register("lake_list_prices_arrow", prices)
     con.execute("INSERT INTO lake_list_prices SELECT * FROM lake_list_prices_arrow")
     con.unregister("lake_list_prices_arrow")
@@ -334,12 +359,24 @@ def _publish(loc: LakeLocation, staging: Path, table: LakeTable) -> list[str]:
 def _write_metadata(loc: LakeLocation, report: ExportReport, now: dt.datetime) -> None:
     if not loc.exists(META_DIR, "lake.json"):
         loc.write_text(
-            json.dumps({"format": "teamtape-lake", "lake_version": LAKE_FORMAT_VERSION,
-                        "schema_version": SCHEMA_VERSION, "written_by": teamtape_version(),
-                        "tables": [t.name for t in LAKE_TABLES]}, indent=2),
-            META_DIR, "lake.json",
+            json.dumps(
+                {
+                    "format": "teamtape-lake",
+                    "lake_version": LAKE_FORMAT_VERSION,
+                    "schema_version": SCHEMA_VERSION,
+                    "written_by": teamtape_version(),
+                    "tables": [t.name for t in LAKE_TABLES],
+                },
+                indent=2,
+            ),
+            META_DIR,
+            "lake.json",
         )
     if report.parts:
-        record = {**report.to_dict(), "exported_at": now.isoformat() + "Z", "schema_version": SCHEMA_VERSION,
-                  "lake_version": LAKE_FORMAT_VERSION}
+        record = {
+            **report.to_dict(),
+            "exported_at": now.isoformat() + "Z",
+            "schema_version": SCHEMA_VERSION,
+            "lake_version": LAKE_FORMAT_VERSION,
+        }
         loc.write_text(json.dumps(record, indent=2), META_DIR, "exports", f"{report.export_id}.json")

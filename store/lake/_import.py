@@ -55,8 +55,13 @@ class ImportReport:
     files: int = 0
 
     def to_dict(self) -> dict[str, object]:
-        return {"lake": self.lake, "events": self.events, "new_events": self.new_events,
-                "runs": self.runs, "files": self.files}
+        return {
+            "lake": self.lake,
+            "events": self.events,
+            "new_events": self.new_events,
+            "runs": self.runs,
+            "files": self.files,
+        }
 
 
 def import_lake(
@@ -136,7 +141,9 @@ def _import(
         ids = arrow_query(con, "SELECT DISTINCT event_id FROM picked")
         with store.connect() as scon:
             scon.register("import_ids", ids)
-            known = scon.execute("SELECT count(*) FROM events WHERE event_id IN (SELECT event_id FROM import_ids)")
+            known = scon.execute(
+                "SELECT count(*) FROM events WHERE event_id IN (SELECT event_id FROM import_ids)"
+            )
             report.new_events = len(ids) - int(known.fetchall()[0][0])
             scon.unregister("import_ids")
         if report.new_events:
@@ -200,7 +207,9 @@ def _open_events(loc: LakeLocation, files: Sequence[str]) -> pads.Dataset:
             )
         missing = [c for c in EVENT_COLUMNS if c not in meta.schema.names and c != "schema_version"]
         if missing:
-            raise ImportFileError(f"{_shown(loc, f)} is not a teamtape events part: it lacks {', '.join(missing)}.")
+            raise ImportFileError(
+                f"{_shown(loc, f)} is not a teamtape events part: it lacks {', '.join(missing)}."
+            )
     try:
         return pads.dataset(list(files), filesystem=loc.fs, format="parquet")
     except (OSError, ValueError) as e:
@@ -227,13 +236,21 @@ def _shown(loc: LakeLocation, file: str) -> str:
 
 def _run_tree(con: duckdb.DuckDBPyConnection, ref: str) -> list[str]:
     """The run a reference names (full id or unique prefix) and every run nested in it."""
-    roots = [r[0] for r in con.execute(
-        "SELECT DISTINCT run_id FROM lake_events WHERE starts_with(run_id, ?) ORDER BY 1 LIMIT 6", [ref.strip()]
-    ).fetchall()]
+    roots = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT run_id FROM lake_events WHERE starts_with(run_id, ?) ORDER BY 1 LIMIT 6",
+            [ref.strip()],
+        ).fetchall()
+    ]
     if not roots or not ref.strip():
-        raise RunNotFoundError(f"No run '{ref}' in this lake. `teamtape sql` on an imported store, or DuckDB on the lake's runs, lists them.")
+        raise RunNotFoundError(
+            f"No run '{ref}' in this lake. `teamtape sql` on an imported store, or DuckDB on the lake's runs, lists them."
+        )
     if len(roots) > 1 and ref.strip() not in roots:
-        raise RunNotFoundError(f"'{ref}' matches several runs in the lake ({', '.join(roots[:5])}). Type more characters.")
+        raise RunNotFoundError(
+            f"'{ref}' matches several runs in the lake ({', '.join(roots[:5])}). Type more characters."
+        )
     root = ref.strip() if ref.strip() in roots else roots[0]
     rows = con.execute(
         """WITH RECURSIVE tree(run_id, depth) AS (
@@ -270,8 +287,16 @@ def _write_journal(store: Store, con: duckdb.DuckDBPyConnection) -> None:
     os.replace(tmp, layout.journal_dir / name)
 
 
-def _line(event_id: str, run_id: str, seq: int, ts_us: int, kind: str, agent: str | None, payload: str,
-          schema_version: int) -> str:
+def _line(
+    event_id: str,
+    run_id: str,
+    seq: int,
+    ts_us: int,
+    kind: str,
+    agent: str | None,
+    payload: str,
+    schema_version: int,
+) -> str:
     """One journal line, in the same shape :func:`teamtape.store.encode_event` writes."""
     dumps = json.dumps
     return (

@@ -102,7 +102,9 @@ def open_location(target: str | os.PathLike[str], *, s3_endpoint: str | None = N
     if parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and os.name == "nt"):
         local = Path(parsed.path if parsed.scheme == "file" else text).expanduser().resolve()
         if local.exists() and not local.is_dir():
-            raise LakeError(f"{local} is a file, not a lake directory. Give a directory (it is created if missing).")
+            raise LakeError(
+                f"{local} is a file, not a lake directory. Give a directory (it is created if missing)."
+            )
         return LakeLocation(pafs.LocalFileSystem(), local.as_posix(), str(local), True)
     if parsed.scheme != "s3":
         raise LakeError(

@@ -31,7 +31,9 @@ class LakeTable:
 
     def select_sql(self) -> str:
         """The query giving every row this table would hold, with its ``date`` partition column."""
-        return (resources.files("teamtape.store.lake") / "sql" / f"{self.name}.sql").read_text(encoding="utf-8")
+        return (resources.files("teamtape.store.lake") / "sql" / f"{self.name}.sql").read_text(
+            encoding="utf-8"
+        )
 
 
 # Events last: a lake's `events` are the source of truth, so they are published after the

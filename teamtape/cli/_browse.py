@@ -28,7 +28,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.add_argument("--status", choices=[s.value for s in RunStatus], help="only runs with this status")
     p.add_argument("--limit", type=int, default=30, help="at most this many runs (default 30)")
-    p.add_argument("--all", action="store_true", help="include nested runs (AgentTool, TeamTool, inner teams)")
+    p.add_argument(
+        "--all", action="store_true", help="include nested runs (AgentTool, TeamTool, inner teams)"
+    )
     p.set_defaults(func=runs_command)
 
     p = sub.add_parser("show", parents=[common], help="show one run as a timeline")
@@ -70,7 +72,18 @@ def runs_command(args: argparse.Namespace) -> int:
         print("No runs recorded yet. Try `teamtape demo`, or record your own with `teamtape run my_team.py`.")
         return 0
     print_table(
-        ["run", "started", "name / team", "status", "stop reason", "msgs", "llm", "tokens in/out", "cost", "duration"],
+        [
+            "run",
+            "started",
+            "name / team",
+            "status",
+            "stop reason",
+            "msgs",
+            "llm",
+            "tokens in/out",
+            "cost",
+            "duration",
+        ],
         [
             [
                 r["run_id"][:12],
@@ -155,8 +168,13 @@ def cost_command(args: argparse.Namespace) -> int:
     print_table(
         [args.by, "llm calls", "tokens in/out", "cached in", "cost"],
         [
-            [r["key"], r["llm_calls"], fmt_tokens(r["input_tokens"], r["output_tokens"]),
-             f"{r['cache_read_tokens'] or 0:,}", fmt_cost(r["cost_usd"], r["unpriced_calls"])]
+            [
+                r["key"],
+                r["llm_calls"],
+                fmt_tokens(r["input_tokens"], r["output_tokens"]),
+                f"{r['cache_read_tokens'] or 0:,}",
+                fmt_cost(r["cost_usd"], r["unpriced_calls"]),
+            ]
             for r in rows
         ],
     )

@@ -43,7 +43,9 @@ async def _record_scenarios(store_path: Any, names: list[str] | None) -> list[st
         )
     run_ids: list[str] = []
     for scenario in chosen:
-        async with teamtape.record(store=store_path, name=scenario.name, labels={"source": "teamtape-demo"}) as rec:
+        async with teamtape.record(
+            store=store_path, name=scenario.name, labels={"source": "teamtape-demo"}
+        ) as rec:
             await scenario.run(ScenarioContext())
         run_ids.extend(rec.run_ids)
     return run_ids
@@ -90,13 +92,23 @@ def demo_command(args: argparse.Namespace) -> int:
         print_json({"store": str(store.root), "runs": rows, "elapsed_ms": elapsed})
         return 0
     out = console()
-    out.print(f"[bold]teamtape demo[/] recorded {len(run_ids)} runs ({len(rows)} top-level) into {store.root} "
-              f"in {fmt_ms(elapsed)} — no API key, no network: a scripted OpenAI-compatible server on loopback.\n")
+    out.print(
+        f"[bold]teamtape demo[/] recorded {len(run_ids)} runs ({len(rows)} top-level) into {store.root} "
+        f"in {fmt_ms(elapsed)} — no API key, no network: a scripted OpenAI-compatible server on loopback.\n"
+    )
     print_table(
         ["run", "scenario", "status", "msgs", "llm", "tools", "cost", "stop reason"],
         [
-            [r["run_id"][:8], r["name"], r["status"], r["messages"], r["llm_calls"], r["tool_calls"],
-             fmt_cost(r["cost_usd"], r["unpriced_calls"]), r["stop_reason"] or r["error"] or ""]
+            [
+                r["run_id"][:8],
+                r["name"],
+                r["status"],
+                r["messages"],
+                r["llm_calls"],
+                r["tool_calls"],
+                fmt_cost(r["cost_usd"], r["unpriced_calls"]),
+                r["stop_reason"] or r["error"] or "",
+            ]
             for r in rows
         ],
     )
@@ -105,7 +117,7 @@ def demo_command(args: argparse.Namespace) -> int:
         (f"teamtape runs{store_flag}", "all recorded runs"),
         (f"teamtape show last{store_flag}", "the last run as a timeline"),
         (f"teamtape cost --by agent{store_flag}", "what each agent cost"),
-        (f"teamtape sql{store_flag} \"SELECT agent, model, cost_usd FROM llm_calls\"", "your own questions"),
+        (f'teamtape sql{store_flag} "SELECT agent, model, cost_usd FROM llm_calls"', "your own questions"),
         (f"teamtape tui{store_flag}", "browse everything in the terminal"),
         ("teamtape run my_team.py", "record your own team"),
     ]

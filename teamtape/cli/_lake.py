@@ -26,9 +26,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "partitioned by date, parts never rewritten. Safe to re-run: only new rows are written.",
     )
     p.add_argument("lake", metavar="DIR", help="lake directory (created if missing) or s3://bucket/prefix")
-    p.add_argument("--follow", action="store_true", help="keep exporting every --interval seconds until stopped")
-    p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, metavar="S",
-                   help=f"seconds between exports with --follow (default {DEFAULT_INTERVAL_S:g})")
+    p.add_argument(
+        "--follow", action="store_true", help="keep exporting every --interval seconds until stopped"
+    )
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=DEFAULT_INTERVAL_S,
+        metavar="S",
+        help=f"seconds between exports with --follow (default {DEFAULT_INTERVAL_S:g})",
+    )
     p.add_argument("--s3-endpoint", metavar="URL", help="S3-compatible server (default: $AWS_ENDPOINT_URL)")
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(func=export_parquet_command)
@@ -41,7 +48,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "of its events/date=... folders, or s3://bucket/prefix); every projection is rebuilt from them. "
         "Events the store already holds are skipped.",
     )
-    p.add_argument("path", metavar="PATH", help="lake directory, a folder inside its events, or s3://bucket/prefix")
+    p.add_argument(
+        "path", metavar="PATH", help="lake directory, a folder inside its events, or s3://bucket/prefix"
+    )
     p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only events from this day on (UTC)")
     p.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="only events up to this day (UTC)")
     p.add_argument("--run", metavar="RUN", help="only this run (id or unique prefix) and its nested runs")
@@ -80,9 +89,18 @@ def export_parquet_command(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if not args.json:
-            print(f"following {store.root} into {args.lake} every {args.interval:g} s; Ctrl-C to stop", flush=True)
-        exports = follow_lake(store, args.lake, interval=args.interval, stop=stop, on_export=on_export,
-                              s3_endpoint=args.s3_endpoint)
+            print(
+                f"following {store.root} into {args.lake} every {args.interval:g} s; Ctrl-C to stop",
+                flush=True,
+            )
+        exports = follow_lake(
+            store,
+            args.lake,
+            interval=args.interval,
+            stop=stop,
+            on_export=on_export,
+            s3_endpoint=args.s3_endpoint,
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -108,11 +126,15 @@ def import_command(args: argparse.Namespace) -> int:
     path = str(args.path)
     local = Path(path).expanduser()
     if "://" not in path and not local.exists():
-        raise ImportFileError(f"{path} does not exist. Give a lake directory written by `teamtape export parquet`.")
+        raise ImportFileError(
+            f"{path} does not exist. Give a lake directory written by `teamtape export parquet`."
+        )
     if "://" not in path and local.is_file() and local.suffix != ".parquet":
         return import_file(args)
     store = open_store(args.store, create=True)
-    report = import_lake(store, path, s3_endpoint=args.s3_endpoint, since=args.since, until=args.until, run=args.run)
+    report = import_lake(
+        store, path, s3_endpoint=args.s3_endpoint, since=args.since, until=args.until, run=args.run
+    )
     if args.json:
         print_json({**report.to_dict(), "store": str(store.root)})
     elif not report.events:

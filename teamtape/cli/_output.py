@@ -34,7 +34,11 @@ def console() -> Console:
 
 
 def print_table(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None, flex: Sequence[int] = ()
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    title: str | None = None,
+    flex: Sequence[int] = (),
 ) -> None:
     """One line per row. Fixed columns keep their full width; the ``flex`` columns (default: the
     last) share what is left of the terminal and are cut short with an ellipsis."""

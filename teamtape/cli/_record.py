@@ -30,7 +30,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Run a Python script or module with every AutoGen team and agent run recorded.",
     )
     p.add_argument("--name", help="a name for the recorded runs")
-    p.add_argument("--label", action="append", metavar="KEY=VALUE", help="label the recorded runs (repeatable)")
+    p.add_argument(
+        "--label", action="append", metavar="KEY=VALUE", help="label the recorded runs (repeatable)"
+    )
     p.add_argument("--otlp", metavar="URL", help="also send spans and metrics to this OTLP endpoint")
     p.add_argument(
         "--no-content",
@@ -56,7 +58,9 @@ def run_command(args: argparse.Namespace) -> int:
     import teamtape
 
     if not args.module and not args.script:
-        raise TeamtapeError("give a script to run (teamtape run my_team.py) or a module (teamtape run -m pkg.mod)")
+        raise TeamtapeError(
+            "give a script to run (teamtape run my_team.py) or a module (teamtape run -m pkg.mod)"
+        )
     labels = _labels(args.label)
     if args.otlp:
         from teamtape.recorder.otlp import resolve_settings
@@ -69,7 +73,11 @@ def run_command(args: argparse.Namespace) -> int:
         if not os.path.isfile(target):
             raise TeamtapeError(f"no such script: {target}")
     recorder = teamtape.instrument(
-        store=args.store, name=args.name, labels=labels, otlp_endpoint=args.otlp, capture_content=not args.no_content
+        store=args.store,
+        name=args.name,
+        labels=labels,
+        otlp_endpoint=args.otlp,
+        capture_content=not args.no_content,
     )
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     code = 0

@@ -25,17 +25,36 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "1..N-1 come from the recording and the run continues live from call N (stored with fork_of).",
     )
     p.add_argument("run", metavar="RUN", help="a run id, a unique prefix, or `last`")
-    p.add_argument("--factory", metavar="MODULE:CALLABLE",
-                   help="build the team with this callable (for teams whose config does not serialize)")
-    p.add_argument("--execute-tools", action="store_true",
-                   help="run the real tools, memory queries and code instead of serving their recorded results")
-    p.add_argument("--fork-at", type=_positive, metavar="N",
-                   help="serve model calls 1..N-1 from the recording, then continue live from call N")
-    p.add_argument("--system-message", action="append", default=[], metavar="AGENT=TEXT", type=_assignment,
-                   help="with --fork-at: give AGENT this system prompt (repeatable)")
+    p.add_argument(
+        "--factory",
+        metavar="MODULE:CALLABLE",
+        help="build the team with this callable (for teams whose config does not serialize)",
+    )
+    p.add_argument(
+        "--execute-tools",
+        action="store_true",
+        help="run the real tools, memory queries and code instead of serving their recorded results",
+    )
+    p.add_argument(
+        "--fork-at",
+        type=_positive,
+        metavar="N",
+        help="serve model calls 1..N-1 from the recording, then continue live from call N",
+    )
+    p.add_argument(
+        "--system-message",
+        action="append",
+        default=[],
+        metavar="AGENT=TEXT",
+        type=_assignment,
+        help="with --fork-at: give AGENT this system prompt (repeatable)",
+    )
     p.add_argument("--model", metavar="MODEL", help="with --fork-at: the model for the live part")
-    p.add_argument("--list-calls", action="store_true",
-                   help="only list the session's model calls, numbered as --fork-at counts them")
+    p.add_argument(
+        "--list-calls",
+        action="store_true",
+        help="only list the session's model calls, numbered as --fork-at counts them",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(func=replay_command)
 
@@ -102,8 +121,16 @@ def diff_command(args: argparse.Namespace) -> int:
     a, b = store.resolve_run(args.run_a), store.resolve_run(args.run_b)
     diff = diff_runs(store, a, b)
     if args.json:
-        print_json({"run_a": a, "run_b": b, "identical": diff.identical, "first_divergence": diff.first_divergence,
-                    "messages": [diff.messages_a, diff.messages_b], "diff": diff.diff})
+        print_json(
+            {
+                "run_a": a,
+                "run_b": b,
+                "identical": diff.identical,
+                "first_divergence": diff.first_divergence,
+                "messages": [diff.messages_a, diff.messages_b],
+                "diff": diff.diff,
+            }
+        )
     elif diff.identical:
         print(f"runs {a} and {b} are the same ({diff.messages_a} messages).")
     else:
@@ -111,7 +138,6 @@ def diff_command(args: argparse.Namespace) -> int:
         print(f"runs {a} and {b} diverge {where}:")
         print(diff.diff)
     return EXIT_OK if diff.identical else EXIT_DIVERGED
-
 
 
 def _list_calls(store: Any, args: argparse.Namespace) -> int:

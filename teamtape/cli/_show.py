@@ -82,12 +82,26 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
         if mtype in TOOL_MESSAGE_TYPES:
             return
         if mtype == "HandoffMessage":
-            _line(out, indent, stamp, (p.get("source", agent) or "", agent_style(agent)), (" → ", "bold"),
-                  (str(p.get("target")), agent_style(p.get("target"))), ("  handoff: ", "dim"), (_short(message_text(p)), ""))
+            _line(
+                out,
+                indent,
+                stamp,
+                (p.get("source", agent) or "", agent_style(agent)),
+                (" → ", "bold"),
+                (str(p.get("target")), agent_style(p.get("target"))),
+                ("  handoff: ", "dim"),
+                (_short(message_text(p)), ""),
+            )
             return
         label = "" if mtype in ("TextMessage", "ToolCallSummaryMessage") else f"[{mtype}] "
-        _line(out, indent, stamp, (f"{agent or '?'}: ", "bold " + agent_style(agent)), (label, "dim"),
-              (_short(message_text(p), 1200), ""))
+        _line(
+            out,
+            indent,
+            stamp,
+            (f"{agent or '?'}: ", "bold " + agent_style(agent)),
+            (label, "dim"),
+            (_short(message_text(p), 1200), ""),
+        )
     elif kind == "llm_call":
         usage = p.get("usage") or {}
         extra = []
@@ -98,34 +112,80 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
         if p.get("cached"):
             extra.append("served from cache")
         detail = f" ({'; '.join(extra)})" if extra else ""
-        _line(out, indent, stamp, ("  ◆ llm  ", "blue"), (f"{agent or 'team'} ", agent_style(agent)),
-              (f"{p.get('model')}  {fmt_tokens(usage.get('input_tokens'), usage.get('output_tokens'))} tok  "
-               f"{fmt_cost(e.get('cost_usd'))}  {fmt_ms(p.get('duration_ms'))}{detail}", "dim"))
+        _line(
+            out,
+            indent,
+            stamp,
+            ("  ◆ llm  ", "blue"),
+            (f"{agent or 'team'} ", agent_style(agent)),
+            (
+                f"{p.get('model')}  {fmt_tokens(usage.get('input_tokens'), usage.get('output_tokens'))} tok  "
+                f"{fmt_cost(e.get('cost_usd'))}  {fmt_ms(p.get('duration_ms'))}{detail}",
+                "dim",
+            ),
+        )
         if p.get("error"):
             _line(out, indent, ("      ✗ ", "bold red"), (_short(p["error"].get("message"), 600), "red"))
     elif kind == "tool_call":
         style = "red" if p.get("is_error") else "green"
-        _line(out, indent, stamp, ("  ⚙ tool ", "yellow"), (f"{agent} ", agent_style(agent)),
-              (f"{p.get('tool')}({_short(p.get('arguments'), 200)})", "bold"), (" → ", "dim"),
-              (_short(p.get("result"), 400), style), (f"  {fmt_ms(p.get('duration_ms'))}", "dim"))
+        _line(
+            out,
+            indent,
+            stamp,
+            ("  ⚙ tool ", "yellow"),
+            (f"{agent} ", agent_style(agent)),
+            (f"{p.get('tool')}({_short(p.get('arguments'), 200)})", "bold"),
+            (" → ", "dim"),
+            (_short(p.get("result"), 400), style),
+            (f"  {fmt_ms(p.get('duration_ms'))}", "dim"),
+        )
     elif kind == "memory_query":
         query = f" query={_short(p.get('query'), 80)!r}" if p.get("query") else ""
-        _line(out, indent, stamp, ("  ◇ memory ", "magenta"), (f"{agent} ", agent_style(agent)),
-              (f"{p.get('memory')}{query} → {p.get('n_results', 0)} result(s)", "dim"))
+        _line(
+            out,
+            indent,
+            stamp,
+            ("  ◇ memory ", "magenta"),
+            (f"{agent} ", agent_style(agent)),
+            (f"{p.get('memory')}{query} → {p.get('n_results', 0)} result(s)", "dim"),
+        )
     elif kind == "speaker_selection":
-        _line(out, indent, stamp, ("  ➜ ", "dim"), (f"{p.get('selector')} picked ", "dim"),
-              (", ".join(p.get("selected") or []), "bold"))
+        _line(
+            out,
+            indent,
+            stamp,
+            ("  ➜ ", "dim"),
+            (f"{p.get('selector')} picked ", "dim"),
+            (", ".join(p.get("selected") or []), "bold"),
+        )
     elif kind == "message_chunks":
         span = (p.get("offsets_ms") or [0])[-1]
-        _line(out, indent, stamp, ("  ≋ ", "dim"), (f"{agent} streamed {p.get('n')} chunks over {fmt_ms(span)}", "dim"))
+        _line(
+            out,
+            indent,
+            stamp,
+            ("  ≋ ", "dim"),
+            (f"{agent} streamed {p.get('n')} chunks over {fmt_ms(span)}", "dim"),
+        )
     elif kind == "run_ended":
         status = p.get("status")
-        _line(out, indent, stamp, ("■ ", "bold"), (f"run {status}", "bold green" if status == "ok" else "bold red"),
-              (f"  {p.get('stop_reason') or ''}", "dim"))
+        _line(
+            out,
+            indent,
+            stamp,
+            ("■ ", "bold"),
+            (f"run {status}", "bold green" if status == "ok" else "bold red"),
+            (f"  {p.get('stop_reason') or ''}", "dim"),
+        )
         err = p.get("error")
         if err:
             message, _, remote_tb = str(err.get("message") or "").partition("\nTraceback:")
-            _line(out, indent, ("  ✗ ", "bold red"), (f"{err.get('type')}: {_short(message.strip(), 2000)}", "red"))
+            _line(
+                out,
+                indent,
+                ("  ✗ ", "bold red"),
+                (f"{err.get('type')}: {_short(message.strip(), 2000)}", "red"),
+            )
             traceback = remote_tb.strip() or str(err.get("traceback") or "")
             if traceback:
                 lines = [ln for ln in traceback.rstrip().splitlines() if ln.strip()]
@@ -143,16 +203,36 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
     run = doc["run"]
     title = " · ".join(x for x in (run.get("name"), run.get("team_type")) if x)
     status_style = {"ok": "green", "running": "yellow"}.get(run["status"], "red")
-    _line(out, indent, ("▶ ", "bold"), (title or "run", "bold"), ("  ", ""), (run["run_id"], "dim"), ("  ", ""),
-          (str(run["status"]), "bold " + status_style))
+    _line(
+        out,
+        indent,
+        ("▶ ", "bold"),
+        (title or "run", "bold"),
+        ("  ", ""),
+        (run["run_id"], "dim"),
+        ("  ", ""),
+        (str(run["status"]), "bold " + status_style),
+    )
     _line(out, indent, ("  task: ", "dim"), (_short(run.get("task") or "", 300), ""))
-    _line(out, indent, ("  ", ""), (
-        f"started {fmt_ts(run['started_at'])} · {fmt_ms(run['duration_ms'])} · {run['messages']} messages · "
-        f"{run['llm_calls']} LLM calls · {fmt_tokens(run['input_tokens'], run['output_tokens'])} tokens · "
-        f"{fmt_cost(run['cost_usd'], run['unpriced_calls'])}", "dim"))
+    _line(
+        out,
+        indent,
+        ("  ", ""),
+        (
+            f"started {fmt_ts(run['started_at'])} · {fmt_ms(run['duration_ms'])} · {run['messages']} messages · "
+            f"{run['llm_calls']} LLM calls · {fmt_tokens(run['input_tokens'], run['output_tokens'])} tokens · "
+            f"{fmt_cost(run['cost_usd'], run['unpriced_calls'])}",
+            "dim",
+        ),
+    )
     children = list(doc["children"])
     for e in doc["events"]:
-        while children and children[0]["run"]["started_at"] and e["ts"] and children[0]["run"]["started_at"] <= e["ts"]:
+        while (
+            children
+            and children[0]["run"]["started_at"]
+            and e["ts"]
+            and children[0]["run"]["started_at"] <= e["ts"]
+        ):
             _render(out, children.pop(0), indent + "    │ ")
         if e["kind"] in HIDDEN_KINDS or e["kind"] == "run_started":
             continue

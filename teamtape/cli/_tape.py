@@ -33,10 +33,19 @@ def export_tape_command(args: argparse.Namespace) -> int:
     tape = export_tape(open_store(args.store), args.run, args.file)
     events = sum(len(r.events) for r in tape.runs)
     if args.json:
-        print_json({"tape": str(args.file), "run": tape.root_run_id, "runs": [r.run_id for r in tape.runs],
-                    "events": events, "blobs": len(tape.blobs)})
+        print_json(
+            {
+                "tape": str(args.file),
+                "run": tape.root_run_id,
+                "runs": [r.run_id for r in tape.runs],
+                "events": events,
+                "blobs": len(tape.blobs),
+            }
+        )
     else:
-        print(f"wrote {len(tape.runs)} run(s), {events} event(s) and {len(tape.blobs)} blob(s) to {args.file}")
+        print(
+            f"wrote {len(tape.runs)} run(s), {events} event(s) and {len(tape.blobs)} blob(s) to {args.file}"
+        )
     return 0
 
 

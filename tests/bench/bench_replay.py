@@ -44,8 +44,13 @@ from autogen_ext.models.replay import ReplayChatCompletionClient as BareReplayCl
 import teamtape
 from teamtape.replay import ReplayChatCompletionClient, ReplaySession, export_tape, read_tape, serving
 
-MODEL_INFO: Any = {"vision": False, "function_calling": True, "json_output": False, "family": "unknown",
-                   "structured_output": False}
+MODEL_INFO: Any = {
+    "vision": False,
+    "function_calling": True,
+    "json_output": False,
+    "family": "unknown",
+    "structured_output": False,
+}
 
 
 def lookup(key: str) -> str:
@@ -62,24 +67,42 @@ def _answers(calls: int) -> tuple[list[Any], list[Any]]:
             turn = i // 2
             if turn % 2 == 0:
                 call = FunctionCall(id=f"call_{turn}", name="lookup", arguments=f'{{"key": "k{turn}"}}')
-                researcher.append(CreateResult(finish_reason="function_calls", content=[call], usage=usage, cached=False))
+                researcher.append(
+                    CreateResult(finish_reason="function_calls", content=[call], usage=usage, cached=False)
+                )
             else:
-                researcher.append(CreateResult(finish_reason="stop", content=f"Finding {turn}: all good.", usage=usage, cached=False))
+                researcher.append(
+                    CreateResult(
+                        finish_reason="stop", content=f"Finding {turn}: all good.", usage=usage, cached=False
+                    )
+                )
         else:
-            writer.append(CreateResult(finish_reason="stop", content=f"Draft {i}: noted, continuing.", usage=usage, cached=False))
+            writer.append(
+                CreateResult(
+                    finish_reason="stop", content=f"Draft {i}: noted, continuing.", usage=usage, cached=False
+                )
+            )
     return researcher, writer
 
 
 def build_team(calls: int, researcher_client: Any, writer_client: Any) -> RoundRobinGroupChat:
-    researcher = AssistantAgent("researcher", model_client=researcher_client, tools=[lookup],
-                                system_message="You research with the lookup tool.")
+    researcher = AssistantAgent(
+        "researcher",
+        model_client=researcher_client,
+        tools=[lookup],
+        system_message="You research with the lookup tool.",
+    )
     writer = AssistantAgent("writer", model_client=writer_client, system_message="You write up findings.")
     return RoundRobinGroupChat([researcher, writer], termination_condition=MaxMessageTermination(calls + 1))
 
 
 def bare_team(calls: int) -> RoundRobinGroupChat:
     researcher, writer = _answers(calls)
-    return build_team(calls, BareReplayClient(researcher, model_info=MODEL_INFO), BareReplayClient(writer, model_info=MODEL_INFO))
+    return build_team(
+        calls,
+        BareReplayClient(researcher, model_info=MODEL_INFO),
+        BareReplayClient(writer, model_info=MODEL_INFO),
+    )
 
 
 def _chat_messages(result: Any) -> int:
@@ -143,12 +166,16 @@ async def main(calls: int, repeat: int) -> None:
                 wall[name].append(w)
                 cpu[name].append(c)
         for name in runners:
-            print(f"{name} median: {statistics.median(wall[name]) * 1000:.0f} ms wall, "
-                  f"{statistics.median(cpu[name]) * 1000:.0f} ms cpu (min {min(wall[name]) * 1000:.0f} ms wall)")
+            print(
+                f"{name} median: {statistics.median(wall[name]) * 1000:.0f} ms wall, "
+                f"{statistics.median(cpu[name]) * 1000:.0f} ms cpu (min {min(wall[name]) * 1000:.0f} ms wall)"
+            )
         for name in ("teamtape client", "teamtape serving"):
-            print(f"ratio ({name} / floor): {statistics.median(wall[name]) / statistics.median(wall['floor']):.2f} wall, "
-                  f"{statistics.median(cpu[name]) / statistics.median(cpu['floor']):.2f} cpu, "
-                  f"{min(wall[name]) / min(wall['floor']):.2f} min wall")
+            print(
+                f"ratio ({name} / floor): {statistics.median(wall[name]) / statistics.median(wall['floor']):.2f} wall, "
+                f"{statistics.median(cpu[name]) / statistics.median(cpu['floor']):.2f} cpu, "
+                f"{min(wall[name]) / min(wall['floor']):.2f} min wall"
+            )
 
 
 def factory() -> RoundRobinGroupChat:
@@ -158,7 +185,9 @@ def factory() -> RoundRobinGroupChat:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=200, help="model calls in the recorded run (default 200)")
+    parser.add_argument(
+        "--calls", type=int, default=200, help="model calls in the recorded run (default 200)"
+    )
     parser.add_argument("--repeat", type=int, default=7, help="timed runs of each (default 7)")
     args = parser.parse_args()
     asyncio.run(main(args.calls, args.repeat))

@@ -96,7 +96,9 @@ def report(samples: dict[str, list[dict[str, Any]]]) -> str:
         added = "" if previous is None else _signed(cpu[step] - cpu[previous])
         gcs = median([s["full_collections"] for s in runs])
         written = f"{runs[-1]['events_written']:,}" if "events_written" in runs[-1] else "–"
-        rows.append(f"| {step} | {fmt_time(cpu[step])} | {added} | {cpu[step] / cpu['bare']:.2f}× | {gcs:g} | {written} |")
+        rows.append(
+            f"| {step} | {fmt_time(cpu[step])} | {added} | {cpu[step] / cpu['bare']:.2f}× | {gcs:g} | {written} |"
+        )
         previous = step
     return "\n".join(rows)
 
@@ -122,7 +124,9 @@ def main() -> None:
     samples: dict[str, list[dict[str, Any]]] = {step: [] for step in STEPS}
     for r in range(args.rounds):
         for step in STEPS[r % len(STEPS) :] + STEPS[: r % len(STEPS)]:
-            samples[step].append(worker("tests.bench.breakdown", "--step", step, "--messages", str(args.messages)))
+            samples[step].append(
+                worker("tests.bench.breakdown", "--step", step, "--messages", str(args.messages))
+            )
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
     print(f"{args.messages} messages ({TASK!r}), {args.rounds} rounds\n")
     print(report(samples))

@@ -75,7 +75,9 @@ def _instrument_openinference() -> Any:
     instrumentor = AutogenAgentChatInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
     wrap_function_wrapper(
-        InstantModel.__module__, "InstantModel.create", _BaseOpenAIChatCompletionClientCreateWrapper(instrumentor._tracer)
+        InstantModel.__module__,
+        "InstantModel.create",
+        _BaseOpenAIChatCompletionClientCreateWrapper(instrumentor._tracer),
     )
     return exporter
 
@@ -118,14 +120,18 @@ async def measure(variant: str, messages: int, store: Path, context: int | None 
         try:
             exporter = _instrument_openinference()
         except ImportError as e:
-            return {"skipped": f"{e.name or e} is not installed (pip install openinference-instrumentation-autogen-agentchat)"}
+            return {
+                "skipped": f"{e.name or e} is not installed (pip install openinference-instrumentation-autogen-agentchat)"
+            }
     elif variant == "autogen-otel":
         exporter = _instrument_autogen_otel()
     if variant.startswith("teamtape"):
         import teamtape
         from teamtape.recorder import recorder_failures
 
-        async with teamtape.record(store=store, capture_content=variant == "teamtape", save_state=True) as rec:
+        async with teamtape.record(
+            store=store, capture_content=variant == "teamtape", save_state=True
+        ) as rec:
             await _timed_run(WARM_UP_MESSAGES, context)
             before, journal_before = rec.recorder.events_written, _journal_bytes(rec)
             out = await _timed_run(messages, context)
@@ -150,8 +156,12 @@ def _journal_bytes(rec: Any) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variant", choices=VARIANTS)
-    parser.add_argument("--messages", type=int, default=900, help="chat messages in the timed run (default 900)")
-    parser.add_argument("--store", type=Path, default=None, help="teamtape store directory (default: a temp dir)")
+    parser.add_argument(
+        "--messages", type=int, default=900, help="chat messages in the timed run (default 900)"
+    )
+    parser.add_argument(
+        "--store", type=Path, default=None, help="teamtape store directory (default: a temp dir)"
+    )
     parser.add_argument("--context", type=int, default=None, help="bound each agent's context to N messages")
     parser.add_argument("--out", type=Path, default=None, help="write the figures here (default: print them)")
     args = parser.parse_args()
@@ -161,7 +171,10 @@ def main() -> None:
         import tempfile
 
         args.store = Path(tempfile.mkdtemp(prefix="teamtape-bench-overhead-")) / "store"
-    figures = {"variant": args.variant, **asyncio.run(measure(args.variant, args.messages, args.store, args.context))}
+    figures = {
+        "variant": args.variant,
+        **asyncio.run(measure(args.variant, args.messages, args.store, args.context)),
+    }
     if args.out is not None:
         write_figures(args.out, figures)
     else:

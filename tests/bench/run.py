@@ -118,7 +118,9 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def render(sections: list[Section], facts: dict[str, str], command: str, started: datetime, seconds: float) -> str:
+def render(
+    sections: list[Section], facts: dict[str, str], command: str, started: datetime, seconds: float
+) -> str:
     """BENCHMARKS.md: goals first, then the machine, then each section's figures."""
     out = [
         "# teamtape benchmarks",
@@ -152,9 +154,15 @@ def render(sections: list[Section], facts: dict[str, str], command: str, started
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round: checks the harness in seconds")
-    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md", help="where to write the report")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of: {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, one round: checks the harness in seconds"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=ROOT / "BENCHMARKS.md", help="where to write the report"
+    )
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated sections of: {', '.join(SECTIONS)}"
+    )
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SECTIONS]
@@ -180,10 +188,15 @@ def main(argv: list[str] | None = None) -> int:
                 section = Section(title=name, intro="", error=detail)
             section.seconds = time.perf_counter() - t
             if synthetic.build_s and name in ("tui", "queries"):
-                section.notes.append(f"Building the synthetic store took {synthetic.build_s:.0f} s (once per run).")
+                section.notes.append(
+                    f"Building the synthetic store took {synthetic.build_s:.0f} s (once per run)."
+                )
                 synthetic.build_s = 0.0
             sections.append(section)
-            print(f"[bench] {name}: {'FAILED' if section.error else 'done'} in {section.seconds:.0f} s", flush=True)
+            print(
+                f"[bench] {name}: {'FAILED' if section.error else 'done'} in {section.seconds:.0f} s",
+                flush=True,
+            )
     report = render(sections, facts, command, started, time.perf_counter() - t0)
     args.output.write_text(report, encoding="utf-8")
     print(f"[bench] wrote {args.output}")

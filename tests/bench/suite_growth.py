@@ -76,7 +76,9 @@ def _one_size(events: int, rounds: int, tmp: Path) -> dict[str, Any]:
     for r in range(rounds):
         store = tmp / f"{events}-{r}"
         out["bare"].append(worker("tests.bench.overhead", "bare", *common)["cpu_s"])
-        out["teamtape"].append(worker("tests.bench.overhead", "teamtape", *common, "--store", str(store))["cpu_s"])
+        out["teamtape"].append(
+            worker("tests.bench.overhead", "teamtape", *common, "--store", str(store))["cpu_s"]
+        )
         out["query"].append(worker("tests.bench.suite_growth", "--store", str(store), "--rounds", "5"))
     return out
 

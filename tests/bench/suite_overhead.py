@@ -34,7 +34,9 @@ def collect(messages: int, rounds: int) -> dict[str, list[dict[str, Any]]]:
             for variant in order:
                 store = Path(tmp) / f"{variant}-{r}"
                 samples[variant].append(
-                    worker("tests.bench.overhead", variant, "--messages", str(messages), "--store", str(store))
+                    worker(
+                        "tests.bench.overhead", variant, "--messages", str(messages), "--store", str(store)
+                    )
                 )
     return samples
 
@@ -44,7 +46,9 @@ def section(messages: int, rounds: int) -> Section:
     skipped = {v: runs[0]["skipped"] for v, runs in samples.items() if "skipped" in runs[0]}
     cpu = {v: [s["cpu_s"] for s in runs] for v, runs in samples.items() if v not in skipped}
     wall = {v: [s["wall_s"] for s in runs] for v, runs in samples.items() if v not in skipped}
-    ratio: dict[str, float | None] = {v: paired_ratio(cpu[v], cpu["bare"]) if v in cpu else None for v in LABELS}
+    ratio: dict[str, float | None] = {
+        v: paired_ratio(cpu[v], cpu["bare"]) if v in cpu else None for v in LABELS
+    }
     rows = []
     for variant, label in LABELS.items():
         if variant in skipped:
@@ -54,7 +58,9 @@ def section(messages: int, rounds: int) -> Section:
         kept = (
             f"{last['events']:,} events, {last['journal_bytes'] / 1e6:.1f} MB journal"
             if "events" in last
-            else f"{last['spans']:,} spans" if "spans" in last else "–"
+            else f"{last['spans']:,} spans"
+            if "spans" in last
+            else "–"
         )
         rows.append(
             [
@@ -80,7 +86,9 @@ def section(messages: int, rounds: int) -> Section:
                 1.0,
             )
         )
-    failures = [s.get("recorder_failures", 0) for v in ("teamtape", "teamtape-no-content") for s in samples[v]]
+    failures = [
+        s.get("recorder_failures", 0) for v in ("teamtape", "teamtape-no-content") for s in samples[v]
+    ]
     return Section(
         title="1. Recorder overhead on a zero-latency team",
         intro=(

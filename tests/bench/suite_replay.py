@@ -84,10 +84,16 @@ def section(calls: int, rounds: int) -> Section:
         header=["contestant", "CPU (median)", "CPU ratio", "wall (median)", "wall ratio"],
         rows=rows,
         goals=[
-            Goal("teamtape replay client vs AutoGen's bare replay client (CPU)",
-                 paired_ratio(cpu["teamtape client"], cpu["floor"]), GOAL_RATIO),
-            Goal("teamtape serving vs AutoGen's bare replay client (CPU)",
-                 paired_ratio(cpu["teamtape serving"], cpu["floor"]), GOAL_RATIO),
+            Goal(
+                "teamtape replay client vs AutoGen's bare replay client (CPU)",
+                paired_ratio(cpu["teamtape client"], cpu["floor"]),
+                GOAL_RATIO,
+            ),
+            Goal(
+                "teamtape serving vs AutoGen's bare replay client (CPU)",
+                paired_ratio(cpu["teamtape serving"], cpu["floor"]),
+                GOAL_RATIO,
+            ),
         ],
     )
 

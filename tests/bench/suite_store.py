@@ -154,7 +154,12 @@ def ingest_section(n_events: int, rounds: int) -> Section:
         ),
         header=["figure", "teamtape store", "plain DuckDB load", "ratio"],
         rows=[
-            ["time (median)", fmt_time(fold), fmt_time(plain), fmt_ratio(paired_ratio(f["fold_s"], f["plain_s"]))],
+            [
+                "time (median)",
+                fmt_time(fold),
+                fmt_time(plain),
+                fmt_ratio(paired_ratio(f["fold_s"], f["plain_s"])),
+            ],
             ["events/s", f"{events / fold:,.0f}", f"{events / plain:,.0f}", fmt_ratio(plain / fold)],
             [
                 "bytes on disk per event",
@@ -162,7 +167,12 @@ def ingest_section(n_events: int, rounds: int) -> Section:
                 f"{plain_b / events:,.0f} B ({fmt_bytes(plain_b)})",
                 fmt_ratio(store_b / plain_b),
             ],
-            ["… against the raw JSON", f"{fmt_ratio(store_b / raw)} of {fmt_bytes(raw)}", f"{fmt_ratio(plain_b / raw)}", ""],
+            [
+                "… against the raw JSON",
+                f"{fmt_ratio(store_b / raw)} of {fmt_bytes(raw)}",
+                f"{fmt_ratio(plain_b / raw)}",
+                "",
+            ],
         ],
         notes=[
             "The store holds the events plus every projection (runs, messages, llm_calls with costs, tool_calls, "
@@ -179,7 +189,12 @@ def queries_section(store_dir: Path, rounds: int) -> Section:
         ("`teamtape cost --by model --json`", "cost_cli", "cost_raw"),
     ):
         rows.append(
-            [name, fmt_time(median(f[cli_key])), fmt_time(median(f[raw_key])), fmt_ratio(paired_ratio(f[cli_key], f[raw_key]))]
+            [
+                name,
+                fmt_time(median(f[cli_key])),
+                fmt_time(median(f[raw_key])),
+                fmt_ratio(paired_ratio(f[cli_key], f[raw_key])),
+            ]
         )
     return Section(
         title=f"5. Queries on {f['events']:,} events",
@@ -191,7 +206,9 @@ def queries_section(store_dir: Path, rounds: int) -> Section:
         ),
         header=["query", "teamtape (median)", "raw events, plain DuckDB", "ratio"],
         rows=rows,
-        notes=["The reference only sums tokens; the teamtape figures include prices, nested-run roll-ups and JSON output."],
+        notes=[
+            "The reference only sums tokens; the teamtape figures include prices, nested-run roll-ups and JSON output."
+        ],
     )
 
 

@@ -86,7 +86,10 @@ async def _bare(db: Path, run_id: str, trials: int) -> dict[str, float]:
             await bench_tui._until(pilot, lambda: "table" in BARE_PAINTED)
             opens.append(BARE_PAINTED["table"] - t1)
             await pilot.press("q")
-    return {"bare_runs_first_paint_s": statistics.median(paints), "bare_open_run_first_paint_s": statistics.median(opens)}
+    return {
+        "bare_runs_first_paint_s": statistics.median(paints),
+        "bare_open_run_first_paint_s": statistics.median(opens),
+    }
 
 
 async def collect(store: Path, big_run_id: str, trials: int) -> dict[str, Any]:
@@ -115,8 +118,18 @@ def section(store: Path, big_run_id: str, trials: int, runs: int, events: int) -
         ),
         header=["figure", "teamtape (median)", "bare DataTable + DuckDB", "ratio"],
         rows=[
-            ["runs table, first paint", fmt_time(runs_paint), fmt_time(bare_runs), fmt_ratio(runs_paint / bare_runs)],
-            [f"{big}, first screen", fmt_time(open_first), fmt_time(bare_open), fmt_ratio(open_first / bare_open)],
+            [
+                "runs table, first paint",
+                fmt_time(runs_paint),
+                fmt_time(bare_runs),
+                fmt_ratio(runs_paint / bare_runs),
+            ],
+            [
+                f"{big}, first screen",
+                fmt_time(open_first),
+                fmt_time(bare_open),
+                fmt_ratio(open_first / bare_open),
+            ],
             [f"{big}, every event loaded", fmt_time(f["open_10k_event_run_all_events_s"]), "", ""],
             ["page-down frame in that run", f"{f['pagedown_frame_ms']:.1f} ms", "", ""],
         ],

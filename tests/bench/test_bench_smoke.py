@@ -55,7 +55,9 @@ def test_every_section_runs(smoke_report: tuple[subprocess.CompletedProcess[str]
     assert "failed to run" not in report
 
 
-def test_report_states_machine_command_and_goals(smoke_report: tuple[subprocess.CompletedProcess[str], str]) -> None:
+def test_report_states_machine_command_and_goals(
+    smoke_report: tuple[subprocess.CompletedProcess[str], str],
+) -> None:
     _, report = smoke_report
     assert "`python -m tests.bench.run --smoke --output" in report
     for fact in ("| CPU |", "| cores |", "| Python |", "| autogen-agentchat |", "| duckdb |"):
@@ -76,7 +78,13 @@ def test_each_figure_has_a_ratio_against_its_reference(
         assert len(table) >= 3, body
         assert re.search(r"\d\.\d\d×", "\n".join(table)), f"no ratio in: {body[:200]}"
     overhead = sections[0]
-    for variant in ("no recording", "content capture on", "content capture off", "OpenInference", "AutoGen runtime"):
+    for variant in (
+        "no recording",
+        "content capture on",
+        "content capture off",
+        "OpenInference",
+        "AutoGen runtime",
+    ):
         assert variant in overhead
     assert "recorder failures: 0" in overhead
 
@@ -99,11 +107,21 @@ def test_the_overhead_breakdown_builds_the_recorder_up_part_by_part() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, "-m", "tests.bench.breakdown", "--rounds", "1", "--messages", "12"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    steps = [line.split("|")[1].strip() for line in proc.stdout.splitlines() if re.match(r"\| (bare|wrappers|payloads|state|events) ", line)]
+    steps = [
+        line.split("|")[1].strip()
+        for line in proc.stdout.splitlines()
+        if re.match(r"\| (bare|wrappers|payloads|state|events) ", line)
+    ]
     assert steps == ["bare", "wrappers", "payloads", "state", "events"], proc.stdout
     written = {m[1]: m[2] for m in re.finditer(r"^\| (\w+) \|.*\| ([\d,]+|–) \|$", proc.stdout, re.M)}
-    assert written["bare"] == "–" and written["wrappers"] == written["payloads"] == written["state"] == "0", proc.stdout
+    assert written["bare"] == "–" and written["wrappers"] == written["payloads"] == written["state"] == "0", (
+        proc.stdout
+    )
     assert int(written["events"].replace(",", "")) > 12, "the last step records every event"

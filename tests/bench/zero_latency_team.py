@@ -87,7 +87,9 @@ def build_team(messages: int = 900) -> RoundRobinGroupChat:
     """A fresh team that produces ``messages`` chat messages (plus tool events) with no latency."""
     client = InstantModel()
     agents = [
-        AssistantAgent(f"agent_{i}", model_client=client, tools=[lookup], system_message=f"You are agent {i}.")
+        AssistantAgent(
+            f"agent_{i}", model_client=client, tools=[lookup], system_message=f"You are agent {i}."
+        )
         for i in range(3)
     ]
     return RoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(messages))

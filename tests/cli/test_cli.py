@@ -41,7 +41,9 @@ def recorded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = tmp / "store"
     proc = subprocess.run(
         [TEAMTAPE, "run", "--store", str(store), "--name", "orders", "--label", "env=test", str(script), "3"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 3, proc.stderr  # the script's exit code passes through
     assert "STOP Maximum number of messages" in proc.stdout
@@ -92,8 +94,13 @@ def test_cost_by_agent_adds_up(recorded_store: Path, capsys: pytest.CaptureFixtu
 
 
 def test_sql_json_and_read_only(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    doc = run_json(capsys, "sql", "SELECT agent, count(*) AS n FROM llm_calls GROUP BY agent ORDER BY agent",
-                   "--store", str(recorded_store))
+    doc = run_json(
+        capsys,
+        "sql",
+        "SELECT agent, count(*) AS n FROM llm_calls GROUP BY agent ORDER BY agent",
+        "--store",
+        str(recorded_store),
+    )
     assert doc["rows"] == [{"agent": "clerk", "n": 2}, {"agent": "reviewer", "n": 2}]
     assert main(["sql", "DELETE FROM runs", "--store", str(recorded_store)]) == 2
     assert "read-only" in capsys.readouterr().err
@@ -127,7 +134,9 @@ def test_busy_store_waits_then_explains(
 
 
 def test_json_output_is_only_json(recorded_store: Path) -> None:
-    proc = subprocess.run([TEAMTAPE, "runs", "--json", "--store", str(recorded_store)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [TEAMTAPE, "runs", "--json", "--store", str(recorded_store)], capture_output=True, text=True
+    )
     assert proc.returncode == 0
     json.loads(proc.stdout)
 
@@ -148,8 +157,13 @@ def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureF
     first, resumed = by_name["swarm_support"]
     assert "handoff" in first["stop_reason"].lower() and resumed["status"] == "ok"
     assert all(r["cost_usd"] and r["cost_usd"] > 0 for r in doc["runs"] if r["status"] == "ok")
-    nested = run_json(capsys, "sql", "SELECT count(*) AS n FROM runs WHERE parent_run_id IS NOT NULL",
-                      "--store", str(tmp_path / "demo"))
+    nested = run_json(
+        capsys,
+        "sql",
+        "SELECT count(*) AS n FROM runs WHERE parent_run_id IS NOT NULL",
+        "--store",
+        str(tmp_path / "demo"),
+    )
     assert nested["rows"][0]["n"] >= 1, "the AgentTool call is a nested run"
     (failed,) = by_name["failing_tool_run"]
     assert main(["show", failed["run_id"], "--store", str(tmp_path / "demo")]) == 0

@@ -49,7 +49,10 @@ def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
     """Start ``fault_script.py ARGS`` with its stdout and stderr piped."""
     return subprocess.Popen(
         [sys.executable, "-W", "always", str(SCRIPT), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(env),
     )
 
 
@@ -61,7 +64,9 @@ def wait_for_line(proc: subprocess.Popen[str], prefix: str) -> str:
         if not line:
             proc.wait(timeout=30)
             err = proc.stderr.read() if proc.stderr else ""
-            raise AssertionError(f"the process ended (exit {proc.returncode}) before printing {prefix!r}:\n{err}")
+            raise AssertionError(
+                f"the process ended (exit {proc.returncode}) before printing {prefix!r}:\n{err}"
+            )
         if line.startswith(prefix):
             return line.rstrip("\n")
 
@@ -84,12 +89,17 @@ def done_info(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[dict[s
     return json.loads(line[5:]), err
 
 
-def teamtape_cli(store: Path | str, *args: str, pause: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def teamtape_cli(
+    store: Path | str, *args: str, pause: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run ``teamtape --store STORE ARGS`` in a fresh process (to completion)."""
     env = _env({"TT_PAUSE": pause} if pause else None)
     return subprocess.run(
         [sys.executable, str(SCRIPT), "cli", "--store", str(store), *args],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
 
 
@@ -140,11 +150,16 @@ def projection_summary(store: Store) -> list[dict[str, Any]]:
 def tmpfs(path: Path, size: str) -> Iterator[Path]:
     """A real tmpfs of ``size`` mounted at ``path`` (skips the test where mounting is not permitted)."""
     path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs in this sandbox ({done.stderr.strip() or 'not root'}); "
-                    "the RLIMIT_FSIZE variant of this test still runs")
+        pytest.skip(
+            f"cannot mount a tmpfs in this sandbox ({done.stderr.strip() or 'not root'}); "
+            "the RLIMIT_FSIZE variant of this test still runs"
+        )
     try:
         yield path
     finally:

@@ -34,8 +34,13 @@ def flip(start: float, end: float) -> Damage:
 CUT_IN_HALF: Damage = lambda data: data[: len(data) // 2]  # noqa: E731
 EMPTY: Damage = lambda data: b""  # noqa: E731
 TEXT: Damage = lambda data: b"this is not what you think it is\n"  # noqa: E731
-DAMAGES = {"cut-in-half": CUT_IN_HALF, "empty": EMPTY, "text": TEXT, "flipped-data": flip(0.02, 0.5),
-           "flipped-footer": flip(0.93, 0.99)}
+DAMAGES = {
+    "cut-in-half": CUT_IN_HALF,
+    "empty": EMPTY,
+    "text": TEXT,
+    "flipped-data": flip(0.02, 0.5),
+    "flipped-footer": flip(0.93, 0.99),
+}
 
 
 # -- the DuckDB file --------------------------------------------------------------------------------------
@@ -44,13 +49,20 @@ def test_a_damaged_database_is_named_and_the_way_out_works(
     demo_store: Store, capsys: pytest.CaptureFixture[str], damage: str
 ) -> None:
     journal_only_copy(demo_store, demo_store.root / "scratch")
-    late = open_store(demo_store.root).writer()  # a recording process still running: its events are not folded yet
+    late = open_store(
+        demo_store.root
+    ).writer()  # a recording process still running: its events are not folded yet
     shutil.copy(next((demo_store.root / "scratch" / "journal").iterdir()), late.path)
     db = demo_store.layout.db
     data = db.read_bytes()
     db.write_bytes(flip(0.0015, 0.0026)(data) if damage == "flipped-header" else DAMAGES[damage](data))
     try:
-        for argv in (["runs"], ["show", "last"], ["cost"], ["export", "tape", "last", str(demo_store.root / "t.json")]):
+        for argv in (
+            ["runs"],
+            ["show", "last"],
+            ["cost"],
+            ["export", "tape", "last", str(demo_store.root / "t.json")],
+        ):
             code, _, err = run_cli(capsys, "--store", str(demo_store.root), *argv)
             assert code == 2, argv
             assert f"{db} is not a readable teamtape database" in err and "Move it aside" in err
@@ -63,8 +75,9 @@ def test_a_damaged_database_is_named_and_the_way_out_works(
 
 
 # -- journals ---------------------------------------------------------------------------------------------
-def test_a_journal_cut_mid_line_keeps_every_whole_line(demo_store: Store, tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_journal_cut_mid_line_keeps_every_whole_line(
+    demo_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "target"
     journal, events = journal_only_copy(demo_store, target)
     data = journal.read_bytes()
@@ -74,7 +87,9 @@ def test_a_journal_cut_mid_line_keeps_every_whole_line(demo_store: Store, tmp_pa
     journal.write_bytes(data[:cut])
     with pytest.warns(UserWarning, match=r"1 unreadable line\(s\) in journal .* kept in .*quarantine"):
         open_store(target).sync()
-    kept = open_store(target).query("SELECT event_id FROM events WHERE kind <> 'run_crashed' ORDER BY event_id")
+    kept = open_store(target).query(
+        "SELECT event_id FROM events WHERE kind <> 'run_crashed' ORDER BY event_id"
+    )
     assert [r["event_id"] for r in kept] == sorted(e.event_id for e in events[:-1])
     code, out, _ = run_cli(capsys, "--store", str(target), "runs", "--json", "--all")
     assert code == 0 and any(r["status"] == "crashed" for r in json.loads(out)["runs"])
@@ -83,7 +98,9 @@ def test_a_journal_cut_mid_line_keeps_every_whole_line(demo_store: Store, tmp_pa
     note("bad inputs tried: damaged journals", 1)
 
 
-def test_a_journal_that_cannot_be_read_is_reported_and_the_others_fold(demo_store: Store, tmp_path: Path) -> None:
+def test_a_journal_that_cannot_be_read_is_reported_and_the_others_fold(
+    demo_store: Store, tmp_path: Path
+) -> None:
     target = tmp_path / "target"
     journal_only_copy(demo_store, target)
     (target / "journal" / "zz-not-a-file.jsonl").mkdir()  # e.g. left by a broken sync tool
@@ -110,8 +127,12 @@ def test_zeroed_blocks_in_a_journal_cost_only_the_lines_they_overwrite(
         touched = set(range(first, last + 1))
     with pytest.warns(UserWarning, match="unreadable line"):
         open_store(target).sync()
-    kept = open_store(target).query("SELECT event_id FROM events WHERE kind <> 'run_crashed' ORDER BY event_id")
-    assert [r["event_id"] for r in kept] == sorted(e.event_id for i, e in enumerate(events) if i not in touched)
+    kept = open_store(target).query(
+        "SELECT event_id FROM events WHERE kind <> 'run_crashed' ORDER BY event_id"
+    )
+    assert [r["event_id"] for r in kept] == sorted(
+        e.event_id for i, e in enumerate(events) if i not in touched
+    )
 
 
 # -- Parquet parts ------------------------------------------------------------------------------------------
@@ -143,7 +164,9 @@ def test_a_damaged_lake_part_is_named_on_import_and_export(
 
 
 # -- tapes --------------------------------------------------------------------------------------------------
-def test_a_damaged_tape_is_named(demo_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_damaged_tape_is_named(
+    demo_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tape = tmp_path / "run.tape.json"
     assert run_cli(capsys, "--store", str(demo_store.root), "export", "tape", "last", str(tape))[0] == 0
     text = tape.read_bytes()
@@ -163,14 +186,16 @@ def test_a_damaged_tape_is_named(demo_store: Store, tmp_path: Path, capsys: pyte
     note("bad inputs tried: damaged tapes", tried)
 
 
-def test_a_tape_of_hostile_shapes_is_refused_with_reasons(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_tape_of_hostile_shapes_is_refused_with_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     deep = "[" * 100_000 + "]" * 100_000
     shapes = {
         "deeply nested": '{"teamtape_tape": 1, "runs": ' + deep + "}",
         "runs not a list": '{"teamtape_tape": 1, "runs": {"a": 1}}',
         "event not an object": '{"teamtape_tape": 1, "runs": [{"run_id": "r", "events": [1]}]}',
         "seq not a number": '{"teamtape_tape": 1, "runs": [{"run_id": "r", "events": [{"event_id": "e", "seq": "x", '
-                            '"ts": 1, "kind": "message"}]}]}',
+        '"ts": 1, "kind": "message"}]}]}',
         "blobs not objects": '{"teamtape_tape": 1, "runs": [], "blobs": {"h": 5}}',
         "version not a number": '{"teamtape_tape": "1"}',
         "not utf-8": b'{"teamtape_tape": 1, "runs": [], "x": "\xff\xfe"}',
@@ -197,11 +222,15 @@ def test_every_event_of_a_real_store_survives_the_round_trip_through_damage_free
     assert imported and imported <= set(event_ids(demo_store))
 
 
-def test_the_quarantine_keeps_the_bad_line_itself_even_after_blank_lines(demo_store: Store, tmp_path: Path) -> None:
+def test_the_quarantine_keeps_the_bad_line_itself_even_after_blank_lines(
+    demo_store: Store, tmp_path: Path
+) -> None:
     target = tmp_path / "target"
     journal, events = journal_only_copy(demo_store, target)
     lines = journal.read_bytes().splitlines(keepends=True)
-    journal.write_bytes(b"".join(lines[:3]) + b"\n  \n\t\n" + b"GARBAGE AFTER BLANK LINES\n" + b"".join(lines[3:]))
+    journal.write_bytes(
+        b"".join(lines[:3]) + b"\n  \n\t\n" + b"GARBAGE AFTER BLANK LINES\n" + b"".join(lines[3:])
+    )
     with pytest.warns(UserWarning, match="1 unreadable line"):
         open_store(target).sync()
     assert (target / "quarantine" / f"{journal.name}.bad").read_bytes() == b"GARBAGE AFTER BLANK LINES\n"

@@ -52,7 +52,12 @@ def fill_with_file_size_limit(store: Path, limit: int) -> subprocess.Popen[str]:
 
     return subprocess.Popen(
         [sys.executable, "-W", "always", str(SCRIPT), "fill", str(store), str(MESSAGES), str(KB)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), preexec_fn=limit_files, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        preexec_fn=limit_files,
+        cwd=ROOT,
     )
 
 
@@ -129,7 +134,9 @@ def deleted_mid_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str,
     return info, err, teamtape_cli(store, "runs")
 
 
-def test_a_store_deleted_mid_run_never_breaks_the_team(deleted_mid_run: tuple[dict[str, Any], str, Any]) -> None:
+def test_a_store_deleted_mid_run_never_breaks_the_team(
+    deleted_mid_run: tuple[dict[str, Any], str, Any],
+) -> None:
     info, _, cli = deleted_mid_run
     assert info["messages"] == 30
     assert_clean_exit(cli, 2)

@@ -40,13 +40,20 @@ from teamtape.store.lake import LakeError, export_lake, import_lake
 RAN: Counter[str] = Counter()
 SURROGATE = re.compile("[\\ud800-\\udfff]")
 FAST = settings(max_examples=300, deadline=None, database=None)
-SLOW = settings(max_examples=30, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SLOW = settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 ANY_CHAR = st.characters(codec=None, exclude_categories=())  # lone surrogates, NUL, controls, bidi: all of it
 TEXT = st.text(ANY_CHAR, max_size=40)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | TEXT,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
     max_leaves=20,
@@ -86,7 +93,9 @@ def test_decoding_any_bytes_gives_an_event_or_a_value_error(line: bytes | str) -
 
 ENVELOPE = st.fixed_dictionaries(
     {},
-    optional={key: JSON for key in ("event_id", "run_id", "seq", "ts", "kind", "agent", "payload", "schema_version")},
+    optional={
+        key: JSON for key in ("event_id", "run_id", "seq", "ts", "kind", "agent", "payload", "schema_version")
+    },
 )
 
 
@@ -102,7 +111,9 @@ def test_decoding_any_json_gives_an_event_or_a_value_error(document: Any) -> Non
 
 
 def deep(depth: int) -> str:
-    return '{"event_id":"e","run_id":"r","seq":0,"ts":1,"kind":"k","payload":' + "[" * depth + "]" * depth + "}"
+    return (
+        '{"event_id":"e","run_id":"r","seq":0,"ts":1,"kind":"k","payload":' + "[" * depth + "]" * depth + "}"
+    )
 
 
 def test_decoding_deeply_nested_json_is_a_value_error() -> None:
@@ -110,13 +121,22 @@ def test_decoding_deeply_nested_json_is_a_value_error() -> None:
         decode_event(deep(200_000))
 
 
-EVENTS = st.lists(st.tuples(st.sampled_from(["message", "tool_call", "llm_call", "memory_query", "blob"]),
-                            TEXT, st.dictionaries(TEXT, JSON, max_size=5)), min_size=1, max_size=12)
+EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["message", "tool_call", "llm_call", "memory_query", "blob"]),
+        TEXT,
+        st.dictionaries(TEXT, JSON, max_size=5),
+    ),
+    min_size=1,
+    max_size=12,
+)
 
 
 @SLOW
 @given(EVENTS)
-def test_any_payload_comes_back_from_the_store_as_it_was_written(specs: list[tuple[str, str, dict[str, Any]]]) -> None:
+def test_any_payload_comes_back_from_the_store_as_it_was_written(
+    specs: list[tuple[str, str, dict[str, Any]]],
+) -> None:
     """Through encode_event, a journal, DuckDB's JSON and back: text of any kind, numbers, nesting."""
     RAN["payload round trips through journal, fold and DuckDB"] += 1
     root = fresh_dir()
@@ -124,11 +144,24 @@ def test_any_payload_comes_back_from_the_store_as_it_was_written(specs: list[tup
         store = open_store(root / "store", create=True)
         writer, ids = store.writer(), IdFactory()
         run = "fuzzfuzzfuzzfuzz"
-        written = [Event(ids.event_id(), run, 0, time.time(), "run_started", None, {"team_type": "Fuzz",
-                                                                                   "journal": writer.name})]
-        written += [Event(ids.event_id(), run, i + 1, time.time(), kind, agent, payload)
-                    for i, (kind, agent, payload) in enumerate(specs)]
-        written.append(Event(ids.event_id(), run, len(written), time.time(), "run_ended", None, {"status": "ok"}))
+        written = [
+            Event(
+                ids.event_id(),
+                run,
+                0,
+                time.time(),
+                "run_started",
+                None,
+                {"team_type": "Fuzz", "journal": writer.name},
+            )
+        ]
+        written += [
+            Event(ids.event_id(), run, i + 1, time.time(), kind, agent, payload)
+            for i, (kind, agent, payload) in enumerate(specs)
+        ]
+        written.append(
+            Event(ids.event_id(), run, len(written), time.time(), "run_ended", None, {"status": "ok"})
+        )
         writer.append_many(written)
         writer.close()
         stored = {e.event_id: e for e in quietly_open(store.root).events(run, expand_requests=False)}
@@ -160,16 +193,27 @@ def journal_lines(tmp_path_factory: pytest.TempPathFactory, demo_store_dir: Path
     return journal.read_bytes().splitlines(keepends=True)
 
 
-GARBAGE = st.binary(min_size=1, max_size=200).map(lambda b: b.replace(b"\n", b" ") + b"\n") | st.sampled_from([
-    b"\n", b"\x00" * 64 + b"\n", b"{}\n", b"[]\n", b"null\n", b'{"event_id": 1}\n', b"{\n",
-    b'{"event_id":"x","run_id":"r","seq":1e400,"ts":1,"kind":"k"}\n',
-    b'{"event_id":"x","run_id":"r","seq":1,"ts":"later","kind":"k"}\n', b"\xef\xbb\xbf{}\n",
-])
+GARBAGE = st.binary(min_size=1, max_size=200).map(lambda b: b.replace(b"\n", b" ") + b"\n") | st.sampled_from(
+    [
+        b"\n",
+        b"\x00" * 64 + b"\n",
+        b"{}\n",
+        b"[]\n",
+        b"null\n",
+        b'{"event_id": 1}\n',
+        b"{\n",
+        b'{"event_id":"x","run_id":"r","seq":1e400,"ts":1,"kind":"k"}\n',
+        b'{"event_id":"x","run_id":"r","seq":1,"ts":"later","kind":"k"}\n',
+        b"\xef\xbb\xbf{}\n",
+    ]
+)
 
 
 @SLOW
 @given(st.data())
-def test_garbage_between_journal_lines_costs_only_itself(journal_lines: list[bytes], data: st.DataObject) -> None:
+def test_garbage_between_journal_lines_costs_only_itself(
+    journal_lines: list[bytes], data: st.DataObject
+) -> None:
     """Whole lines of garbage inserted anywhere (and a torn tail): every good line is folded, the
     garbage is quarantined with a warning, nothing raises."""
     RAN["journals with garbage lines inserted and a torn tail"] += 1
@@ -214,7 +258,7 @@ def mutate_json(document: Any, data: st.DataObject) -> Any:
         key = data.draw(st.sampled_from(sorted(document)))
         return {**document, key: mutate_json(document[key], data)}
     index = data.draw(st.integers(0, len(document) - 1))
-    return [*document[:index], mutate_json(document[index], data), *document[index + 1:]]
+    return [*document[:index], mutate_json(document[index], data), *document[index + 1 :]]
 
 
 TAPE_FAILURES = (ImportFileError, SchemaVersionError)
@@ -260,8 +304,9 @@ def lake_dir(tmp_path_factory: pytest.TempPathFactory, demo_store_dir: Path) -> 
 
 @SLOW
 @given(st.data())
-def test_a_lake_with_a_damaged_events_part_is_imported_or_refused_naming_it(lake_dir: Path,
-                                                                           data: st.DataObject) -> None:
+def test_a_lake_with_a_damaged_events_part_is_imported_or_refused_naming_it(
+    lake_dir: Path, data: st.DataObject
+) -> None:
     RAN["lakes with a damaged events part imported"] += 1
     root = fresh_dir()
     try:
@@ -273,7 +318,7 @@ def test_a_lake_with_a_damaged_events_part_is_imported_or_refused_naming_it(lake
             for _ in range(data.draw(st.integers(1, 16))):
                 raw[data.draw(st.integers(0, len(raw) - 1))] ^= data.draw(st.integers(1, 255))
         else:
-            del raw[data.draw(st.integers(0, len(raw) - 1)):]
+            del raw[data.draw(st.integers(0, len(raw) - 1)) :]
         part.write_bytes(bytes(raw))
         store = open_store(root / "store", create=True)
         try:

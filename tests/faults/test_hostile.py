@@ -37,8 +37,17 @@ from tests.support.hostile_teams import BAD_NAME, LABELS, RUN_NAME, SQL_SOURCE, 
 
 LIGHT_CASES = "image,unicode,nested,odd_values,names"
 BIG_MB = 10
-TABLES = ("runs", "messages", "llm_calls", "tool_calls", "handoffs", "memory_queries", "speaker_selections",
-          "events", "blobs")
+TABLES = (
+    "runs",
+    "messages",
+    "llm_calls",
+    "tool_calls",
+    "handoffs",
+    "memory_queries",
+    "speaker_selections",
+    "events",
+    "blobs",
+)
 RAW_CONTROL = [chr(c) for c in range(32) if chr(c) not in "\n\t"] + ["\u202e", "\u202c", "\u2067"]  # + bidi
 
 
@@ -73,8 +82,14 @@ def cli(capsys: pytest.CaptureFixture[str], store: Path, *argv: str, code: int =
     return out
 
 
-def read_everything(store: Store, run_ids: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                    *, imports: bool = True) -> None:
+def read_everything(
+    store: Store,
+    run_ids: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    imports: bool = True,
+) -> None:
     """Every reader a user has, on every run: none may fail, and recorded escapes never reach a terminal."""
     listing = json.loads(cli(capsys, store.root, "runs", "--all", "--json"))
     assert {r["run_id"] for r in listing["runs"]} >= set(run_ids)
@@ -119,9 +134,12 @@ def test_an_image_is_kept_once_as_a_blob_and_comes_back_whole(light: tuple[Store
 
     store, info = light
     (run_id,) = runs_of(info, "image")
-    content = json.loads(store.query(
-        "SELECT payload->'$.content' AS c FROM events WHERE run_id = ? AND kind = 'message' ORDER BY seq LIMIT 1",
-        [run_id])[0]["c"])
+    content = json.loads(
+        store.query(
+            "SELECT payload->'$.content' AS c FROM events WHERE run_id = ? AND kind = 'message' ORDER BY seq LIMIT 1",
+            [run_id],
+        )[0]["c"]
+    )
     image_ref = next(part for part in content if isinstance(part, dict))
     assert image_ref["type"] == "image"
     data = store.blobs([image_ref["$blob"]])[image_ref["$blob"]]
@@ -168,9 +186,12 @@ def test_names_made_of_sql_quotes_and_escapes_are_data(
     row = store.query("SELECT name, labels, status FROM runs WHERE run_id = ?", [good])[0]
     assert row["name"] == RUN_NAME and json.loads(row["labels"]) == LABELS and row["status"] == "ok"
     assert store.query("SELECT DISTINCT tool FROM tool_calls WHERE run_id = ?", [good]) == [
-        {"tool": "DROP-TABLE-runs--select"}]
+        {"tool": "DROP-TABLE-runs--select"}
+    ]
     assert {r["agent"] for r in store.query("SELECT agent FROM llm_calls WHERE run_id = ?", [good])} == {
-        "select", "from_"}
+        "select",
+        "from_",
+    }
     failed = store.query("SELECT status, error FROM runs WHERE run_id = ?", [bad])[0]
     assert failed["status"] == "error" and "Invalid name" in failed["error"]
     assert store.query("SELECT source FROM messages WHERE run_id = ?", [bad])[0]["source"] == SQL_SOURCE
@@ -209,23 +230,38 @@ def test_a_10_mb_message_is_recorded_whole_in_bounded_memory(
     # in batches, and shows the run.
     reader = subprocess.run(
         [sys.executable, str(SCRIPT), "cli", "--store", str(store.root), "show", run_id, "--json"],
-        capture_output=True, text=True, env=_env({"TT_REPORT_RSS": "1"}), cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        env=_env({"TT_REPORT_RSS": "1"}),
+        cwd=ROOT,
+        timeout=120,
     )
     assert_clean_exit(reader)
     reader_mb = float(reader.stderr.split("PEAK_RSS_MB")[1].split()[0])
-    note("memory: first `teamtape show --json` (fold included) of the 10 MB run, peak RSS (MB)", round(reader_mb))
+    note(
+        "memory: first `teamtape show --json` (fold included) of the 10 MB run, peak RSS (MB)",
+        round(reader_mb),
+    )
     assert reader_mb < 80 * BIG_MB, "measured 0.44 GB (1.5 GB before folds went in batches)"
     # DuckDB holds a preview of each 10 MB value, saying where the whole of it is (see teamtape.store.spill).
     shown = store.query("SELECT source, content FROM messages WHERE run_id = ? ORDER BY seq", [run_id])
     assert [m["source"] for m in shown] == ["user", "reader"]
     for message in shown:
-        assert len(message["content"]) < 64 * 1024 and "more characters: the whole value is in spill/" in message["content"]
+        assert (
+            len(message["content"]) < 64 * 1024
+            and "more characters: the whole value is in spill/" in message["content"]
+        )
     spilled = sum(p.stat().st_size for p in (store.root / "spill").iterdir()) / 1048576
     note("memory: stored payload bytes per byte of content (10 MB case)", round(spilled / (2 * BIG_MB), 1))
     assert spilled < 3 * 2 * BIG_MB, "each 10 MB text is stored where it is needed, not repeated"
-    ended = store.query("SELECT payload->'$.state_omitted' AS o FROM events WHERE run_id = ? AND kind = 'run_ended'",
-                        [run_id])[0]["o"]
-    assert json.loads(ended)["bytes"] > 4 * size, "the state snapshot repeats the history: left out, with its size"
+    ended = store.query(
+        "SELECT payload->'$.state_omitted' AS o FROM events WHERE run_id = ? AND kind = 'run_ended'", [run_id]
+    )[0]["o"]
+    assert json.loads(ended)["bytes"] > 4 * size, (
+        "the state snapshot repeats the history: left out, with its size"
+    )
     read_everything(store, [run_id], tmp_path, capsys, imports=False)
-    taped = [e.payload for r in read_tape(tmp_path / "t.tape.json").runs for e in r.events if e.kind == "message"]
+    taped = [
+        e.payload for r in read_tape(tmp_path / "t.tape.json").runs for e in r.events if e.kind == "message"
+    ]
     assert [len(m["content"]) for m in taped] == [size, size], "a tape (for replay) holds every byte"

@@ -33,17 +33,24 @@ def lake_duplicates(lake: Path) -> dict[str, int]:
     """Rows whose key appears more than once, per keyed lake table (runs are snapshots: skipped)."""
     con = duckdb.connect()
     out = {}
-    for table, key in (("events", "event_id"), ("messages", "event_id"), ("llm_calls", "event_id"),
-                       ("blobs", "hash")):
+    for table, key in (
+        ("events", "event_id"),
+        ("messages", "event_id"),
+        ("llm_calls", "event_id"),
+        ("blobs", "hash"),
+    ):
         files = str(lake / table / "**" / "*.parquet")
-        n, distinct = con.execute(f"SELECT count(*), count(DISTINCT {key}) FROM read_parquet(?)", [files]).fetchone()
+        n, distinct = con.execute(
+            f"SELECT count(*), count(DISTINCT {key}) FROM read_parquet(?)", [files]
+        ).fetchone()
         out[table] = n - distinct
     return out
 
 
 @pytest.mark.parametrize("nth_part", [1, 4])
-def test_a_killed_export_leaves_a_lake_that_the_next_export_completes(demo_store: Store, tmp_path: Path,
-                                                                       nth_part: int) -> None:
+def test_a_killed_export_leaves_a_lake_that_the_next_export_completes(
+    demo_store: Store, tmp_path: Path, nth_part: int
+) -> None:
     lake = tmp_path / "lake"
     proc = paused_cli(demo_store.root, f"replace:{lake}/:{nth_part}", "export", "parquet", str(lake))
     kill9(proc)
@@ -85,7 +92,9 @@ def test_a_lake_import_killed_after_its_journal_landed_is_completed_by_the_next_
     assert projection_summary(open_store(target)) == projection_summary(demo_store)
 
 
-def test_a_tape_import_killed_mid_write_is_completed_by_importing_again(demo_store: Store, tmp_path: Path) -> None:
+def test_a_tape_import_killed_mid_write_is_completed_by_importing_again(
+    demo_store: Store, tmp_path: Path
+) -> None:
     tape = tmp_path / "session.tape.json"
     assert_clean_exit(teamtape_cli(demo_store.root, "export", "tape", "last", str(tape)))
     target = tmp_path / "target"
@@ -101,7 +110,9 @@ def test_a_tape_import_killed_mid_write_is_completed_by_importing_again(demo_sto
     assert projection_summary(again) == projection_summary(expected)
 
 
-def test_a_reader_folding_concurrently_with_a_tape_import_loses_nothing(demo_store: Store, tmp_path: Path) -> None:
+def test_a_reader_folding_concurrently_with_a_tape_import_loses_nothing(
+    demo_store: Store, tmp_path: Path
+) -> None:
     """`teamtape import TAPE` while a TUI or another command reads the store."""
     tape = tmp_path / "session.tape.json"
     assert_clean_exit(teamtape_cli(demo_store.root, "export", "tape", "last", str(tape)))
@@ -120,8 +131,11 @@ def test_a_reader_folding_concurrently_with_a_tape_import_loses_nothing(demo_sto
 
 @pytest.mark.parametrize(
     ("pause", "segment_bytes"),
-    [("call:teamtape.store.fold:_project", ""), ("unlink:/journal/", ""),
-     ("call:teamtape.store.fold:_stage:3", "16384")],
+    [
+        ("call:teamtape.store.fold:_project", ""),
+        ("unlink:/journal/", ""),
+        ("call:teamtape.store.fold:_stage:3", "16384"),
+    ],
     ids=["inside-the-fold-transaction", "after-commit-before-journal-removal", "after-two-of-many-batches"],
 )
 def test_a_reader_killed_while_folding_loses_nothing_and_adds_nothing_twice(

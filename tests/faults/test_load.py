@@ -106,7 +106,9 @@ def test_four_processes_two_killed_with_a_live_reader_and_exporter(tmp_path: Pat
     emitted_before_kill = {}
     for proc in procs[:KILLED]:
         emitted_before_kill.update(witnessed(seen[proc.pid]))
-    lost = [eid for eid, rid in emitted_before_kill.items() if eid not in events or events[eid]["run_id"] != rid]
+    lost = [
+        eid for eid, rid in emitted_before_kill.items() if eid not in events or events[eid]["run_id"] != rid
+    ]
     assert not lost, f"{len(lost)} events emitted before kill -9 are missing"
     killed_statuses: set[str] = set()
     for proc in procs[:KILLED]:
@@ -157,13 +159,37 @@ def test_a_run_that_ends_while_a_reader_folds_is_not_called_crashed(tmp_path: Pa
     check for dead writers: the run is ok, with no crash mark and no repeated seq."""
     store = open_store(tmp_path / "store", create=True)
     writer, ids, run = store.writer(), IdFactory(), "0123456789abcdef"
-    writer.append_many([
-        Event(ids.event_id(), run, 0, time.time(), "run_started", None,
-              {"team_type": "RoundRobinGroupChat", "task": "t", "participants": ["a"], "journal": writer.name}),
-        Event(ids.event_id(), run, 1, time.time(), "message", "a", {"type": "TextMessage", "source": "a", "text": "hi"}),
-    ])
+    writer.append_many(
+        [
+            Event(
+                ids.event_id(),
+                run,
+                0,
+                time.time(),
+                "run_started",
+                None,
+                {
+                    "team_type": "RoundRobinGroupChat",
+                    "task": "t",
+                    "participants": ["a"],
+                    "journal": writer.name,
+                },
+            ),
+            Event(
+                ids.event_id(),
+                run,
+                1,
+                time.time(),
+                "message",
+                "a",
+                {"type": "TextMessage", "source": "a", "text": "hi"},
+            ),
+        ]
+    )
     reader = paused_cli(store.root, "call:teamtape.store.fold:_read_new_bytes", "runs", "--json")
-    writer.append(Event(ids.event_id(), run, 2, time.time(), "run_ended", None, {"status": "ok", "duration_ms": 1.0}))
+    writer.append(
+        Event(ids.event_id(), run, 2, time.time(), "run_ended", None, {"status": "ok", "duration_ms": 1.0})
+    )
     writer.close()  # the recording process is done
     os.kill(reader.pid, signal.SIGUSR1)
     _, err = reader.communicate(timeout=60)

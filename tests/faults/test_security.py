@@ -25,7 +25,9 @@ from teamtape.demo.server import Reply, ScriptedOpenAIServer, ToolCall
 from teamtape.replay import ReplayError, import_tape, replay_run
 from teamtape.store import QueryError, Store, open_store
 
-API_KEY = "tt-planted-config-key-0a1b2c3d4e5f"  # no built-in pattern knows it: only the config says it is a key
+API_KEY = (
+    "tt-planted-config-key-0a1b2c3d4e5f"  # no built-in pattern knows it: only the config says it is a key
+)
 BEARER = "hdr-planted-bearer-9f8e7d6c5b4a"
 AZURE_KEY = "azure-planted-api-key-77aa88bb"
 ENV_TOKEN = "env-planted-token-1234567890"
@@ -53,15 +55,20 @@ async def test_planted_secrets_reach_no_store_lake_tape_or_otlp_bytes(
     from otlp_receivers import HttpReceiver
 
     monkeypatch.setenv("BILLING_SERVICE_TOKEN", ENV_TOKEN)
-    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")  # content on the wire too
+    monkeypatch.setenv(
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true"
+    )  # content on the wire too
     replies = [
         Reply(tool_calls=[ToolCall("lookup_account", {"account": f"acct {CUSTOM} key {API_KEY}"})]),
         Reply(content=f"The token is {ENV_TOKEN}, the key {API_KEY}, the header {BEARER}, ref {CUSTOM}."),
     ]
     store = tmp_path / "store"
     with ScriptedOpenAIServer(replies) as server, HttpReceiver() as live, HttpReceiver() as later:
-        client = server.client("gpt-4o-mini", api_key=API_KEY,
-                               default_headers={"Authorization": f"Bearer {BEARER}", "api-key": AZURE_KEY})
+        client = server.client(
+            "gpt-4o-mini",
+            api_key=API_KEY,
+            default_headers={"Authorization": f"Bearer {BEARER}", "api-key": AZURE_KEY},
+        )
         agent = AssistantAgent("clerk", model_client=client, tools=[lookup_account])
         team = RoundRobinGroupChat([agent], termination_condition=MaxMessageTermination(3))
         async with teamtape.record(store=store, redact=[r"ACME-\d{6}"], otlp_endpoint=live.endpoint):
@@ -71,10 +78,19 @@ async def test_planted_secrets_reach_no_store_lake_tape_or_otlp_bytes(
 
         run_id = open_store(store).query("SELECT run_id FROM runs")[0]["run_id"]
         assert run_cli(capsys, "--store", str(store), "export", "parquet", str(tmp_path / "lake"))[0] == 0
-        assert run_cli(capsys, "--store", str(store), "export", "tape", run_id, str(tmp_path / "t.tape.json"))[0] == 0
+        assert (
+            run_cli(capsys, "--store", str(store), "export", "tape", run_id, str(tmp_path / "t.tape.json"))[0]
+            == 0
+        )
         assert run_cli(capsys, "--store", str(store), "export", "otlp", "--endpoint", later.endpoint)[0] == 0
-        shown = "".join(run_cli(capsys, "--store", str(store), *argv)[1] for argv in (
-            ["show", run_id, "--json"], ["sql", "SELECT * FROM events", "--json"], ["runs", "--json"]))
+        shown = "".join(
+            run_cli(capsys, "--store", str(store), *argv)[1]
+            for argv in (
+                ["show", run_id, "--json"],
+                ["sql", "SELECT * FROM events", "--json"],
+                ["runs", "--json"],
+            )
+        )
         places = {
             "journals": journals,
             "store after fold": every_byte(store),
@@ -92,7 +108,9 @@ async def test_planted_secrets_reach_no_store_lake_tape_or_otlp_bytes(
     note("security: planted secrets x places searched", f"{len(SECRETS)} x {len(places)}, 0 hits")
 
 
-def test_every_store_file_is_owner_only(demo_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_store_file_is_owner_only(
+    demo_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """After recording, folding, quarantining, importing a tape and a lake: 0600 files, 0700 folders."""
     old = os.umask(0o022)
     try:
@@ -102,7 +120,9 @@ def test_every_store_file_is_owner_only(demo_store: Store, tmp_path: Path, capsy
             f.write(b"garbage to quarantine\n")
         live = open_store(target).writer()  # a recording process still running
         run_cli(capsys, "--store", str(target), "runs")
-        run_cli(capsys, "--store", str(demo_store.root), "export", "tape", "last", str(tmp_path / "t.tape.json"))
+        run_cli(
+            capsys, "--store", str(demo_store.root), "export", "tape", "last", str(tmp_path / "t.tape.json")
+        )
         run_cli(capsys, "--store", str(demo_store.root), "export", "parquet", str(tmp_path / "lake"))
         run_cli(capsys, "--store", str(target), "import", str(tmp_path / "t.tape.json"))
         run_cli(capsys, "--store", str(target), "import", str(tmp_path / "lake"))
@@ -111,8 +131,11 @@ def test_every_store_file_is_owner_only(demo_store: Store, tmp_path: Path, capsy
     finally:
         os.umask(old)
     assert (target / "quarantine").is_dir(), "the session did produce every kind of store file"
-    loose = [f"{p.relative_to(target)} {stat.filemode(p.stat().st_mode)}" for p in [target, *target.rglob("*")]
-             if p.stat().st_mode & 0o077 or (p.is_dir() and p.stat().st_mode & 0o700 != 0o700)]
+    loose = [
+        f"{p.relative_to(target)} {stat.filemode(p.stat().st_mode)}"
+        for p in [target, *target.rglob("*")]
+        if p.stat().st_mode & 0o077 or (p.is_dir() and p.stat().st_mode & 0o700 != 0o700)
+    ]
     assert loose == []
 
 
@@ -163,7 +186,9 @@ def test_teamtape_sql_cannot_write_or_reach_files(demo_store: Store, tmp_path: P
 def test_teamtape_sql_sees_what_was_just_recorded(demo_store: Store, tmp_path: Path) -> None:
     """Its first query on a store holding only journals answers from them (not from an empty database)."""
     _, events = journal_only_copy(demo_store, tmp_path / "fresh")
-    _, rows = open_store(tmp_path / "fresh").user_sql("SELECT count(*) FROM events WHERE kind <> 'run_crashed'")
+    _, rows = open_store(tmp_path / "fresh").user_sql(
+        "SELECT count(*) FROM events WHERE kind <> 'run_crashed'"
+    )
     assert rows == [(len(events),)]
 
 
@@ -171,10 +196,29 @@ def test_teamtape_sql_sees_what_was_just_recorded(demo_store: Store, tmp_path: P
 REVIEWED_INTERPOLATIONS = {
     # Every value interpolated into SQL text in teamtape's code, reviewed: constants, placeholders built
     # from counts, quoted literals for COPY paths, or clauses assembled from constant fragments with `?`.
-    "','.join('?' * len(run_ids))", "'LIMIT ?' if limit else ''", "RUN_COLUMNS", "SCHEMA_VERSION",
-    "_RUN_COLUMNS", "_VALID_ROW", "_sql_str(apart)", "_sql_str(empty)", "_sql_str(target)", "clause", "export_id",
-    "group", "keys", "large_index", "new_rows", "options", "payload_sql", "placeholders", "select", "spilled_rows",
-    "t", "top", "where",
+    "','.join('?' * len(run_ids))",
+    "'LIMIT ?' if limit else ''",
+    "RUN_COLUMNS",
+    "SCHEMA_VERSION",
+    "_RUN_COLUMNS",
+    "_VALID_ROW",
+    "_sql_str(apart)",
+    "_sql_str(empty)",
+    "_sql_str(target)",
+    "clause",
+    "export_id",
+    "group",
+    "keys",
+    "large_index",
+    "new_rows",
+    "options",
+    "payload_sql",
+    "placeholders",
+    "select",
+    "spilled_rows",
+    "t",
+    "top",
+    "where",
 }
 SQL_METHODS = {"execute", "executemany", "query", "query_arrow", "arrow_query", "sql", "user_sql", "_rows"}
 
@@ -187,27 +231,41 @@ def interpolated_sql() -> dict[str, list[str]]:
             for node in ast.walk(ast.parse(path.read_text())):
                 if not isinstance(node, ast.Call):
                     continue
-                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                name = (
+                    node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                )
                 if name not in SQL_METHODS:
                     continue
                 for arg in node.args[:2]:
                     for sub in ast.walk(arg):
                         if isinstance(sub, ast.FormattedValue):
-                            found.setdefault(ast.unparse(sub.value), []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                            found.setdefault(ast.unparse(sub.value), []).append(
+                                f"{path.relative_to(ROOT)}:{node.lineno}"
+                            )
     return found
 
 
 def test_sql_is_never_formatted_from_unreviewed_values() -> None:
     unreviewed = {k: v for k, v in interpolated_sql().items() if k not in REVIEWED_INTERPOLATIONS}
-    assert not unreviewed, f"review these values formatted into SQL (user input must be a ? parameter): {unreviewed}"
+    assert not unreviewed, (
+        f"review these values formatted into SQL (user input must be a ? parameter): {unreviewed}"
+    )
 
 
-@pytest.mark.parametrize("argv", [
-    ["show", "{ref}"], ["replay", "{ref}"], ["diff", "{ref}", "last"], ["export", "tape", "{ref}", "{tmp}/t.json"],
-    ["export", "otlp", "{ref}", "--endpoint", "http://127.0.0.1:9"], ["import", "{lake}", "--run", "{ref}"],
-])
-def test_hostile_run_references_are_parameters(demo_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               argv: list[str]) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["show", "{ref}"],
+        ["replay", "{ref}"],
+        ["diff", "{ref}", "last"],
+        ["export", "tape", "{ref}", "{tmp}/t.json"],
+        ["export", "otlp", "{ref}", "--endpoint", "http://127.0.0.1:9"],
+        ["import", "{lake}", "--run", "{ref}"],
+    ],
+)
+def test_hostile_run_references_are_parameters(
+    demo_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
     from teamtape.store.lake import export_lake
 
     export_lake(demo_store, tmp_path / "lake")
@@ -220,8 +278,9 @@ def test_hostile_run_references_are_parameters(demo_store: Store, tmp_path: Path
     note("bad inputs tried: hostile run references", 3)
 
 
-def test_a_lake_path_with_quotes_is_a_quoted_literal(demo_store: Store, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_lake_path_with_quotes_is_a_quoted_literal(
+    demo_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lake = tmp_path / "l'ake'); DROP TABLE events; --"
     assert run_cli(capsys, "--store", str(demo_store.root), "export", "parquet", str(lake))[0] == 0
     assert run_cli(capsys, "--store", str(tmp_path / "copy"), "import", str(lake))[0] == 0
@@ -238,7 +297,9 @@ from autogen_agentchat.conditions import MaxMessageTermination as Condition
 
 
 @pytest.fixture
-def planted_tape(demo_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, str]:
+def planted_tape(
+    demo_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path, str]:
     """A tape of the demo's selector run, and an importable module that writes a marker file on import."""
     marker = tmp_path / "imported.marker"
     modules = tmp_path / "modules"
@@ -272,10 +333,20 @@ def plant(tape: Path, where: str, provider: str) -> None:
 
 
 @pytest.mark.parametrize("where", ["team", "agent", "model", "termination"])
-@pytest.mark.parametrize("provider", ["evil_marker.Agent", "autogen_core_evil.Agent", "teamtape_evil.Condition",
-                                      "os.system", "builtins.eval", "autogen_ext..evil_marker.Agent"])
-async def test_a_recording_never_makes_replay_import_code(planted_tape: tuple[Path, Path, str], tmp_path: Path,
-                                                          where: str, provider: str) -> None:
+@pytest.mark.parametrize(
+    "provider",
+    [
+        "evil_marker.Agent",
+        "autogen_core_evil.Agent",
+        "teamtape_evil.Condition",
+        "os.system",
+        "builtins.eval",
+        "autogen_ext..evil_marker.Agent",
+    ],
+)
+async def test_a_recording_never_makes_replay_import_code(
+    planted_tape: tuple[Path, Path, str], tmp_path: Path, where: str, provider: str
+) -> None:
     tape, marker, run_id = planted_tape
     plant(tape, where, provider)
     store = open_store(tmp_path / f"planted-{where}", create=True)

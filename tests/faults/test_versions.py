@@ -31,7 +31,9 @@ def schema_rows(store: Store) -> list[int]:
         con.close()
 
 
-def test_an_empty_database_file_is_a_version_0_store_and_is_migrated(demo_store: Store, tmp_path: Path) -> None:
+def test_an_empty_database_file_is_a_version_0_store_and_is_migrated(
+    demo_store: Store, tmp_path: Path
+) -> None:
     target = tmp_path / "target"
     journal_only_copy(demo_store, target)
     duckdb.connect(str(target / "teamtape.duckdb")).close()  # a database file with no tables at all
@@ -39,7 +41,9 @@ def test_an_empty_database_file_is_a_version_0_store_and_is_migrated(demo_store:
     assert projection_summary(store) == projection_summary(demo_store)
     assert schema_rows(store) == [v for v, _ in REAL_MIGRATIONS()]
     writers = store.query("SELECT version, teamtape_version FROM schema_writers")
-    assert writers == [{"version": store_db.latest_store_version(), "teamtape_version": store_db.teamtape_version()}]
+    assert writers == [
+        {"version": store_db.latest_store_version(), "teamtape_version": store_db.teamtape_version()}
+    ]
 
 
 def test_a_version_1_store_with_runs_is_migrated_and_keeps_them(
@@ -64,8 +68,11 @@ def future_store(demo_store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
     """The demo store after teamtape 9.9.0 added a schema version this teamtape does not know."""
     future = len(REAL_MIGRATIONS()) + 1
     with monkeypatch.context() as newer:
-        newer.setattr(store_db, "migrations",
-                      lambda: [*REAL_MIGRATIONS(), (future, "CREATE TABLE future_things (x INTEGER);")])
+        newer.setattr(
+            store_db,
+            "migrations",
+            lambda: [*REAL_MIGRATIONS(), (future, "CREATE TABLE future_things (x INTEGER);")],
+        )
         newer.setattr(store_db, "teamtape_version", lambda: "9.9.0")
         open_store(demo_store.root).query("SELECT 1")
     return demo_store
@@ -79,7 +86,12 @@ def test_a_store_from_a_newer_teamtape_names_the_teamtape_to_use(
     message = str(refused.value)
     assert f"schema version {len(REAL_MIGRATIONS()) + 1}" in message and str(future_store.root) in message
     assert "teamtape 9.9.0 (or newer) wrote it: pip install 'teamtape>=9.9.0'" in message
-    for argv in (["runs"], ["sql", "SELECT 1"], ["show", "last"], ["export", "parquet", str(future_store.root / "l")]):
+    for argv in (
+        ["runs"],
+        ["sql", "SELECT 1"],
+        ["show", "last"],
+        ["export", "parquet", str(future_store.root / "l")],
+    ):
         assert main(["--store", str(future_store.root), *argv]) == 2
         err = capsys.readouterr().err
         assert "teamtape>=9.9.0" in err and "Traceback" not in err
@@ -97,14 +109,25 @@ def test_a_newer_store_without_a_known_writer_still_says_upgrade(demo_store: Sto
 def test_events_of_a_newer_event_schema_are_kept_with_a_warning(tmp_path: Path) -> None:
     store = open_store(tmp_path / "store", create=True)
     writer, ids = store.writer(), IdFactory()
-    future = Event(ids.event_id(), "f" * 16, 0, time.time(), "run_started", None,
-                   {"team_type": "FutureChat", "task": "t", "journal": writer.name, "hologram": {"x": 1}},
-                   schema_version=SCHEMA_VERSION + 1)
+    future = Event(
+        ids.event_id(),
+        "f" * 16,
+        0,
+        time.time(),
+        "run_started",
+        None,
+        {"team_type": "FutureChat", "task": "t", "journal": writer.name, "hologram": {"x": 1}},
+        schema_version=SCHEMA_VERSION + 1,
+    )
     writer.append(future)
     writer.close()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         store.sync()
-    assert any("event schema version" in str(w.message) and "upgrade teamtape" in str(w.message) for w in caught)
+    assert any(
+        "event schema version" in str(w.message) and "upgrade teamtape" in str(w.message) for w in caught
+    )
     kept = store.query("SELECT schema_version, payload FROM events")
-    assert kept[0]["schema_version"] == SCHEMA_VERSION + 1 and json.loads(kept[0]["payload"])["hologram"] == {"x": 1}
+    assert kept[0]["schema_version"] == SCHEMA_VERSION + 1 and json.loads(kept[0]["payload"])["hologram"] == {
+        "x": 1
+    }

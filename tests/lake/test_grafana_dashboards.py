@@ -60,7 +60,9 @@ def test_dashboard_is_structurally_valid(path: Path) -> None:
         for target in panel["targets"]:
             used = {name for name in ("team", "agent", "model") if f"${name}" in target["rawSql"]}
             assert used <= variables.keys(), f"{panel['title']} uses undefined {used - variables.keys()}"
-            assert "$__timeGroup" not in target["rawSql"], "the plugin expands $__timeGroup to datepart(), which DuckDB rejects"
+            assert "$__timeGroup" not in target["rawSql"], (
+                "the plugin expands $__timeGroup to datepart(), which DuckDB rejects"
+            )
             if panel["type"] == "timeseries":
                 assert target["format"] == "time_series" and " AS time" in target["rawSql"]
     for var in variables.values():
@@ -86,18 +88,29 @@ def test_dashboard_round_trips_through_the_foundation_sdk(path: Path) -> None:
     assert [t["rawSql"] for p in again["panels"] for t in p["targets"]] == [
         t["rawSql"] for p in original["panels"] for t in p["targets"]
     ]
-    assert [v["name"] for v in again["templating"]["list"]] == [v["name"] for v in original["templating"]["list"]]
+    assert [v["name"] for v in again["templating"]["list"]] == [
+        v["name"] for v in original["templating"]["list"]
+    ]
 
 
 def test_provisioning_points_grafana_at_the_lake() -> None:
     datasources = provisioned_datasources()
     lake = datasources["teamtape-lake"]
     assert lake["type"] == "motherduck-duckdb-datasource"
-    assert lake["jsonData"]["path"] == "", "in-memory DuckDB: the lake is read through views, nothing is locked"
+    assert lake["jsonData"]["path"] == "", (
+        "in-memory DuckDB: the lake is read through views, nothing is locked"
+    )
     assert lake["jsonData"]["initSql"] == _build.init_sql(), "initSql must be the SQL the tests run"
-    assert lake["jsonData"]["initSql"].startswith(f"SET VARIABLE teamtape_lake = '{_build.LAKE_IN_CONTAINER}';")
-    providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "teamtape.yaml").read_text())["providers"]
-    assert providers[0]["type"] == "file" and providers[0]["options"]["path"] == "/var/lib/grafana/dashboards/teamtape"
+    assert lake["jsonData"]["initSql"].startswith(
+        f"SET VARIABLE teamtape_lake = '{_build.LAKE_IN_CONTAINER}';"
+    )
+    providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "teamtape.yaml").read_text())[
+        "providers"
+    ]
+    assert (
+        providers[0]["type"] == "file"
+        and providers[0]["options"]["path"] == "/var/lib/grafana/dashboards/teamtape"
+    )
     compose = yaml.safe_load((GRAFANA / "docker-compose.yaml").read_text())
     grafana = compose["services"]["grafana"]
     image = grafana["image"]

@@ -24,14 +24,40 @@ EXPECTED_COLUMNS = {
     "Cost over time by agent": ["time", "agent", "cost_usd"],
     "Cost over time by team": ["time", "team", "cost_usd"],
     "Cost per run": ["time", "cost_usd"],
-    "Most expensive runs": ["run_id", "team", "status", "started_at", "llm_calls", "input_tokens", "output_tokens",
-                            "cost_usd", "unpriced_calls", "show_command", "replay_command"],
-    "Cost by model": ["model", "llm_calls", "input_tokens", "output_tokens", "cache_read_tokens", "cost_usd",
-                      "saved_usd", "unpriced_calls"],
+    "Most expensive runs": [
+        "run_id",
+        "team",
+        "status",
+        "started_at",
+        "llm_calls",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "unpriced_calls",
+        "show_command",
+        "replay_command",
+    ],
+    "Cost by model": [
+        "model",
+        "llm_calls",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cost_usd",
+        "saved_usd",
+        "unpriced_calls",
+    ],
     "Runs by status": ["status", "runs"],
     "Runs over time by status": ["time", "status", "runs"],
-    "Failed, crashed and cancelled runs": ["started_at", "run_id", "team", "status", "error", "stop_reason",
-                                           "show_command"],
+    "Failed, crashed and cancelled runs": [
+        "started_at",
+        "run_id",
+        "team",
+        "status",
+        "error",
+        "stop_reason",
+        "show_command",
+    ],
     "Stop reasons": ["stop_reason", "runs"],
     "Run durations by team": ["team", "runs", "p50_ms", "p95_ms", "max_ms", "messages"],
     "Handoffs": ["source", "target", "handoffs"],
@@ -39,11 +65,28 @@ EXPECTED_COLUMNS = {
     "LLM call latency p50 / p95": ["time", "p50_ms", "p95_ms"],
     "Time to first chunk p50 / p95 (streamed calls)": ["time", "ttft_p50_ms", "ttft_p95_ms"],
     "Tokens over time": ["time", "input_tokens", "output_tokens", "cache_read_tokens"],
-    "Latency and tokens by model": ["model", "llm_calls", "p50_ms", "p95_ms", "ttft_p50_ms", "ttft_p95_ms",
-                                    "input_tokens", "output_tokens", "cache_read_tokens", "errors"],
+    "Latency and tokens by model": [
+        "model",
+        "llm_calls",
+        "p50_ms",
+        "p95_ms",
+        "ttft_p50_ms",
+        "ttft_p95_ms",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "errors",
+    ],
     "Tool calls over time by tool": ["time", "tool", "tool_calls"],
-    "Calls, error rate and latency by tool": ["tool", "tool_kind", "tool_calls", "errors", "error_rate", "p50_ms",
-                                              "p95_ms"],
+    "Calls, error rate and latency by tool": [
+        "tool",
+        "tool_kind",
+        "tool_calls",
+        "errors",
+        "error_rate",
+        "p50_ms",
+        "p95_ms",
+    ],
     "Latest tool errors": ["ts", "tool", "agent", "run_id", "result", "show_command"],
 }
 # "Calls with unknown prices" names both a stat and a table; the table is told apart by its SQL.
@@ -87,8 +130,9 @@ def all_selected(con: duckdb.DuckDBPyConnection, dash: dict) -> dict[str, Select
     out = {}
     for var in dash["templating"]["list"]:
         options = [r[0] for r in con.execute(var["query"]).fetchall()]
-        out[var["name"]] = Selection([ALL], options, multi=var["multi"], include_all=var["includeAll"],
-                                     all_value=var.get("allValue"))
+        out[var["name"]] = Selection(
+            [ALL], options, multi=var["multi"], include_all=var["includeAll"], all_value=var.get("allValue")
+        )
     return out
 
 
@@ -96,24 +140,41 @@ def run_panel(con, dash, panel, *, time_range=WHOLE_RANGE, **chosen: str) -> lis
     variables = all_selected(con, dash)
     for name, value in chosen.items():
         variables[name] = Selection([value], variables[name].options, all_value=variables[name].all_value)
-    sql = render_query(panel["targets"][0]["rawSql"], time_from=time_range[0], time_to=time_range[1],
-                       variables=variables, max_data_points=panel.get("maxDataPoints", 500))
+    sql = render_query(
+        panel["targets"][0]["rawSql"],
+        time_from=time_range[0],
+        time_to=time_range[1],
+        variables=variables,
+        max_data_points=panel.get("maxDataPoints", 500),
+    )
     cur = con.execute(sql)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, row)) for row in cur.fetchall()]
 
 
 def panel(title: str, sql_part: str = "") -> tuple[dict, dict]:
-    return next((d, p) for d, p in dashboard_panels() if p["title"] == title and sql_part in p["targets"][0]["rawSql"])
+    return next(
+        (d, p) for d, p in dashboard_panels() if p["title"] == title and sql_part in p["targets"][0]["rawSql"]
+    )
 
 
 @pytest.mark.parametrize("dash_panel", dashboard_panels(), ids=lambda dp: f"{dp[0]['uid']}:{dp[1]['id']}")
 def test_every_panel_runs_and_returns_its_columns(lake_db, dash_panel) -> None:
     dash, p = dash_panel
-    cur = lake_db.execute(render_query(p["targets"][0]["rawSql"], time_from=WHOLE_RANGE[0], time_to=WHOLE_RANGE[1],
-                                       variables=all_selected(lake_db, dash)))
+    cur = lake_db.execute(
+        render_query(
+            p["targets"][0]["rawSql"],
+            time_from=WHOLE_RANGE[0],
+            time_to=WHOLE_RANGE[1],
+            variables=all_selected(lake_db, dash),
+        )
+    )
     columns = [d[0] for d in cur.description]
-    expected = UNPRICED_TABLE if p["type"] == "table" and p["title"] == "Calls with unknown prices" else EXPECTED_COLUMNS[p["title"]]
+    expected = (
+        UNPRICED_TABLE
+        if p["type"] == "table" and p["title"] == "Calls with unknown prices"
+        else EXPECTED_COLUMNS[p["title"]]
+    )
     assert columns == expected
     assert cur.fetchall(), f"{p['title']} shows nothing for the recorded runs"
 
@@ -142,11 +203,16 @@ def test_cached_token_savings_are_the_price_of_cached_tokens(lake_db, recorded_s
     from genai_prices import Usage, calc_price
 
     calls = open_store(recorded_store_dir).query(
-        "SELECT model, input_tokens AS i, output_tokens AS o, cache_read_tokens AS c FROM llm_calls WHERE cache_read_tokens > 0")
+        "SELECT model, input_tokens AS i, output_tokens AS o, cache_read_tokens AS c FROM llm_calls WHERE cache_read_tokens > 0"
+    )
     assert calls, "the demo records prompt-cached calls"
     expected = sum(
         float(calc_price(Usage(input_tokens=c["i"], output_tokens=c["o"]), c["model"]).total_price)
-        - float(calc_price(Usage(input_tokens=c["i"], output_tokens=c["o"], cache_read_tokens=c["c"]), c["model"]).total_price)
+        - float(
+            calc_price(
+                Usage(input_tokens=c["i"], output_tokens=c["o"], cache_read_tokens=c["c"]), c["model"]
+            ).total_price
+        )
         for c in calls
     )
     [row] = run_panel(lake_db, *panel("Cached-token savings"))
@@ -155,7 +221,9 @@ def test_cached_token_savings_are_the_price_of_cached_tokens(lake_db, recorded_s
 
 def test_most_expensive_runs_show_the_commands_to_inspect_them(lake_db, recorded_store_dir: Path) -> None:
     store = open_store(recorded_store_dir)
-    top = store.query("SELECT run_id, cost_usd FROM runs WHERE parent_run_id IS NULL ORDER BY cost_usd DESC NULLS LAST LIMIT 1")[0]
+    top = store.query(
+        "SELECT run_id, cost_usd FROM runs WHERE parent_run_id IS NULL ORDER BY cost_usd DESC NULLS LAST LIMIT 1"
+    )[0]
     rows = run_panel(lake_db, *panel("Most expensive runs"))
     assert rows[0]["run_id"] == top["run_id"] and rows[0]["cost_usd"] == pytest.approx(top["cost_usd"])
     assert rows[0]["show_command"] == f"teamtape show {top['run_id']}"
@@ -166,27 +234,41 @@ def test_most_expensive_runs_show_the_commands_to_inspect_them(lake_db, recorded
 def test_run_panels_match_the_store(lake_db, recorded_store_dir: Path) -> None:
     store = open_store(recorded_store_dir)
     by_status = {r["status"]: r["runs"] for r in run_panel(lake_db, *panel("Runs by status"))}
-    assert by_status == {r["status"]: r["n"] for r in store.query(
-        "SELECT status, count(*) AS n FROM runs WHERE parent_run_id IS NULL GROUP BY status")}
+    assert by_status == {
+        r["status"]: r["n"]
+        for r in store.query(
+            "SELECT status, count(*) AS n FROM runs WHERE parent_run_id IS NULL GROUP BY status"
+        )
+    }
     assert "error" in by_status
     handoffs = run_panel(lake_db, *panel("Handoffs"))
-    assert sum(r["handoffs"] for r in handoffs) == store.query("SELECT count(*) AS n FROM handoffs")[0]["n"] > 0
+    assert (
+        sum(r["handoffs"] for r in handoffs) == store.query("SELECT count(*) AS n FROM handoffs")[0]["n"] > 0
+    )
     failed = run_panel(lake_db, *panel("Failed, crashed and cancelled runs"))
-    assert {r["run_id"] for r in failed} == {r["run_id"] for r in store.query(
-        "SELECT run_id FROM runs WHERE parent_run_id IS NULL AND status IN ('error', 'crashed', 'cancelled')")}
+    assert {r["run_id"] for r in failed} == {
+        r["run_id"]
+        for r in store.query(
+            "SELECT run_id FROM runs WHERE parent_run_id IS NULL AND status IN ('error', 'crashed', 'cancelled')"
+        )
+    }
     assert all("\n" not in (r["error"] or "") for r in failed)
 
 
 def test_llm_and_tool_panels_match_the_store(lake_db, recorded_store_dir: Path) -> None:
     store = open_store(recorded_store_dir)
     by_model = {r["model"]: r for r in run_panel(lake_db, *panel("Latency and tokens by model"))}
-    for row in store.query("SELECT model, count(*) AS n, quantile_cont(duration_ms, 0.95) AS p95, "
-                           "sum(input_tokens) AS i FROM llm_calls GROUP BY model"):
+    for row in store.query(
+        "SELECT model, count(*) AS n, quantile_cont(duration_ms, 0.95) AS p95, "
+        "sum(input_tokens) AS i FROM llm_calls GROUP BY model"
+    ):
         assert by_model[row["model"]]["llm_calls"] == row["n"]
         assert by_model[row["model"]]["p95_ms"] == pytest.approx(row["p95"])
         assert by_model[row["model"]]["input_tokens"] == row["i"]
     tools = {r["tool"]: r for r in run_panel(lake_db, *panel("Calls, error rate and latency by tool"))}
-    for row in store.query("SELECT tool, count(*) AS n, count(*) FILTER (WHERE is_error) AS e FROM tool_calls GROUP BY tool"):
+    for row in store.query(
+        "SELECT tool, count(*) AS n, count(*) FILTER (WHERE is_error) AS e FROM tool_calls GROUP BY tool"
+    ):
         assert (tools[row["tool"]]["tool_calls"], tools[row["tool"]]["errors"]) == (row["n"], row["e"])
     assert any(t["errors"] for t in tools.values()), "the demo's failing run has a tool error"
 

@@ -39,12 +39,13 @@ def latest_runs(lake: Path) -> dict[str, dict]:
 def snapshot(lake: Path) -> dict[str, tuple[int, bytes]]:
     """Every part file with its inode and bytes: proves parts are never rewritten."""
     return {
-        str(p.relative_to(lake)): (p.stat().st_ino, p.read_bytes())
-        for p in sorted(lake.rglob("*.parquet"))
+        str(p.relative_to(lake)): (p.stat().st_ino, p.read_bytes()) for p in sorted(lake.rglob("*.parquet"))
     }
 
 
-def test_export_writes_every_table_partitioned_by_date_with_schema_version(recorded_lake: Path, recorded_store_dir: Path) -> None:
+def test_export_writes_every_table_partitioned_by_date_with_schema_version(
+    recorded_lake: Path, recorded_store_dir: Path
+) -> None:
     store = open_store(recorded_store_dir)
     for table in LAKE_TABLES:
         parts = sorted((recorded_lake / table.name).rglob("*.parquet"))
@@ -81,7 +82,9 @@ def test_lake_event_rows_equal_the_store(recorded_lake: Path, recorded_store_dir
     assert diff == 0
 
 
-def test_second_export_writes_nothing_and_later_ones_only_what_is_new(recorded_store: Store, tmp_path: Path) -> None:
+def test_second_export_writes_nothing_and_later_ones_only_what_is_new(
+    recorded_store: Store, tmp_path: Path
+) -> None:
     lake = tmp_path / "lake"
     first = export_lake(recorded_store, lake)
     assert first.rows["events"] > 100
@@ -102,7 +105,9 @@ def test_second_export_writes_nothing_and_later_ones_only_what_is_new(recorded_s
     assert [json.loads(p.read_text())["rows"] for p in records] == [first.rows, third.rows]
 
 
-def test_a_running_run_is_exported_as_a_snapshot_and_updated_when_it_ends(recorded_store: Store, tmp_path: Path) -> None:
+def test_a_running_run_is_exported_as_a_snapshot_and_updated_when_it_ends(
+    recorded_store: Store, tmp_path: Path
+) -> None:
     lake = tmp_path / "lake"
     writer = recorded_store.writer()
     run_id = add_run(recorded_store, name="long-run", end=False, writer=writer)
@@ -118,13 +123,19 @@ def test_a_running_run_is_exported_as_a_snapshot_and_updated_when_it_ends(record
 
 
 def test_llm_calls_carry_what_they_would_have_cost_without_cache(recorded_lake: Path) -> None:
-    rows = duckdb.connect().execute(
-        f"SELECT cache_read_tokens, cost_usd, cost_without_cache_usd FROM read_parquet('{recorded_lake}/llm_calls/**/*.parquet')"
-    ).fetchall()
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"SELECT cache_read_tokens, cost_usd, cost_without_cache_usd FROM read_parquet('{recorded_lake}/llm_calls/**/*.parquet')"
+        )
+        .fetchall()
+    )
     cached = [r for r in rows if r[0]]
     assert cached, "the demo's swarm scenario uses prompt caching"
     assert all(without > cost for _, cost, without in cached)
-    assert all(without == pytest.approx(cost) for tokens, cost, without in rows if not tokens and cost is not None)
+    assert all(
+        without == pytest.approx(cost) for tokens, cost, without in rows if not tokens and cost is not None
+    )
 
 
 def test_two_stores_export_into_one_lake_and_readers_see_both(recorded_store: Store, tmp_path: Path) -> None:

@@ -23,15 +23,23 @@ PROJECTION_CHECK = (
 
 def table_contents(lake: Path, table: str, snapshots: bool) -> list[tuple]:
     # A reader's view: the latest snapshot of each run; exported_at is when, not what.
-    latest = "QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY exported_at DESC) = 1" if snapshots else ""
+    latest = (
+        "QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY exported_at DESC) = 1" if snapshots else ""
+    )
     drop = " EXCLUDE (exported_at)" if snapshots else ""
-    return duckdb.connect().execute(
-        f"SELECT *{drop} FROM (SELECT * FROM read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning = true) "
-        f"{latest}) ORDER BY ALL"
-    ).fetchall()
+    return (
+        duckdb.connect()
+        .execute(
+            f"SELECT *{drop} FROM (SELECT * FROM read_parquet('{lake}/{table}/**/*.parquet', hive_partitioning = true) "
+            f"{latest}) ORDER BY ALL"
+        )
+        .fetchall()
+    )
 
 
-def test_export_import_export_round_trips_exactly(recorded_lake: Path, recorded_store_dir: Path, tmp_path: Path) -> None:
+def test_export_import_export_round_trips_exactly(
+    recorded_lake: Path, recorded_store_dir: Path, tmp_path: Path
+) -> None:
     imported = open_store(tmp_path / "imported", create=True)
     report = import_lake(imported, recorded_lake)
     source = open_store(recorded_store_dir)
@@ -45,7 +53,9 @@ def test_export_import_export_round_trips_exactly(recorded_lake: Path, recorded_
         again = table_contents(second, table.name, table.snapshots)
         original = table_contents(recorded_lake, table.name, table.snapshots)
         differences = [
-            (i, [(x, y) for x, y in zip(a, b) if x != y]) for i, (a, b) in enumerate(zip(again, original)) if a != b
+            (i, [(x, y) for x, y in zip(a, b) if x != y])
+            for i, (a, b) in enumerate(zip(again, original))
+            if a != b
         ]
         assert len(again) == len(original) and not differences, (table.name, differences[:2])
 
@@ -58,11 +68,19 @@ def test_importing_twice_adds_nothing(recorded_lake: Path, tmp_path: Path) -> No
     assert store.query("SELECT count(*) AS n FROM events")[0]["n"] == first.events
 
 
-def test_import_one_run_brings_its_nested_runs(recorded_lake: Path, recorded_store_dir: Path, tmp_path: Path) -> None:
+def test_import_one_run_brings_its_nested_runs(
+    recorded_lake: Path, recorded_store_dir: Path, tmp_path: Path
+) -> None:
     source = open_store(recorded_store_dir)
-    parent = source.query("SELECT parent_run_id AS p FROM runs WHERE parent_run_id IS NOT NULL LIMIT 1")[0]["p"]
-    family = {r["run_id"] for r in source.query(
-        "SELECT run_id FROM runs WHERE run_id = ? OR parent_run_id = ?", [parent, parent])}
+    parent = source.query("SELECT parent_run_id AS p FROM runs WHERE parent_run_id IS NOT NULL LIMIT 1")[0][
+        "p"
+    ]
+    family = {
+        r["run_id"]
+        for r in source.query(
+            "SELECT run_id FROM runs WHERE run_id = ? OR parent_run_id = ?", [parent, parent]
+        )
+    }
     store = open_store(tmp_path / "store", create=True)
     report = import_lake(store, recorded_lake, run=parent[:8])
     assert set(report.runs) == family and len(family) == 2
@@ -81,7 +99,9 @@ def test_import_a_date_partition_and_date_filters(recorded_store, tmp_path: Path
     import datetime as dt
 
     assert old not in import_lake(recent, lake, since=dt.date(2024, 1, 1)).runs
-    assert import_lake(open_store(tmp_path / "c", create=True), lake, until=dt.date(2023, 12, 31)).runs == [old]
+    assert import_lake(open_store(tmp_path / "c", create=True), lake, until=dt.date(2023, 12, 31)).runs == [
+        old
+    ]
 
 
 def test_imported_lines_are_redacted_like_recorded_ones(recorded_store, tmp_path: Path) -> None:
@@ -116,12 +136,16 @@ def test_a_lake_from_a_newer_schema_is_refused(recorded_store, tmp_path: Path) -
     export_lake(recorded_store, lake)
     part = next((lake / "events").rglob("*.parquet"))
     table = pq.read_table(part)
-    pq.write_table(table.replace_schema_metadata({"teamtape.schema_version": "99", "teamtape.table": "events"}), part)
+    pq.write_table(
+        table.replace_schema_metadata({"teamtape.schema_version": "99", "teamtape.table": "events"}), part
+    )
     with pytest.raises(SchemaVersionError, match="event schema version 99"):
         import_lake(open_store(tmp_path / "store", create=True), lake)
 
 
-def test_cli_import_dispatches_files_to_tape_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_import_dispatches_files_to_tape_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tape = tmp_path / "run.tape"
     tape.write_text("{}")
     assert main(["import", str(tape), "--store", str(tmp_path / "s")]) == 2
@@ -130,7 +154,9 @@ def test_cli_import_dispatches_files_to_tape_import(tmp_path: Path, capsys: pyte
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_cli_export_then_import_json(recorded_store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_export_then_import_json(
+    recorded_store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lake = tmp_path / "lake"
     assert main(["export", "parquet", str(lake), "--store", str(recorded_store.root), "--json"]) == 0
     exported = json.loads(capsys.readouterr().out)

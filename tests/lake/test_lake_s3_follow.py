@@ -29,8 +29,14 @@ def s3_endpoint() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    fs = pafs.S3FileSystem(endpoint_override=f"{host}:{port}", scheme="http", access_key="testing",
-                           secret_key="testing", region="us-east-1", allow_bucket_creation=True)
+    fs = pafs.S3FileSystem(
+        endpoint_override=f"{host}:{port}",
+        scheme="http",
+        access_key="testing",
+        secret_key="testing",
+        region="us-east-1",
+        allow_bucket_creation=True,
+    )
     fs.create_dir("teamtape-lake")
     yield endpoint
     server.stop()
@@ -47,9 +53,12 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def bucket_files(endpoint: str, prefix: str) -> list[str]:
     host = endpoint.split("://", 1)[1]
-    fs = pafs.S3FileSystem(endpoint_override=host, scheme="http", access_key="testing", secret_key="testing",
-                           region="us-east-1")
-    infos = fs.get_file_info(pafs.FileSelector(f"teamtape-lake/{prefix}", recursive=True, allow_not_found=True))
+    fs = pafs.S3FileSystem(
+        endpoint_override=host, scheme="http", access_key="testing", secret_key="testing", region="us-east-1"
+    )
+    infos = fs.get_file_info(
+        pafs.FileSelector(f"teamtape-lake/{prefix}", recursive=True, allow_not_found=True)
+    )
     return sorted(i.path for i in infos if i.type == pafs.FileType.File)
 
 
@@ -79,24 +88,33 @@ def test_export_to_s3_is_incremental_and_imports_back(
 def test_a_missing_bucket_is_a_clear_error(recorded_store: Store, s3_endpoint: str, aws_env: None) -> None:
     from teamtape.store.lake import LakeError
 
-    with pytest.raises(LakeError, match=r"into the lake at s3://no-such-bucket/lake: .*bucket does not exist"):
+    with pytest.raises(
+        LakeError, match=r"into the lake at s3://no-such-bucket/lake: .*bucket does not exist"
+    ):
         export_lake(recorded_store, "s3://no-such-bucket/lake", s3_endpoint=s3_endpoint)
 
 
-def test_follow_keeps_the_lake_up_to_date_while_runs_are_recorded(recorded_store: Store, tmp_path: Path) -> None:
+def test_follow_keeps_the_lake_up_to_date_while_runs_are_recorded(
+    recorded_store: Store, tmp_path: Path
+) -> None:
     lake = tmp_path / "lake"
     stop = threading.Event()
     reports = []
     thread = threading.Thread(
-        target=follow_lake, args=(recorded_store, lake),
-        kwargs={"interval": 0.2, "stop": stop, "on_export": reports.append}, daemon=True,
+        target=follow_lake,
+        args=(recorded_store, lake),
+        kwargs={"interval": 0.2, "stop": stop, "on_export": reports.append},
+        daemon=True,
     )
     thread.start()
     deadline = time.monotonic() + 20
     while not reports and time.monotonic() < deadline:
         time.sleep(0.05)
     run_id = add_run(recorded_store, name="while-following")
-    while not any("runs" in r.rows and r.rows.get("events") == 4 for r in reports) and time.monotonic() < deadline:
+    while (
+        not any("runs" in r.rows and r.rows.get("events") == 4 for r in reports)
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     late = add_run(recorded_store, name="just-before-stop")
     stop.set()
@@ -111,9 +129,23 @@ def test_follow_keeps_the_lake_up_to_date_while_runs_are_recorded(recorded_store
 def test_cli_follow_stops_cleanly_on_sigint(recorded_store: Store, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "teamtape", "export", "parquet", str(lake), "--follow", "--interval", "0.2",
-         "--store", str(recorded_store.root), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "teamtape",
+            "export",
+            "parquet",
+            str(lake),
+            "--follow",
+            "--interval",
+            "0.2",
+            "--store",
+            str(recorded_store.root),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30

@@ -42,10 +42,12 @@ def live(endpoint: str, protocol: str, n_runs: int = 400) -> None:
     done = time.perf_counter() - start
     sink.close()
     lat.sort()
-    print(f"  {protocol:13s} {len(evs)} events: handle() mean {statistics.mean(lat) * 1e6:.1f} us, "
-          f"p99 {lat[int(len(lat) * 0.99)] * 1e6:.1f} us, max {lat[-1] * 1e6:.0f} us; fed in {fed * 1e3:.0f} ms; "
-          f"{sink.stats.spans_exported} spans exported, {sink.dropped} dropped, all out after {done:.2f} s "
-          f"({sink.stats.spans_exported / done:.0f} spans/s)")
+    print(
+        f"  {protocol:13s} {len(evs)} events: handle() mean {statistics.mean(lat) * 1e6:.1f} us, "
+        f"p99 {lat[int(len(lat) * 0.99)] * 1e6:.1f} us, max {lat[-1] * 1e6:.0f} us; fed in {fed * 1e3:.0f} ms; "
+        f"{sink.stats.spans_exported} spans exported, {sink.dropped} dropped, all out after {done:.2f} s "
+        f"({sink.stats.spans_exported / done:.0f} spans/s)"
+    )
 
 
 def export(n_runs: int = 400) -> None:
@@ -60,8 +62,10 @@ def export(n_runs: int = 400) -> None:
                 t = time.perf_counter()
                 report = export_runs(store, None, rx.endpoint, proto)
                 dt = time.perf_counter() - t
-            print(f"  export_runs {name:4s}: {len(report.runs)} runs, {report.spans} spans in {dt:.2f} s "
-                  f"({report.spans / dt:.0f} spans/s)")
+            print(
+                f"  export_runs {name:4s}: {len(report.runs)} runs, {report.spans} spans in {dt:.2f} s "
+                f"({report.spans / dt:.0f} spans/s)"
+            )
 
 
 if __name__ == "__main__":

@@ -71,18 +71,35 @@ class Received:
                 resource = attrs(rs.resource.attributes)
                 for ss in rs.scope_spans:
                     for s in ss.spans:
-                        out.append(WireSpan(
-                            s.name, s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex(), s.kind,
-                            s.start_time_unix_nano, s.end_time_unix_nano, attrs(s.attributes),
-                            [(e.name, attrs(e.attributes)) for e in s.events], s.status.code, s.status.message,
-                            resource, ss.scope.name,
-                        ))
+                        out.append(
+                            WireSpan(
+                                s.name,
+                                s.trace_id.hex(),
+                                s.span_id.hex(),
+                                s.parent_span_id.hex(),
+                                s.kind,
+                                s.start_time_unix_nano,
+                                s.end_time_unix_nano,
+                                attrs(s.attributes),
+                                [(e.name, attrs(e.attributes)) for e in s.events],
+                                s.status.code,
+                                s.status.message,
+                                resource,
+                                ss.scope.name,
+                            )
+                        )
         return out
 
     def metric_names(self) -> set[str]:
         with self.lock:
             requests = list(self.metrics)
-        return {m.name for r in requests for rm in r.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+        return {
+            m.name
+            for r in requests
+            for rm in r.resource_metrics
+            for sm in rm.scope_metrics
+            for m in sm.metrics
+        }
 
     def metric(self, name: str) -> Any:
         with self.lock:
@@ -135,9 +152,13 @@ class HttpReceiver:
                     owner.got.headers.append({k.lower(): v for k, v in self.headers.items()})
                     if status == 200:
                         if self.path.endswith("/v1/traces"):
-                            owner.got.traces.append(trace_service_pb2.ExportTraceServiceRequest.FromString(body))
+                            owner.got.traces.append(
+                                trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+                            )
                         elif self.path.endswith("/v1/metrics"):
-                            owner.got.metrics.append(metrics_service_pb2.ExportMetricsServiceRequest.FromString(body))
+                            owner.got.metrics.append(
+                                metrics_service_pb2.ExportMetricsServiceRequest.FromString(body)
+                            )
                 reply = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-protobuf")

@@ -30,59 +30,156 @@ class RunScript:
     ) -> None:
         self.run_id, self.t0 = run_id, t0
         self.events: list[Event] = []
-        config = {"provider": f"autogen_agentchat.teams.{team_type}", "config": {"name": team_name}} if team_name else None
-        self._add("run_started", 0.0, None, name="nightly", team_type=team_type, task=task,
-                  task_messages=[{"type": "TextMessage", "source": "user", "content": task, "text": task}],
-                  participants=list(participants), config=config, session_id=session_id,
-                  parent_run_id=parent_run_id, labels=labels or {}, pid=1, host="test",
-                  **({"parent_tool_call_id": parent_tool_call_id} if parent_tool_call_id else {}))
+        config = (
+            {"provider": f"autogen_agentchat.teams.{team_type}", "config": {"name": team_name}}
+            if team_name
+            else None
+        )
+        self._add(
+            "run_started",
+            0.0,
+            None,
+            name="nightly",
+            team_type=team_type,
+            task=task,
+            task_messages=[{"type": "TextMessage", "source": "user", "content": task, "text": task}],
+            participants=list(participants),
+            config=config,
+            session_id=session_id,
+            parent_run_id=parent_run_id,
+            labels=labels or {},
+            pid=1,
+            host="test",
+            **({"parent_tool_call_id": parent_tool_call_id} if parent_tool_call_id else {}),
+        )
 
     def _add(self, event_kind: str, at: float, agent: str | None, /, **payload: Any) -> Event:
-        event = Event(f"{self.run_id}-{len(self.events):04d}", self.run_id, len(self.events), self.t0 + at,
-                      event_kind, agent, payload)
+        event = Event(
+            f"{self.run_id}-{len(self.events):04d}",
+            self.run_id,
+            len(self.events),
+            self.t0 + at,
+            event_kind,
+            agent,
+            payload,
+        )
         self.events.append(event)
         return event
 
-    def blob(self, at: float, digest: str, data: Any, media_type: str = "application/vnd.autogen.llm-message+json") -> dict[str, str]:
+    def blob(
+        self, at: float, digest: str, data: Any, media_type: str = "application/vnd.autogen.llm-message+json"
+    ) -> dict[str, str]:
         self._add("blob", at, None, hash=digest, media_type=media_type, data=data)
         return {"$blob": digest}
 
-    def llm(self, agent: str | None, start: float, ms: float, *, model: str = "gpt-4o-mini", provider: str = "openai",
-            messages: list[dict[str, str]] | None = None, content: Any = "Sure.", finish_reason: str = "stop",
-            input_tokens: int | None = 100, output_tokens: int | None = 20, cache_read_tokens: int = 0,
-            error: dict[str, Any] | None = None, tools: dict[str, str] | None = None,
-            extra_args: dict[str, Any] | None = None) -> Event:
-        request: dict[str, Any] = {"messages": messages or [], "tool_choice": "auto", "json_output": None,
-                                   "extra_args": extra_args or {}}
+    def llm(
+        self,
+        agent: str | None,
+        start: float,
+        ms: float,
+        *,
+        model: str = "gpt-4o-mini",
+        provider: str = "openai",
+        messages: list[dict[str, str]] | None = None,
+        content: Any = "Sure.",
+        finish_reason: str = "stop",
+        input_tokens: int | None = 100,
+        output_tokens: int | None = 20,
+        cache_read_tokens: int = 0,
+        error: dict[str, Any] | None = None,
+        tools: dict[str, str] | None = None,
+        extra_args: dict[str, Any] | None = None,
+    ) -> Event:
+        request: dict[str, Any] = {
+            "messages": messages or [],
+            "tool_choice": "auto",
+            "json_output": None,
+            "extra_args": extra_args or {},
+        }
         if tools:
             request["tools"] = tools
-        response = None if error else {"content": content, "thought": None, "finish_reason": finish_reason,
-                                       "cached": False, "usage": {"prompt_tokens": input_tokens,
-                                                                  "completion_tokens": output_tokens}}
+        response = (
+            None
+            if error
+            else {
+                "content": content,
+                "thought": None,
+                "finish_reason": finish_reason,
+                "cached": False,
+                "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens},
+            }
+        )
         payload: dict[str, Any] = dict(
-            call_id=f"{self.run_id}-{len(self.events)}", model=model, response_model=f"{model}-2024-07-18",
-            provider=provider, client="OpenAIChatCompletionClient", started_ts=self.t0 + start, duration_ms=ms,
-            streamed=False, cached=False, request=request, response=response,
-            usage={"input_tokens": None if error else input_tokens, "output_tokens": None if error else output_tokens,
-                   "cache_read_tokens": cache_read_tokens},
+            call_id=f"{self.run_id}-{len(self.events)}",
+            model=model,
+            response_model=f"{model}-2024-07-18",
+            provider=provider,
+            client="OpenAIChatCompletionClient",
+            started_ts=self.t0 + start,
+            duration_ms=ms,
+            streamed=False,
+            cached=False,
+            request=request,
+            response=response,
+            usage={
+                "input_tokens": None if error else input_tokens,
+                "output_tokens": None if error else output_tokens,
+                "cache_read_tokens": cache_read_tokens,
+            },
             raw={"type": "LLMCall", "response_id": None if error else f"chatcmpl-{len(self.events)}"},
         )
         if error:
             payload["error"] = error
         return self._add("llm_call", start + ms / 1000 + 0.0005, agent, **payload)
 
-    def tool(self, agent: str, start: float, ms: float, tool: str, call_id: str, arguments: Any, result: Any,
-             *, kind: str = "function", is_error: bool = False, child_run_id: str | None = None) -> Event:
-        return self._add("tool_call", start + ms / 1000 + 0.0005, agent, call_id=call_id, tool=tool, kind=kind,
-                         arguments=arguments, result=result, is_error=is_error, started_ts=self.t0 + start,
-                         duration_ms=ms, child_run_id=child_run_id)
+    def tool(
+        self,
+        agent: str,
+        start: float,
+        ms: float,
+        tool: str,
+        call_id: str,
+        arguments: Any,
+        result: Any,
+        *,
+        kind: str = "function",
+        is_error: bool = False,
+        child_run_id: str | None = None,
+    ) -> Event:
+        return self._add(
+            "tool_call",
+            start + ms / 1000 + 0.0005,
+            agent,
+            call_id=call_id,
+            tool=tool,
+            kind=kind,
+            arguments=arguments,
+            result=result,
+            is_error=is_error,
+            started_ts=self.t0 + start,
+            duration_ms=ms,
+            child_run_id=child_run_id,
+        )
 
-    def memory(self, agent: str, start: float, ms: float, memory: str, query: str, results: list[Any]) -> Event:
-        return self._add("memory_query", start + ms / 1000 + 0.0005, agent, memory=memory, memory_type="ListMemory",
-                         query=query, results=results, n_results=len(results), started_ts=self.t0 + start,
-                         duration_ms=ms)
+    def memory(
+        self, agent: str, start: float, ms: float, memory: str, query: str, results: list[Any]
+    ) -> Event:
+        return self._add(
+            "memory_query",
+            start + ms / 1000 + 0.0005,
+            agent,
+            memory=memory,
+            memory_type="ListMemory",
+            query=query,
+            results=results,
+            n_results=len(results),
+            started_ts=self.t0 + start,
+            duration_ms=ms,
+        )
 
-    def turn(self, agent: str, start: float, ms: float, turn_id: str, error: dict[str, Any] | None = None) -> Event:
+    def turn(
+        self, agent: str, start: float, ms: float, turn_id: str, error: dict[str, Any] | None = None
+    ) -> Event:
         payload: dict[str, Any] = {"turn_id": turn_id, "started_ts": self.t0 + start, "duration_ms": ms}
         if error:
             payload["error"] = error
@@ -92,10 +189,17 @@ class RunScript:
         return self._add("message", at, source, type=type_, source=source, content=text, text=text, **fields)
 
     def speaker(self, at: float, selected: str, selector: str = "SwarmGroupChatManager") -> Event:
-        return self._add("speaker_selection", at, "swarm", selector=selector, selected=[selected], duration_ms=0.2)
+        return self._add(
+            "speaker_selection", at, "swarm", selector=selector, selected=[selected], duration_ms=0.2
+        )
 
-    def ended(self, at: float, status: str = "ok", stop_reason: str | None = "Handoff to user from billing detected.",
-              error: dict[str, Any] | None = None) -> Event:
+    def ended(
+        self,
+        at: float,
+        status: str = "ok",
+        stop_reason: str | None = "Handoff to user from billing detected.",
+        error: dict[str, Any] | None = None,
+    ) -> Event:
         payload: dict[str, Any] = {"status": status, "stop_reason": stop_reason, "duration_ms": at * 1000}
         if error:
             payload["error"] = error
@@ -113,38 +217,117 @@ def support_run(run_id: str = "a1a1a1a1a1a1a1a1", child_id: str = "c2c2c2c2c2c2c
     """
     r = RunScript(run_id, labels={"env": "ci"}, task=f"Refund order 4711. My key is {SECRET}")
     system = r.blob(0.01, "h-system", {"type": "SystemMessage", "content": "You are triage."})
-    user = r.blob(0.01, "h-user", {"type": "UserMessage", "source": "user", "content": f"Refund order 4711. {SECRET}"})
-    tools = r.blob(0.01, "h-tools", [{"name": "lookup_order", "parameters": {"type": "object"}}],
-                   "application/vnd.autogen.tools+json")
+    user = r.blob(
+        0.01, "h-user", {"type": "UserMessage", "source": "user", "content": f"Refund order 4711. {SECRET}"}
+    )
+    tools = r.blob(
+        0.01,
+        "h-tools",
+        [{"name": "lookup_order", "parameters": {"type": "object"}}],
+        "application/vnd.autogen.tools+json",
+    )
     r.speaker(0.02, "triage")
-    r.memory("triage", 0.10, 5, "policies", "refund policy", [{"content": "Refunds within 30 days.",
-                                                              "mime_type": "text/plain", "metadata": {"id": 7}}])
-    r.llm("triage", 0.12, 300, messages=[system, user], tools=tools, finish_reason="function_calls",
-          content=[{"id": "call_1", "arguments": '{"order": 4711}', "name": "lookup_order"}],
-          input_tokens=130, output_tokens=12, cache_read_tokens=64, extra_args={"temperature": 0.2})
-    r.tool("triage", 0.43, 20, "lookup_order", "call_1", {"order": 4711, "note": SECRET}, "order 4711: paid, 30 EUR")
-    r.llm("triage", 0.46, 200, messages=[system, user], content="Handing over to billing.", input_tokens=160,
-          output_tokens=8)
+    r.memory(
+        "triage",
+        0.10,
+        5,
+        "policies",
+        "refund policy",
+        [{"content": "Refunds within 30 days.", "mime_type": "text/plain", "metadata": {"id": 7}}],
+    )
+    r.llm(
+        "triage",
+        0.12,
+        300,
+        messages=[system, user],
+        tools=tools,
+        finish_reason="function_calls",
+        content=[{"id": "call_1", "arguments": '{"order": 4711}', "name": "lookup_order"}],
+        input_tokens=130,
+        output_tokens=12,
+        cache_read_tokens=64,
+        extra_args={"temperature": 0.2},
+    )
+    r.tool(
+        "triage",
+        0.43,
+        20,
+        "lookup_order",
+        "call_1",
+        {"order": 4711, "note": SECRET},
+        "order 4711: paid, 30 EUR",
+    )
+    r.llm(
+        "triage",
+        0.46,
+        200,
+        messages=[system, user],
+        content="Handing over to billing.",
+        input_tokens=160,
+        output_tokens=8,
+    )
     r.turn("triage", 0.05, 640, "turn-t1")
     r.message(0.70, "triage", "Transferred to billing.", "HandoffMessage", target="billing")
     r.speaker(0.71, "billing")
     # billing asks a researcher (AgentTool): a nested run, finished before the tool call event
-    c = RunScript(child_id, t0=r.t0 + 0.80, team_type="AssistantAgent", team_name="researcher",
-                  parent_run_id=run_id, parent_tool_call_id="call_2", session_id="session-2",
-                  participants=("researcher",), task="Is order 4711 refundable?")
-    c.llm("researcher", 0.01, 100, model="claude-3-5-sonnet-20241022", provider="anthropic", content="Yes.",
-          input_tokens=50, output_tokens=3)
+    c = RunScript(
+        child_id,
+        t0=r.t0 + 0.80,
+        team_type="AssistantAgent",
+        team_name="researcher",
+        parent_run_id=run_id,
+        parent_tool_call_id="call_2",
+        session_id="session-2",
+        participants=("researcher",),
+        task="Is order 4711 refundable?",
+    )
+    c.llm(
+        "researcher",
+        0.01,
+        100,
+        model="claude-3-5-sonnet-20241022",
+        provider="anthropic",
+        content="Yes.",
+        input_tokens=50,
+        output_tokens=3,
+    )
     c.turn("researcher", 0.0, 120, "turn-r1")
     c.ended(0.13, stop_reason=None)
-    r.llm("billing", 0.72, 50, content=[{"id": "call_2", "arguments": '{"task": "refundable?"}', "name": "researcher"}],
-          finish_reason="function_calls", input_tokens=90, output_tokens=9)
+    r.llm(
+        "billing",
+        0.72,
+        50,
+        content=[{"id": "call_2", "arguments": '{"task": "refundable?"}', "name": "researcher"}],
+        finish_reason="function_calls",
+        input_tokens=90,
+        output_tokens=9,
+    )
     r.events.extend(c.events)
-    r.tool("billing", 0.78, 160, "researcher", "call_2", {"task": "refundable?"}, "Yes.", kind="agent",
-           child_run_id=child_id)
-    r.llm("billing", 0.95, 30, model="my-finetune-v3", provider="openai", content="Refund issued.",
-          input_tokens=70, output_tokens=4)
+    r.tool(
+        "billing",
+        0.78,
+        160,
+        "researcher",
+        "call_2",
+        {"task": "refundable?"},
+        "Yes.",
+        kind="agent",
+        child_run_id=child_id,
+    )
+    r.llm(
+        "billing",
+        0.95,
+        30,
+        model="my-finetune-v3",
+        provider="openai",
+        content="Refund issued.",
+        input_tokens=70,
+        output_tokens=4,
+    )
     r.llm("billing", 0.99, 15, error={"type": "RateLimitError", "message": "Rate limit reached, retry later"})
-    r.turn("billing", 0.715, 300, "turn-b1", error={"type": "RateLimitError", "message": "Rate limit reached"})
+    r.turn(
+        "billing", 0.715, 300, "turn-b1", error={"type": "RateLimitError", "message": "Rate limit reached"}
+    )
     r.llm(None, 1.02, 10, content="billing", input_tokens=20, output_tokens=1)  # a selector call: no turn
     r.ended(1.05)
     return r.events

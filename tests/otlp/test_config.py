@@ -15,7 +15,10 @@ from teamtape.recorder.otlp import (
 def test_an_endpoint_argument_is_a_base_url_like_the_standard_variable() -> None:
     s = resolve_settings("http://collector:4318", environ={})
     assert (s.protocol, s.traces_endpoint, s.metrics_endpoint) == (
-        "http/protobuf", "http://collector:4318/v1/traces", "http://collector:4318/v1/metrics")
+        "http/protobuf",
+        "http://collector:4318/v1/traces",
+        "http://collector:4318/v1/metrics",
+    )
     langfuse = resolve_settings("https://cloud.langfuse.com/api/public/otel/", environ={})
     assert langfuse.traces_endpoint == "https://cloud.langfuse.com/api/public/otel/v1/traces"
     full = resolve_settings("http://collector:4318/v1/traces", environ={})
@@ -68,17 +71,31 @@ def test_the_environment_alone_can_turn_the_sink_on(monkeypatch) -> None:
     sink.close()
 
 
-@pytest.mark.parametrize(("kwargs", "env", "expected"), [
-    ({"endpoint": "ftp://collector"}, {}, "is not a URL like http://localhost:4318"),
-    ({"endpoint": "http://"}, {}, "is not a URL"),
-    ({"endpoint": "   "}, {}, "The OTLP endpoint is empty"),
-    ({"endpoint": "http://c:99999"}, {}, "invalid port"),
-    ({"endpoint": "http://c:4318", "protocol": "http/json"}, {}, "http/json is not supported"),
-    ({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_PROTOCOL": "udp"},
-     "'udp' from OTEL_EXPORTER_OTLP_PROTOCOL is not one of: grpc, http/protobuf"),
-    ({"endpoint": "http://c", "headers": "novalue"}, {}, "'novalue' in the headers argument is not of the form"),
-    ({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_TIMEOUT": "soon"}, "is not a number"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "env", "expected"),
+    [
+        ({"endpoint": "ftp://collector"}, {}, "is not a URL like http://localhost:4318"),
+        ({"endpoint": "http://"}, {}, "is not a URL"),
+        ({"endpoint": "   "}, {}, "The OTLP endpoint is empty"),
+        ({"endpoint": "http://c:99999"}, {}, "invalid port"),
+        ({"endpoint": "http://c:4318", "protocol": "http/json"}, {}, "http/json is not supported"),
+        (
+            {},
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_PROTOCOL": "udp"},
+            "'udp' from OTEL_EXPORTER_OTLP_PROTOCOL is not one of: grpc, http/protobuf",
+        ),
+        (
+            {"endpoint": "http://c", "headers": "novalue"},
+            {},
+            "'novalue' in the headers argument is not of the form",
+        ),
+        (
+            {},
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c", "OTEL_EXPORTER_OTLP_TIMEOUT": "soon"},
+            "is not a number",
+        ),
+    ],
+)
 def test_bad_settings_say_what_is_wrong(kwargs, env, expected) -> None:
     with pytest.raises(OtlpError, match=expected.replace("(", r"\(")):
         resolve_settings(**kwargs, environ=env)
@@ -89,7 +106,17 @@ def test_headers_never_appear_in_descriptions() -> None:
     assert "c2VjcmV0" not in s.describe() and "c2VjcmV0" not in repr(s)
 
 
-@pytest.mark.parametrize(("value", "on"), [("true", True), ("TRUE", True), ("1", True), ("SPAN_ONLY", True),
-                                            ("false", False), ("", False), ("NO_CONTENT", False)])
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("1", True),
+        ("SPAN_ONLY", True),
+        ("false", False),
+        ("", False),
+        ("NO_CONTENT", False),
+    ],
+)
 def test_content_capture_follows_the_genai_variable(value, on) -> None:
     assert capture_content_from_env({"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": value}) is on

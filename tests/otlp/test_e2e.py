@@ -68,7 +68,8 @@ async def test_a_recorded_team_is_sent_live_and_the_store_export_is_identical(tm
 
 def test_teamtape_run_with_otlp_sends_an_unmodified_script(tmp_path) -> None:
     user_script = tmp_path / "my_team.py"
-    user_script.write_text(textwrap.dedent(f"""
+    user_script.write_text(
+        textwrap.dedent(f"""
         import asyncio, sys
         sys.path.insert(0, {str(HERE)!r})
         from teamtape.demo import ScriptedOpenAIServer
@@ -81,11 +82,24 @@ def test_teamtape_run_with_otlp_sends_an_unmodified_script(tmp_path) -> None:
             sys.exit(3)
 
         asyncio.run(main())
-    """))
+    """)
+    )
     teamtape_bin = str(Path(sys.executable).with_name("teamtape"))
     with HttpReceiver() as receiver:
-        proc = subprocess.run([teamtape_bin, "run", "--store", str(tmp_path / "store"), "--otlp", receiver.endpoint,
-                               str(user_script)], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [
+                teamtape_bin,
+                "run",
+                "--store",
+                str(tmp_path / "store"),
+                "--otlp",
+                receiver.endpoint,
+                str(user_script),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 3, proc.stderr
         names = sorted(s.name for s in receiver.got.spans())
     assert names.count("invoke_workflow RoundRobinGroupChat") == 1 and names.count("chat gpt-4o-mini") == 3
@@ -130,7 +144,9 @@ def test_autogen_spans_nest_under_teamtapes_run_when_linked(tmp_path, runtime_tr
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("OTEL_")}
     if not runtime_tracing:
         env["AUTOGEN_DISABLE_RUNTIME_TRACING"] = "true"
-    proc = subprocess.run([sys.executable, str(script_path)], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script_path)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     import json
 

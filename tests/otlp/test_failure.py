@@ -64,12 +64,20 @@ def test_a_slow_endpoint_never_blocks_and_memory_stays_bounded() -> None:
     events = many_runs(40)
     with SilentServer() as server, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sink = OtlpSink(server.endpoint, "http/protobuf", timeout=2.0, max_queue=100, schedule_delay=0.005,
-                        close_timeout=0.5)
+        sink = OtlpSink(
+            server.endpoint,
+            "http/protobuf",
+            timeout=2.0,
+            max_queue=100,
+            schedule_delay=0.005,
+            close_timeout=0.5,
+        )
         time.sleep(0.05)  # let the first export start and hang
         worst, mean = feed(sink, events)
         assert worst < 0.01 and mean < 0.0005, (worst, mean)
-        assert len(sink._queue) <= 100 + 4 * 40  # the bound, plus the start and end events of both runs of each
+        assert (
+            len(sink._queue) <= 100 + 4 * 40
+        )  # the bound, plus the start and end events of both runs of each
         started = time.perf_counter()
         sink.close()
         closing = time.perf_counter() - started
@@ -101,7 +109,9 @@ def test_a_closed_sink_ignores_events_and_close_is_idempotent() -> None:
     assert sink.flush(0.1) is False
 
 
-@pytest.mark.parametrize(("protocol", "reason"), [("http/protobuf", "connection refused"), ("grpc", "connection refused")])
+@pytest.mark.parametrize(
+    ("protocol", "reason"), [("http/protobuf", "connection refused"), ("grpc", "connection refused")]
+)
 def test_export_to_an_endpoint_that_is_down_says_what_to_check(tmp_path, protocol, reason) -> None:
     store = open_store(tmp_path / "store", create=True)
     write_events(store, support_run())
@@ -117,7 +127,9 @@ def test_export_to_an_endpoint_that_is_down_says_what_to_check(tmp_path, protoco
 
 @pytest.mark.parametrize(("protocol", "answer"), [("http/protobuf", "404"), ("grpc", "UNIMPLEMENTED")])
 def test_a_traces_only_backend_gets_every_span_and_one_note_about_metrics(protocol, answer) -> None:
-    receiver = HttpReceiver(metrics_status=404) if protocol == "http/protobuf" else GrpcReceiver(metrics=False)
+    receiver = (
+        HttpReceiver(metrics_status=404) if protocol == "http/protobuf" else GrpcReceiver(metrics=False)
+    )
     with receiver as rx, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sink = OtlpSink(rx.endpoint, protocol, schedule_delay=0.01, metric_interval=0.01)
@@ -128,6 +140,8 @@ def test_a_traces_only_backend_gets_every_span_and_one_note_about_metrics(protoc
         metric_posts = len(rx.got.raw) - len(rx.got.traces)
     assert sink.stats.spans_exported == 45 and sink.dropped == 0
     messages = otlp_warnings(caught)
-    assert len(messages) == 1 and "does not accept OTLP metrics" in messages[0] and answer in messages[0], messages
+    assert len(messages) == 1 and "does not accept OTLP metrics" in messages[0] and answer in messages[0], (
+        messages
+    )
     if protocol == "http/protobuf":
         assert metric_posts == 1  # tried once, then stopped

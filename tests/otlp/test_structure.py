@@ -22,11 +22,19 @@ def test_the_run_becomes_a_tree_of_genai_spans(translate) -> None:
         "invoke_agent triage",
     ]
     triage = got.one("invoke_agent triage")
-    assert got.children(triage) == ["chat gpt-4o-mini", "chat gpt-4o-mini", "execute_tool lookup_order",
-                                    "retrieval policies"]
+    assert got.children(triage) == [
+        "chat gpt-4o-mini",
+        "chat gpt-4o-mini",
+        "execute_tool lookup_order",
+        "retrieval policies",
+    ]
     billing = got.one("invoke_agent billing")
-    assert got.children(billing) == ["chat gpt-4o-mini", "chat gpt-4o-mini", "chat my-finetune-v3",
-                                     "execute_tool researcher"]
+    assert got.children(billing) == [
+        "chat gpt-4o-mini",
+        "chat gpt-4o-mini",
+        "chat my-finetune-v3",
+        "execute_tool researcher",
+    ]
     # The AgentTool's nested run hangs under the tool call that started it, in the same trace.
     nested = got.one("invoke_workflow researcher")
     assert got.parent_of(nested) is got.one("execute_tool researcher")
@@ -46,7 +54,9 @@ def test_spans_keep_the_recorded_times(translate) -> None:
 
 def test_chat_span_carries_the_genai_and_openinference_attributes(translate) -> None:
     got = translate(support_run())
-    chat = next(s for s in got.named("chat gpt-4o-mini") if s.attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS) == 130)
+    chat = next(
+        s for s in got.named("chat gpt-4o-mini") if s.attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS) == 130
+    )
     a = chat.attributes
     assert chat.kind == SpanKind.CLIENT
     assert a[sc.GEN_AI_OPERATION_NAME] == "chat"
@@ -83,7 +93,9 @@ def test_failures_are_errors_with_their_type(translate) -> None:
     assert got.one("invoke_agent triage").status.status_code == StatusCode.UNSET
 
 
-def test_run_span_has_conversation_totals_and_events_for_handoffs_selection_and_termination(translate) -> None:
+def test_run_span_has_conversation_totals_and_events_for_handoffs_selection_and_termination(
+    translate,
+) -> None:
     got = translate(support_run())
     root = got.one("invoke_workflow support")
     a = root.attributes
@@ -98,19 +110,31 @@ def test_run_span_has_conversation_totals_and_events_for_handoffs_selection_and_
     assert (sc.EVENT_HANDOFF, {sc.TT_HANDOFF_SOURCE: "triage", sc.TT_HANDOFF_TARGET: "billing"}) in events
     selected = [e[1][sc.TT_SELECTED] for e in events if e[0] == sc.EVENT_SPEAKER_SELECTION]
     assert selected == [("triage",), ("billing",)]
-    assert events[-1] == (sc.EVENT_TERMINATION, {sc.TT_RUN_STATUS: "ok",
-                                                 sc.TT_STOP_REASON: "Handoff to user from billing detected."})
+    assert events[-1] == (
+        sc.EVENT_TERMINATION,
+        {sc.TT_RUN_STATUS: "ok", sc.TT_STOP_REASON: "Handoff to user from billing detected."},
+    )
 
 
 def test_tool_and_retrieval_spans(translate) -> None:
     got = translate(support_run())
     tool = got.one("execute_tool researcher").attributes
     assert (tool[sc.GEN_AI_TOOL_NAME], tool[sc.GEN_AI_TOOL_CALL_ID], tool[sc.GEN_AI_TOOL_TYPE]) == (
-        "researcher", "call_2", "function")
-    assert (tool[sc.TT_TOOL_KIND], tool[sc.TT_CHILD_RUN_ID], tool[sc.OI_SPAN_KIND]) == ("agent", "c2c2c2c2c2c2c2c2", "TOOL")
+        "researcher",
+        "call_2",
+        "function",
+    )
+    assert (tool[sc.TT_TOOL_KIND], tool[sc.TT_CHILD_RUN_ID], tool[sc.OI_SPAN_KIND]) == (
+        "agent",
+        "c2c2c2c2c2c2c2c2",
+        "TOOL",
+    )
     memory = got.one("retrieval policies").attributes
-    assert (memory[sc.GEN_AI_OPERATION_NAME], memory[sc.GEN_AI_DATA_SOURCE_ID], memory[sc.TT_MEMORY_N_RESULTS]) == (
-        "retrieval", "policies", 1)
+    assert (
+        memory[sc.GEN_AI_OPERATION_NAME],
+        memory[sc.GEN_AI_DATA_SOURCE_ID],
+        memory[sc.TT_MEMORY_N_RESULTS],
+    ) == ("retrieval", "policies", 1)
     assert memory[sc.OI_SPAN_KIND] == "RETRIEVER"
 
 
@@ -125,8 +149,15 @@ def _all_text(got) -> str:
 
 def test_content_stays_out_unless_opted_in(translate) -> None:
     text = _all_text(translate(support_run()))
-    for content in ("Refund order 4711", "You are triage", "order 4711: paid", "Refunds within 30 days",
-                    "Handing over to billing", "refund policy", "Transferred to billing"):
+    for content in (
+        "Refund order 4711",
+        "You are triage",
+        "order 4711: paid",
+        "Refunds within 30 days",
+        "Handing over to billing",
+        "refund policy",
+        "Transferred to billing",
+    ):
         assert content not in text
     chat = translate(support_run()).named("chat gpt-4o-mini")[0]
     assert sc.GEN_AI_INPUT_MESSAGES not in chat.attributes
@@ -139,14 +170,23 @@ def test_opted_in_content_uses_genai_messages_and_openinference(translate, monke
         got = translate(support_run())
     else:
         got = translate(support_run(), capture_content=True)
-    chat = next(s for s in got.named("chat gpt-4o-mini") if s.attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS) == 130)
+    chat = next(
+        s for s in got.named("chat gpt-4o-mini") if s.attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS) == 130
+    )
     a = chat.attributes
     inputs = json.loads(a[sc.GEN_AI_INPUT_MESSAGES])
     assert inputs[0] == {"role": "system", "parts": [{"type": "text", "content": "You are triage."}]}
     assert inputs[1]["role"] == "user" and inputs[1]["parts"][0]["content"].startswith("Refund order 4711.")
     outputs = json.loads(a[sc.GEN_AI_OUTPUT_MESSAGES])
-    assert outputs == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
-        {"type": "tool_call", "id": "call_1", "name": "lookup_order", "arguments": {"order": 4711}}]}]
+    assert outputs == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [
+                {"type": "tool_call", "id": "call_1", "name": "lookup_order", "arguments": {"order": 4711}}
+            ],
+        }
+    ]
     assert json.loads(a[sc.GEN_AI_TOOL_DEFINITIONS])[0]["name"] == "lookup_order"
     assert a["llm.input_messages.0.message.role"] == "system"
     assert a["llm.input_messages.0.message.content"] == "You are triage."
@@ -177,22 +217,34 @@ def test_metrics_follow_the_genai_conventions(translate) -> None:
     assert tuple(points[0].explicit_bounds) == sc.TOKEN_USAGE_BUCKETS
     by_type = {}
     for p in points:
-        by_type[p.attributes[sc.GEN_AI_TOKEN_TYPE]] = by_type.get(p.attributes[sc.GEN_AI_TOKEN_TYPE], 0) + p.sum
+        by_type[p.attributes[sc.GEN_AI_TOKEN_TYPE]] = (
+            by_type.get(p.attributes[sc.GEN_AI_TOKEN_TYPE], 0) + p.sum
+        )
     assert by_type == {"input": 130 + 160 + 90 + 70 + 20 + 50, "output": 12 + 8 + 9 + 4 + 1 + 3}
     assert {p.attributes[sc.GEN_AI_AGENT_NAME] for p in points if sc.GEN_AI_AGENT_NAME in p.attributes} == {
-        "triage", "billing", "researcher"}
+        "triage",
+        "billing",
+        "researcher",
+    }
     duration = got.metric(sc.METRIC_OPERATION_DURATION)
-    assert duration.unit == "s" and tuple(duration.data.data_points[0].explicit_bounds) == sc.OPERATION_DURATION_BUCKETS
+    assert (
+        duration.unit == "s"
+        and tuple(duration.data.data_points[0].explicit_bounds) == sc.OPERATION_DURATION_BUCKETS
+    )
     assert any(p.attributes.get(sc.ERROR_TYPE) == "RateLimitError" for p in duration.data.data_points)
     cost = got.metric(sc.METRIC_COST)
     assert cost.unit == "USD" and sum(p.value for p in cost.data.data_points) > 0
     runs = got.metric(sc.METRIC_RUNS).data.data_points
-    assert sorted((p.attributes[sc.GEN_AI_WORKFLOW_NAME], p.attributes[sc.TT_RUN_STATUS], p.value) for p in runs) == [
-        ("researcher", "ok", 1), ("support", "ok", 1)]
+    assert sorted(
+        (p.attributes[sc.GEN_AI_WORKFLOW_NAME], p.attributes[sc.TT_RUN_STATUS], p.value) for p in runs
+    ) == [("researcher", "ok", 1), ("support", "ok", 1)]
 
 
 def _ids(got) -> set[tuple[str, int, int, int | None]]:
-    return {(s.name, s.context.trace_id, s.context.span_id, s.parent.span_id if s.parent else None) for s in got.spans}
+    return {
+        (s.name, s.context.trace_id, s.context.span_id, s.parent.span_id if s.parent else None)
+        for s in got.spans
+    }
 
 
 def test_translating_the_same_events_twice_gives_the_same_ids(translate) -> None:
@@ -215,13 +267,20 @@ def test_a_crashed_run_ends_at_its_last_event_with_an_error(translate) -> None:
 
 def test_a_failed_run_records_the_exception(translate) -> None:
     r = RunScript("failed")
-    r.ended(2.0, status="error", stop_reason=None,
-            error={"type": "ValueError", "message": "bad tool output", "traceback": "Traceback ..."})
+    r.ended(
+        2.0,
+        status="error",
+        stop_reason=None,
+        error={"type": "ValueError", "message": "bad tool output", "traceback": "Traceback ..."},
+    )
     root = translate(r.events).one("invoke_workflow support")
     assert root.status.status_code == StatusCode.ERROR and root.status.description == "bad tool output"
     assert root.attributes[sc.ERROR_TYPE] == "ValueError"
     exception = next(e for e in root.events if e.name == "exception")
-    assert dict(exception.attributes) == {"exception.type": "ValueError", "exception.message": "bad tool output"}
+    assert dict(exception.attributes) == {
+        "exception.type": "ValueError",
+        "exception.message": "bad tool output",
+    }
 
 
 def test_a_run_still_open_when_the_sink_closes_is_sent_as_running(translate) -> None:
@@ -239,7 +298,11 @@ def test_events_of_a_run_whose_start_was_missed_still_make_spans(translate) -> N
     r.turn("triage", 0.05, 200, "t1")
     r.ended(1.0)
     got = translate(r.events[1:])
-    assert sorted(s.name for s in got.spans) == ["chat gpt-4o-mini", "invoke_agent triage", "invoke_workflow run"]
+    assert sorted(s.name for s in got.spans) == [
+        "chat gpt-4o-mini",
+        "invoke_agent triage",
+        "invoke_workflow run",
+    ]
 
 
 def test_memory_stays_bounded_when_runs_never_end(translate) -> None:
@@ -255,7 +318,9 @@ def test_memory_stays_bounded_when_runs_never_end(translate) -> None:
     for event in events:
         t.feed(event)
     assert len(t.runs) == 10
-    assert sum(1 for s in spans if s.name.startswith("invoke_workflow")) == 20  # the oldest were sent as running
+    assert (
+        sum(1 for s in spans if s.name.startswith("invoke_workflow")) == 20
+    )  # the oldest were sent as running
     r = RunScript("busy")
     for i in range(12):
         r.llm(None, 0.1 + i, 10)

@@ -27,17 +27,30 @@ def test_live_sink_sends_spans_and_metrics_over_the_wire(receiver) -> None:
     spans = rx.got.spans()
     assert len(spans) == 15
     names = {s.name for s in spans}
-    assert {"invoke_workflow support", "invoke_agent triage", "execute_tool lookup_order", "retrieval policies",
-            "chat claude-3-5-sonnet-20241022", "invoke_workflow researcher"} <= names
+    assert {
+        "invoke_workflow support",
+        "invoke_agent triage",
+        "execute_tool lookup_order",
+        "retrieval policies",
+        "chat claude-3-5-sonnet-20241022",
+        "invoke_workflow researcher",
+    } <= names
     root = next(s for s in spans if s.name == "invoke_workflow support")
-    assert root.parent_span_id == "" and root.resource["service.name"] == "teamtape" and root.scope == "teamtape"
+    assert (
+        root.parent_span_id == "" and root.resource["service.name"] == "teamtape" and root.scope == "teamtape"
+    )
     assert root.attributes[sc.GEN_AI_CONVERSATION_ID] == "session-1"
     assert [name for name, _ in root.events][-1] == sc.EVENT_TERMINATION
     chat = next(s for s in spans if s.attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS) == 130)
     assert chat.kind == 3  # SPAN_KIND_CLIENT
     assert chat.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ["function_calls"]
-    assert {sc.METRIC_TOKEN_USAGE, sc.METRIC_OPERATION_DURATION, sc.METRIC_COST, sc.METRIC_RUNS,
-            sc.METRIC_RUN_DURATION} <= rx.got.metric_names()
+    assert {
+        sc.METRIC_TOKEN_USAGE,
+        sc.METRIC_OPERATION_DURATION,
+        sc.METRIC_COST,
+        sc.METRIC_RUNS,
+        sc.METRIC_RUN_DURATION,
+    } <= rx.got.metric_names()
     usage = rx.got.metric(sc.METRIC_TOKEN_USAGE)
     assert list(usage.histogram.data_points[0].explicit_bounds) == list(sc.TOKEN_USAGE_BUCKETS)
     assert all(h.get("x-team") == "payments" for h in rx.got.headers)
@@ -66,7 +79,12 @@ def test_without_opting_in_no_content_is_on_the_wire(http_receiver) -> None:
         sink.handle(event)
     sink.close()
     wire = http_receiver.got.all_bytes()
-    assert wire and b"Refund order" not in wire and b"You are triage" not in wire and b"Refunds within" not in wire
+    assert (
+        wire
+        and b"Refund order" not in wire
+        and b"You are triage" not in wire
+        and b"Refunds within" not in wire
+    )
 
 
 def test_export_from_the_store_is_idempotent_and_matches_the_live_spans(receiver, tmp_path) -> None:

@@ -141,7 +141,9 @@ class Recorded:
             "SELECT source, type, content, prompt_tokens, completion_tokens FROM messages WHERE run_id = ? ORDER BY seq",
             run_id,
         )
-        recorded = [(r["source"], r["type"], r["content"], r["prompt_tokens"], r["completion_tokens"]) for r in rows]
+        recorded = [
+            (r["source"], r["type"], r["content"], r["prompt_tokens"], r["completion_tokens"]) for r in rows
+        ]
         expected = []
         for m in messages:
             usage = m.models_usage

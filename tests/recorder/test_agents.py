@@ -131,7 +131,9 @@ async def test_structured_output_is_recorded_as_a_structured_message_with_its_sc
         "math", model_client=client(server), output_content_type=Verdict, model_client_stream=stream
     )
     async with teamtape.record(store=store_path):
-        response = await agent.on_messages([TextMessage(content="What is 37 * 42?", source="user")], CancellationToken())
+        response = await agent.on_messages(
+            [TextMessage(content="What is 37 * 42?", source="user")], CancellationToken()
+        )
 
     assert isinstance(response.chat_message, StructuredMessage)
     db = recorded()
@@ -148,7 +150,9 @@ async def test_structured_output_is_recorded_as_a_structured_message_with_its_sc
     assert server.requests[0]["response_format"]["type"] == "json_schema"
 
 
-async def test_json_mode_set_on_the_client_is_in_the_recorded_request(serve, client, store_path, recorded) -> None:
+async def test_json_mode_set_on_the_client_is_in_the_recorded_request(
+    serve, client, store_path, recorded
+) -> None:
     server = serve(['{"ok": true}'])
     agent = AssistantAgent("json", model_client=client(server, response_format={"type": "json_object"}))
     async with teamtape.record(store=store_path):
@@ -159,7 +163,9 @@ async def test_json_mode_set_on_the_client_is_in_the_recorded_request(serve, cli
     assert request["client_args"]["response_format"] == {"type": "json_object"}
 
 
-async def test_buffered_model_context_is_what_the_recorded_request_holds(serve, client, store_path, recorded) -> None:
+async def test_buffered_model_context_is_what_the_recorded_request_holds(
+    serve, client, store_path, recorded
+) -> None:
     server = serve(["one", "two", "three"])
     agent = AssistantAgent(
         "buffered",
@@ -208,16 +214,16 @@ async def test_every_way_of_calling_a_single_agent_is_a_run(serve, client, store
     ]
     assert len({r["session_id"] for r in runs}) == 1
     for run, answer in zip(runs, "abcd"):
-        rows = db.rows("SELECT source, type, content FROM messages WHERE run_id = ? ORDER BY seq", run["run_id"])
+        rows = db.rows(
+            "SELECT source, type, content FROM messages WHERE run_id = ? ORDER BY seq", run["run_id"]
+        )
         assert rows == [
             {"source": "user", "type": "TextMessage", "content": run["task"]},
             {"source": "solo", "type": "TextMessage", "content": answer},
         ]
 
 
-PNG_1X1 = (
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
+PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 
 
 async def test_an_image_is_stored_once_as_a_blob_not_inline(serve, client, store_path, recorded) -> None:
@@ -237,7 +243,9 @@ async def test_an_image_is_stored_once_as_a_blob_not_inline(serve, client, store
     assert len(rows) == 2
     for row in rows:
         assert image_b64 not in row["content"]
-        (event,) = [e for e in db.events(row["run_id"], "message") if e["payload"]["type"] == "MultiModalMessage"]
+        (event,) = [
+            e for e in db.events(row["run_id"], "message") if e["payload"]["type"] == "MultiModalMessage"
+        ]
         assert event["payload"]["content"][1] == {"type": "image", "$blob": images[0]["hash"]}
     for call in db.rows("SELECT request FROM llm_calls"):
         assert image_b64 not in str(call["request"])
@@ -246,8 +254,9 @@ async def test_an_image_is_stored_once_as_a_blob_not_inline(serve, client, store
     assert "image_url" in str(server.requests[0]["messages"][-1])
 
 
-
-async def test_agent_run_is_recorded_in_the_order_things_happened(serve, client, store_path, recorded, stream) -> None:
+async def test_agent_run_is_recorded_in_the_order_things_happened(
+    serve, client, store_path, recorded, stream
+) -> None:
     server = serve(tool_replies())
     agent = AssistantAgent(
         "calc", model_client=client(server), tools=[add], reflect_on_tool_use=True, model_client_stream=stream
@@ -256,7 +265,11 @@ async def test_agent_run_is_recorded_in_the_order_things_happened(serve, client,
         await agent.run(task="What are 1+2 and 3+4?")
 
     db = recorded()
-    timeline = [(e["kind"], e["payload"].get("type")) for e in db.events(db.top_run()["run_id"]) if e["kind"] != "blob"]
+    timeline = [
+        (e["kind"], e["payload"].get("type"))
+        for e in db.events(db.top_run()["run_id"])
+        if e["kind"] != "blob"
+    ]
     streamed_answer = [("message_chunks", None)] if stream else []
     assert timeline == [
         ("run_started", None),
@@ -279,14 +292,22 @@ async def test_a_failing_tool_is_recorded_as_an_error_result(serve, client, stor
         """Fetch a sales report."""
         raise ValueError(f"unknown quarter {quarter!r}")
 
-    server = serve([Reply(tool_calls=[ToolCall("fetch_report", {"quarter": "2025-Q5"})]), "That quarter is unknown."])
-    agent = AssistantAgent("analyst", model_client=client(server), tools=[fetch_report], reflect_on_tool_use=True)
+    server = serve(
+        [Reply(tool_calls=[ToolCall("fetch_report", {"quarter": "2025-Q5"})]), "That quarter is unknown."]
+    )
+    agent = AssistantAgent(
+        "analyst", model_client=client(server), tools=[fetch_report], reflect_on_tool_use=True
+    )
     async with teamtape.record(store=store_path):
         result = await agent.run(task="Sales of 2025-Q5?")
 
     db = recorded()
     assert db.top_run()["status"] == "ok"  # the agent handled the error; so does the recording
     tool = db.one("SELECT tool, arguments, result, is_error FROM tool_calls")
-    assert (tool["tool"], tool["arguments"], tool["is_error"]) == ("fetch_report", {"quarter": "2025-Q5"}, True)
+    assert (tool["tool"], tool["arguments"], tool["is_error"]) == (
+        "fetch_report",
+        {"quarter": "2025-Q5"},
+        True,
+    )
     assert "unknown quarter '2025-Q5'" in tool["result"]
     assert result.messages[-1].content == "That quarter is unknown."

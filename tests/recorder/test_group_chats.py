@@ -67,7 +67,9 @@ def research_script(selections: Sequence[str]) -> Script:
     return script
 
 
-async def test_round_robin_messages_and_turns_mirror_the_result(serve, client, store_path, recorded, stream) -> None:
+async def test_round_robin_messages_and_turns_mirror_the_result(
+    serve, client, store_path, recorded, stream
+) -> None:
     server = serve(["Draft one.", "Looks good.", "Draft two."])
     model = client(server)
     writer = AssistantAgent("writer", model_client=model, model_client_stream=stream)
@@ -81,7 +83,11 @@ async def test_round_robin_messages_and_turns_mirror_the_result(serve, client, s
     assert (run["team_type"], run["name"], run["status"]) == ("RoundRobinGroupChat", "rr", "ok")
     assert run["participants"] == ["writer", "critic"]
     assert run["labels"] == {"suite": "recorder"}
-    assert run["stop_reason"] == result.stop_reason == "Maximum number of messages 4 reached, current message count: 4"
+    assert (
+        run["stop_reason"]
+        == result.stop_reason
+        == "Maximum number of messages 4 reached, current message count: 4"
+    )
     db.assert_messages_match(run["run_id"], result.messages)
     selections = db.rows("SELECT selector, selected FROM speaker_selections ORDER BY seq")
     assert [s["selected"] for s in selections] == [["writer"], ["critic"], ["writer"]]
@@ -89,9 +95,15 @@ async def test_round_robin_messages_and_turns_mirror_the_result(serve, client, s
     turns = [e["agent"] for e in db.events(run["run_id"], "agent_turn")]
     assert turns == ["writer", "critic", "writer"]
     calls = db.rows("SELECT agent, streamed FROM llm_calls ORDER BY ts")
-    assert [(c["agent"], c["streamed"]) for c in calls] == [("writer", stream), ("critic", stream), ("writer", stream)]
+    assert [(c["agent"], c["streamed"]) for c in calls] == [
+        ("writer", stream),
+        ("critic", stream),
+        ("writer", stream),
+    ]
     chunks = [(e["agent"], e["payload"]["text"]) for e in db.events(run["run_id"], "message_chunks")]
-    assert chunks == ([("writer", "Draft one."), ("critic", "Looks good."), ("writer", "Draft two.")] if stream else [])
+    assert chunks == (
+        [("writer", "Draft one."), ("critic", "Looks good."), ("writer", "Draft two.")] if stream else []
+    )
 
 
 async def test_model_based_selection_is_recorded_with_the_selectors_own_calls(
@@ -114,8 +126,19 @@ async def test_model_based_selection_is_recorded_with_the_selectors_own_calls(
         {"selector": "SelectorGroupChatManager", "selected": ["writer"]},
     ]
     calls = db.rows("SELECT agent, streamed, response FROM llm_calls ORDER BY ts")
-    assert [c["agent"] for c in calls] == ["selector", "planner", "selector", "researcher", "selector", "writer"]
-    assert [c["response"]["content"] for c in calls if c["agent"] == "selector"] == ["planner", "researcher", "writer"]
+    assert [c["agent"] for c in calls] == [
+        "selector",
+        "planner",
+        "selector",
+        "researcher",
+        "selector",
+        "writer",
+    ]
+    assert [c["response"]["content"] for c in calls if c["agent"] == "selector"] == [
+        "planner",
+        "researcher",
+        "writer",
+    ]
     # Who the model could choose from: everyone, then everyone but the previous speaker.
     assert candidates_of(db) == [
         ["planner", "researcher", "writer"],
@@ -150,7 +173,9 @@ async def test_selector_func_choices_need_no_model_call(serve, client, store_pat
     assert agents == ["planner", "selector", "researcher", "selector", "writer"]
 
 
-async def test_candidate_func_narrows_what_the_selector_model_chooses_from(serve, client, store_path, recorded) -> None:
+async def test_candidate_func_narrows_what_the_selector_model_chooses_from(
+    serve, client, store_path, recorded
+) -> None:
     def candidate_func(thread: Sequence[BaseAgentEvent | BaseChatMessage]) -> list[str]:
         last = thread[-1].source
         return {"user": ["planner", "researcher"], "planner": ["researcher"]}.get(last, ["writer", "planner"])
@@ -172,7 +197,9 @@ async def test_candidate_func_narrows_what_the_selector_model_chooses_from(serve
     ]
 
 
-async def test_allow_repeated_speaker_records_the_same_speaker_twice(serve, client, store_path, recorded) -> None:
+async def test_allow_repeated_speaker_records_the_same_speaker_twice(
+    serve, client, store_path, recorded
+) -> None:
     script = Script()
     script.route("selector", is_selector).then("planner", "planner")
     script.route("planner", system_contains="You are the planner.").then("Step 1.", "Step 2. TERMINATE")
@@ -223,7 +250,9 @@ async def test_user_proxy_input_request_and_answer_are_recorded(serve, client, s
     server = serve(["Here is the proposal. Do you approve?"])
     assistant = AssistantAgent("assistant", model_client=client(server))
     user_proxy = UserProxyAgent("user_proxy", input_func=input_func)
-    team = RoundRobinGroupChat([assistant, user_proxy], termination_condition=TextMentionTermination("APPROVE"))
+    team = RoundRobinGroupChat(
+        [assistant, user_proxy], termination_condition=TextMentionTermination("APPROVE")
+    )
     async with teamtape.record(store=store_path):
         result = await team.run(task="Draft a project proposal.")
 

@@ -31,7 +31,9 @@ def local_executor(work_dir: Path) -> Any:
 async def test_mcp_workbench_tool_calls_are_recorded_as_mcp(serve, client, store_path, recorded) -> None:
     server = serve(
         [
-            Reply(tool_calls=[ToolCall("add_numbers", {"a": 19, "b": 23}), ToolCall("shout", {"text": "hi"})]),
+            Reply(
+                tool_calls=[ToolCall("add_numbers", {"a": 19, "b": 23}), ToolCall("shout", {"text": "hi"})]
+            ),
             Reply(tool_calls=[ToolCall("explode", {})]),
             "19 + 23 = 42, and the third tool failed.",
         ]
@@ -94,8 +96,6 @@ async def test_code_executor_agent_records_generated_and_executed_code(
     execution = db.one("SELECT content FROM messages WHERE type = 'CodeExecutionEvent'")
     assert execution["content"].strip() == "42"
     events = {e["payload"]["type"]: e["payload"] for e in db.events(run["run_id"], "message")}
-    assert events["CodeGenerationEvent"]["code_blocks"] == [
-        {"code": "print(6 * 7)\n", "language": "python"}
-    ]
+    assert events["CodeGenerationEvent"]["code_blocks"] == [{"code": "print(6 * 7)\n", "language": "python"}]
     assert events["CodeExecutionEvent"]["result"]["exit_code"] == 0
     assert db.rows("SELECT agent FROM llm_calls") == [{"agent": "coder"}, {"agent": "coder"}]

@@ -27,7 +27,9 @@ async def test_list_memory_queries_are_recorded_with_their_results(
     await memory.add(MemoryContent(content="The user prefers metric units.", mime_type=MemoryMimeType.TEXT))
     await memory.add(MemoryContent(content="The user lives in Oslo.", mime_type=MemoryMimeType.TEXT))
     server = serve(["It is 12 °C in Oslo."])
-    agent = AssistantAgent("weather", model_client=client(server), memory=[memory], model_client_stream=stream)
+    agent = AssistantAgent(
+        "weather", model_client=client(server), memory=[memory], model_client_stream=stream
+    )
     async with teamtape.record(store=store_path):
         result = await agent.run(task="What's the weather?")
 
@@ -40,7 +42,10 @@ async def test_list_memory_queries_are_recorded_with_their_results(
         "user_prefs",
         2,
     )
-    assert [r["content"] for r in query["results"]] == ["The user prefers metric units.", "The user lives in Oslo."]
+    assert [r["content"] for r in query["results"]] == [
+        "The user prefers metric units.",
+        "The user lives in Oslo.",
+    ]
     db.assert_messages_match(run["run_id"], result.messages)
     assert [t for _, t in db.messages(run["run_id"])] == ["TextMessage", "MemoryQueryEvent", "TextMessage"]
     # What the memory added is what the model was sent.
@@ -102,7 +107,9 @@ async def test_run_started_config_is_the_component_with_the_api_key_redacted(
     assert leaks == []
 
 
-async def test_a_team_loaded_from_its_config_records_the_same_config(serve, client, store_path, recorded) -> None:
+async def test_a_team_loaded_from_its_config_records_the_same_config(
+    serve, client, store_path, recorded
+) -> None:
     server = serve(["Hi.", "Hi again."])
     agent = AssistantAgent("greeter", model_client=client(server))
     team = RoundRobinGroupChat([agent], termination_condition=MaxMessageTermination(2))
@@ -124,7 +131,9 @@ class Stubborn(BaseChatAgent):
     def produced_message_types(self) -> Sequence[type[BaseChatMessage]]:
         return (TextMessage,)
 
-    async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken) -> Response:
+    async def on_messages(
+        self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
+    ) -> Response:
         return Response(chat_message=TextMessage(content="no.", source=self.name))
 
     async def on_reset(self, cancellation_token: CancellationToken) -> None:

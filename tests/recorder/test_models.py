@@ -16,7 +16,9 @@ import teamtape
 from teamtape.demo.server import Reply
 
 
-async def test_a_cache_hit_is_recorded_as_cached_and_free(serve, client, store_path, recorded, stream) -> None:
+async def test_a_cache_hit_is_recorded_as_cached_and_free(
+    serve, client, store_path, recorded, stream
+) -> None:
     server = serve([Reply(content="Paris.", prompt_tokens=40, completion_tokens=2)])
     cached = ChatCompletionCache(client(server), InMemoryStore[CHAT_CACHE_VALUE_TYPE]())
     async with teamtape.record(store=store_path):
@@ -141,7 +143,9 @@ async def test_cancelling_a_run_records_it_as_cancelled(serve, client, store_pat
     assert calls[0]["error"] is None and calls[1]["error"] is not None
 
 
-async def test_a_consumer_breaking_out_of_run_stream_ends_the_run(serve, client, store_path, recorded) -> None:
+async def test_a_consumer_breaking_out_of_run_stream_ends_the_run(
+    serve, client, store_path, recorded
+) -> None:
     server = serve(["One.", "Two.", "Three."])
     model = client(server)
     team = RoundRobinGroupChat(

@@ -25,7 +25,9 @@ def assert_costs_roll_up(db, parent_id: str) -> None:
     assert abs(parent["cost_usd"] - rows[0]["total"]) < 1e-12
 
 
-async def test_agent_tool_runs_the_inner_agent_as_a_child_run(serve, client, store_path, recorded, stream) -> None:
+async def test_agent_tool_runs_the_inner_agent_as_a_child_run(
+    serve, client, store_path, recorded, stream
+) -> None:
     script = Script()
     script.route("orchestrator", system_contains="Delegate writing").then(
         Reply(tool_calls=[ToolCall("writer", {"task": "A haiku about queues."})], prompt_tokens=200),
@@ -92,10 +94,16 @@ async def test_team_tool_runs_the_team_as_a_child_run(serve, client, store_path,
     script.route("summarizer", system_contains="Produce the final").then("Final: agents are here to stay.")
     server = serve(script)
     model = client(server)
-    drafter = AssistantAgent("drafter", model_client=model, system_message="Draft content.", model_client_stream=stream)
+    drafter = AssistantAgent(
+        "drafter", model_client=model, system_message="Draft content.", model_client_stream=stream
+    )
     summarizer = AssistantAgent("summarizer", model_client=model, system_message="Produce the final version.")
-    team = RoundRobinGroupChat([drafter, summarizer], termination_condition=SourceMatchTermination(["summarizer"]))
-    tool = TeamTool(team=team, name="writing_team", description="A writing team.", return_value_as_last_message=True)
+    team = RoundRobinGroupChat(
+        [drafter, summarizer], termination_condition=SourceMatchTermination(["summarizer"])
+    )
+    tool = TeamTool(
+        team=team, name="writing_team", description="A writing team.", return_value_as_last_message=True
+    )
     orchestrator = AssistantAgent(
         "orchestrator",
         model_client=client(server, parallel_tool_calls=False),
@@ -176,13 +184,19 @@ async def test_society_of_mind_inner_team_is_a_child_run(serve, client, store_pa
     model = client(server)
     inner = RoundRobinGroupChat(
         [
-            AssistantAgent("writer", model_client=model, system_message="You are a writer.", model_client_stream=stream),
-            AssistantAgent("critic", model_client=model, system_message="You are a critic.", model_client_stream=stream),
+            AssistantAgent(
+                "writer", model_client=model, system_message="You are a writer.", model_client_stream=stream
+            ),
+            AssistantAgent(
+                "critic", model_client=model, system_message="You are a critic.", model_client_stream=stream
+            ),
         ],
         termination_condition=MaxMessageTermination(3),
     )
     som = SocietyOfMindAgent("society", team=inner, model_client=model)
-    translator = AssistantAgent("translator", model_client=model, system_message="You translate to Norwegian.")
+    translator = AssistantAgent(
+        "translator", model_client=model, system_message="You translate to Norwegian."
+    )
     team = RoundRobinGroupChat([som, translator], max_turns=2)
     async with teamtape.record(store=store_path):
         result = await team.run(task="Write a line about the sea.")
@@ -208,7 +222,9 @@ async def test_society_of_mind_inner_team_is_a_child_run(serve, client, store_pa
     assert_costs_roll_up(db, parent["run_id"])
 
 
-async def test_parallel_agent_tools_each_name_their_own_child_run(serve, client, store_path, recorded) -> None:
+async def test_parallel_agent_tools_each_name_their_own_child_run(
+    serve, client, store_path, recorded
+) -> None:
     script = Script()
     script.route("lead", system_contains="You coordinate").then(
         Reply(
@@ -223,12 +239,19 @@ async def test_parallel_agent_tools_each_name_their_own_child_run(serve, client,
     script.route("german", system_contains="into German").then("Gute Nacht")
     server = serve(script)
     model = client(server)
-    french = AssistantAgent("french", description="French.", model_client=model, system_message="Translate into French.")
-    german = AssistantAgent("german", description="German.", model_client=model, system_message="Translate into German.")
+    french = AssistantAgent(
+        "french", description="French.", model_client=model, system_message="Translate into French."
+    )
+    german = AssistantAgent(
+        "german", description="German.", model_client=model, system_message="Translate into German."
+    )
     lead = AssistantAgent(
         "lead",
         model_client=model,
-        tools=[AgentTool(french, return_value_as_last_message=True), AgentTool(german, return_value_as_last_message=True)],
+        tools=[
+            AgentTool(french, return_value_as_last_message=True),
+            AgentTool(german, return_value_as_last_message=True),
+        ],
         system_message="You coordinate translators.",
         reflect_on_tool_use=True,
     )
@@ -243,8 +266,18 @@ async def test_parallel_agent_tools_each_name_their_own_child_run(serve, client,
         parent["run_id"],
     )
     assert rows == [
-        {"tool": "french", "result": "Bonjour", "task": "Translate: good morning", "participants": ["french"]},
-        {"tool": "german", "result": "Gute Nacht", "task": "Translate: good night", "participants": ["german"]},
+        {
+            "tool": "french",
+            "result": "Bonjour",
+            "task": "Translate: good morning",
+            "participants": ["french"],
+        },
+        {
+            "tool": "german",
+            "result": "Gute Nacht",
+            "task": "Translate: good night",
+            "participants": ["german"],
+        },
     ]
     for row in db.rows("SELECT run_id, participants FROM runs WHERE parent_run_id IS NOT NULL"):
         agents = {r["agent"] for r in db.rows("SELECT agent FROM llm_calls WHERE run_id = ?", row["run_id"])}

@@ -30,7 +30,9 @@ def orchestrator_script() -> Script:
     script = Script()
     last = last_message_text
     script.route("facts", lambda r: "pre-survey" in last(r)).then("GIVEN FACTS: none.")
-    script.route("plan", lambda r: "we have assembled the following team" in last(r)).then("- analyst computes")
+    script.route("plan", lambda r: "we have assembled the following team" in last(r)).then(
+        "- analyst computes"
+    )
     script.route("ledger", lambda r: "Recall we are working on the following request" in last(r)).then(
         ledger(False), ledger(True)
     )
@@ -68,7 +70,9 @@ async def test_magentic_one_records_the_orchestrators_calls_and_its_final_answer
     assert calls[-1]["response"]["content"] == "The answer is 42."
     assert run["llm_calls"] == 6
     # The orchestrator's instruction to the next speaker is a message of the run.
-    instruction = db.one("SELECT source, content FROM messages WHERE type = 'TextMessage' AND content LIKE 'Compute%'")
+    instruction = db.one(
+        "SELECT source, content FROM messages WHERE type = 'TextMessage' AND content LIKE 'Compute%'"
+    )
     assert instruction == {"source": "MagenticOneOrchestrator", "content": "Compute 6 * 7."}
 
 

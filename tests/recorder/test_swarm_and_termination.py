@@ -83,7 +83,11 @@ async def test_swarm_handoffs_and_hitl_resumption_are_two_runs_of_one_session(
     (started,) = db.events(runs[1]["run_id"], "run_started")
     assert runs[1]["task"] == "Yes, refund it."
     (task_message,) = started["payload"]["task_messages"]
-    assert (task_message["type"], task_message["source"], task_message["target"]) == ("HandoffMessage", "user", "refunder")
+    assert (task_message["type"], task_message["source"], task_message["target"]) == (
+        "HandoffMessage",
+        "user",
+        "refunder",
+    )
 
     handoffs = db.rows("SELECT run_id, source, target FROM handoffs ORDER BY ts")
     assert [(h["run_id"] == runs[1]["run_id"], h["source"], h["target"]) for h in handoffs] == [
@@ -102,7 +106,13 @@ async def test_swarm_handoffs_and_hitl_resumption_are_two_runs_of_one_session(
     selections = db.rows("SELECT selector, selected FROM speaker_selections ORDER BY ts")
     assert {s["selector"] for s in selections} == {"SwarmGroupChatManager"}
     # The refunder keeps the floor after its tool call (no handoff), then hands back to triage.
-    assert [s["selected"] for s in selections] == [["triage"], ["refunder"], ["refunder"], ["refunder"], ["triage"]]
+    assert [s["selected"] for s in selections] == [
+        ["triage"],
+        ["refunder"],
+        ["refunder"],
+        ["refunder"],
+        ["triage"],
+    ]
 
 
 def _echo_team(model: Any, condition: TerminationCondition, **agent_kwargs: Any) -> RoundRobinGroupChat:
@@ -121,8 +131,18 @@ async def stop_now() -> str:
 
 
 CONDITIONS: dict[str, tuple[Callable[[], TerminationCondition], list[Any], dict[str, Any], str]] = {
-    "max_message": (lambda: MaxMessageTermination(2), ["w1", "c1"], {}, "Maximum number of messages 2 reached"),
-    "text_mention": (lambda: TextMentionTermination("DONE"), ["w1", "fine, DONE"], {}, "Text 'DONE' mentioned"),
+    "max_message": (
+        lambda: MaxMessageTermination(2),
+        ["w1", "c1"],
+        {},
+        "Maximum number of messages 2 reached",
+    ),
+    "text_mention": (
+        lambda: TextMentionTermination("DONE"),
+        ["w1", "fine, DONE"],
+        {},
+        "Text 'DONE' mentioned",
+    ),
     "source_match": (lambda: SourceMatchTermination(["critic"]), ["w1", "c1"], {}, "'critic' answered"),
     "token_usage": (
         lambda: TokenUsageTermination(max_total_token=100),
@@ -130,7 +150,12 @@ CONDITIONS: dict[str, tuple[Callable[[], TerminationCondition], list[Any], dict[
         {},
         "Token usage limit reached",
     ),
-    "timeout": (lambda: TimeoutTermination(0.01), [Reply(content="w1", delay_s=0.05)], {}, "Timeout of 0.01 seconds"),
+    "timeout": (
+        lambda: TimeoutTermination(0.01),
+        [Reply(content="w1", delay_s=0.05)],
+        {},
+        "Timeout of 0.01 seconds",
+    ),
     "external": (
         lambda: external,
         [Reply(tool_calls=[ToolCall("stop_now", {})])],
@@ -162,10 +187,16 @@ async def test_stop_reason_of_each_termination_condition(serve, client, store_pa
 
 async def test_a_combined_condition_records_which_one_fired(serve, client, store_path, recorded) -> None:
     server = serve(["w1", "c1", "w2"])
-    condition = TextMentionTermination("NEVER") | MaxMessageTermination(3) | SourceMatchTermination(["nobody"])
+    condition = (
+        TextMentionTermination("NEVER") | MaxMessageTermination(3) | SourceMatchTermination(["nobody"])
+    )
     team = _echo_team(client(server), condition)
     async with teamtape.record(store=store_path):
         result = await team.run(task="Write a line.")
 
     run = recorded().top_run()
-    assert run["stop_reason"] == result.stop_reason == "Maximum number of messages 3 reached, current message count: 3"
+    assert (
+        run["stop_reason"]
+        == result.stop_reason
+        == "Maximum number of messages 3 reached, current message count: 3"
+    )

@@ -40,7 +40,9 @@ async def add(a: int, b: int) -> int:
 
 def tools_team(server: Any, client: Callable[..., Any]) -> Any:
     model = client(server)
-    calc = AssistantAgent("calc", model_client=model, tools=[add], model_client_stream=True, system_message="Calc.")
+    calc = AssistantAgent(
+        "calc", model_client=model, tools=[add], model_client_stream=True, system_message="Calc."
+    )
     critic = AssistantAgent("critic", model_client=model, system_message="Critic.")
     return RoundRobinGroupChat([calc, critic], termination_condition=MaxMessageTermination(5))
 
@@ -62,7 +64,9 @@ def selector_team(server: Any, client: Callable[..., Any]) -> Any:
 
 def selector_replies() -> Script:
     script = Script()
-    script.route("selector", lambda r: "select the next role" in str(r["messages"])).then("ann")  # then bob is the only candidate
+    script.route("selector", lambda r: "select the next role" in str(r["messages"])).then(
+        "ann"
+    )  # then bob is the only candidate
     script.route("ann", system_contains="You are ann.").then("Hello bob.")
     script.route("bob", system_contains="You are bob.").then("Hi ann. BYE")
     return script
@@ -77,7 +81,9 @@ def swarm_team(server: Any, client: Callable[..., Any]) -> Any:
 
 def swarm_replies() -> Script:
     script = Script()
-    script.route("front", system_contains="Front desk.").then(Reply(tool_calls=[ToolCall("transfer_to_back", {})]))
+    script.route("front", system_contains="Front desk.").then(
+        Reply(tool_calls=[ToolCall("transfer_to_back", {})])
+    )
     script.route("back", system_contains="Back office.").then(
         Reply(content="Need your id.", tool_calls=[ToolCall("transfer_to_user", {})])
     )
@@ -130,8 +136,12 @@ async def test_concurrent_teams_never_mix_their_events(serve, client, store_path
 
     def team(i: int) -> RoundRobinGroupChat:
         writer = AssistantAgent(
-            f"writer{i}", model_client=model, tools=[add], system_message=f"Writer of team {i}.",
-            reflect_on_tool_use=True, model_client_stream=i % 2 == 1,
+            f"writer{i}",
+            model_client=model,
+            tools=[add],
+            system_message=f"Writer of team {i}.",
+            reflect_on_tool_use=True,
+            model_client_stream=i % 2 == 1,
         )
         reviewer = AssistantAgent(f"reviewer{i}", model_client=model, system_message=f"Reviewer of team {i}.")
         return RoundRobinGroupChat([writer, reviewer], termination_condition=MaxMessageTermination(3))
@@ -148,7 +158,9 @@ async def test_concurrent_teams_never_mix_their_events(serve, client, store_path
         db.assert_messages_match(run["run_id"], result.messages)
         events = db.events(run["run_id"])
         assert {e["agent"] for e in events if e["agent"] is not None} <= own
-        texts = [r["content"] for r in db.rows("SELECT content FROM messages WHERE run_id = ?", run["run_id"])]
+        texts = [
+            r["content"] for r in db.rows("SELECT content FROM messages WHERE run_id = ?", run["run_id"])
+        ]
         assert all(f"team {j}" not in t for t in texts for j in range(4) if j != i)
         assert db.rows("SELECT arguments FROM tool_calls WHERE run_id = ?", run["run_id"]) == [
             {"arguments": {"a": i, "b": i}}
@@ -160,8 +172,14 @@ async def test_concurrent_teams_never_mix_their_events(serve, client, store_path
 
 def _wrapped_surface() -> dict[tuple[type, str], Any]:
     """Every attribute of the autogen classes teamtape may wrap, plus the event logger's class."""
-    for name in ("autogen_agentchat.teams", "autogen_agentchat.agents", "autogen_ext.models.openai",
-                 "autogen_ext.models.replay", "autogen_ext.models.cache", "autogen_core.memory"):
+    for name in (
+        "autogen_agentchat.teams",
+        "autogen_agentchat.agents",
+        "autogen_ext.models.openai",
+        "autogen_ext.models.replay",
+        "autogen_ext.models.cache",
+        "autogen_core.memory",
+    ):
         importlib.import_module(name)
     from autogen_agentchat.agents import BaseChatAgent
     from autogen_agentchat.teams import BaseGroupChat
@@ -256,7 +274,9 @@ async def test_a_failing_live_sink_never_reaches_the_team(serve, client, store_p
     assert recorded().top_run()["status"] == "ok"  # the store still got everything
 
 
-def test_a_script_using_asyncio_run_inside_a_sync_record_block_is_recorded(serve, store_path, recorded) -> None:
+def test_a_script_using_asyncio_run_inside_a_sync_record_block_is_recorded(
+    serve, store_path, recorded
+) -> None:
     server = serve(["Paris."])
 
     async def main() -> TaskResult:  # the handbook's shape: asyncio.run(main())
@@ -276,7 +296,9 @@ def test_a_script_using_asyncio_run_inside_a_sync_record_block_is_recorded(serve
 
 
 @pytest.mark.parametrize("collector_on", [True, False])
-async def test_the_garbage_collector_is_left_as_the_program_set_it(serve, client, store_path, recorded, collector_on) -> None:
+async def test_the_garbage_collector_is_left_as_the_program_set_it(
+    serve, client, store_path, recorded, collector_on
+) -> None:
     """The recorder pauses the collector while it snapshots a run's state, and puts it back as it was."""
     import gc
 

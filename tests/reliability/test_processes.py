@@ -81,7 +81,9 @@ def test_store_path_that_is_a_file_never_breaks_the_team(tmp_path: Path) -> None
     blocker.write_text("I am a file")
     proc = subprocess.run(
         [sys.executable, "-W", "always", str(SCRIPT), "concurrent", str(blocker / "store"), "2"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])

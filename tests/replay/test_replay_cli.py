@@ -53,11 +53,18 @@ def test_replay_is_identical_and_exits_0(recorded: Any, capsys: pytest.CaptureFi
     assert rows[0]["n"] == 2
 
 
-def test_replay_with_a_factory(recorded: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_with_a_factory(
+    recorded: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     store, run_id, dead_url = recorded
     monkeypatch.setenv("TEAMTAPE_TEST_PATTERN", "round_robin")
     monkeypatch.setenv("TEAMTAPE_TEST_BASE_URL", dead_url)
-    assert main(["--store", store, "replay", run_id, "--factory", "tests.support.handbook_teams:factory_from_env"]) == 0
+    assert (
+        main(
+            ["--store", store, "replay", run_id, "--factory", "tests.support.handbook_teams:factory_from_env"]
+        )
+        == 0
+    )
     assert "identical" in capsys.readouterr().out
 
 
@@ -67,7 +74,10 @@ def test_a_diverging_replay_exits_1_with_the_diff(recorded: Any, capsys: pytest.
     out = capsys.readouterr().out
     assert "diverges from message 4" in out
     assert "-[4] writer TextMessage:" in out
-    assert "ended: ok (Text 'APPROVE' mentioned)" in out and "vs  ok (Maximum number of messages 3 reached" in out
+    assert (
+        "ended: ok (Text 'APPROVE' mentioned)" in out
+        and "vs  ok (Maximum number of messages 3 reached" in out
+    )
 
 
 def test_an_unmatched_request_exits_1_naming_it(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,7 +92,12 @@ def test_list_calls_numbers_them_as_fork_at_counts(recorded: Any, capsys: pytest
     store, run_id, _ = recorded
     assert main(["--store", store, "replay", run_id, "--list-calls"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[:2] for line in lines] == [["1", "writer"], ["2", "critic"], ["3", "writer"], ["4", "critic"]]
+    assert [line.split()[:2] for line in lines] == [
+        ["1", "writer"],
+        ["2", "critic"],
+        ["3", "writer"],
+        ["4", "critic"],
+    ]
     assert lines[1].endswith("Too short: add a second line.")
 
 
@@ -100,25 +115,44 @@ def test_diff_of_two_runs(recorded: Any, capsys: pytest.CaptureFixture[str]) -> 
     assert document["first_divergence"] == 4 and document["messages"] == [5, 3]
 
 
-async def test_fork_continues_live_with_a_changed_prompt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_fork_continues_live_with_a_changed_prompt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     made: list[Any] = []
     script = H.round_robin_script()
     script.route("harsh", system_contains="harsh critic").then("Add the sea.", "APPROVE")
-    script.route("writer, again", system_contains="You write").then("The sea is blue.", "The sea is blue, so are you.")
+    script.route("writer, again", system_contains="You write").then(
+        "The sea is blue.", "The sea is blue, so are you."
+    )
     with ScriptedOpenAIServer(script) as server:
         async with teamtape.record(store=tmp_path / "store") as recording:
             await H.run_pattern(H.ROUND_ROBIN, H.server_client_maker(server, made))
         await H.close_all(made)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fork-0123456789abcdef")
-        args = ["--store", str(tmp_path / "store"), "replay", recording.run_ids[0], "--fork-at", "3",
-                "--system-message", "critic=You are a harsh critic.", "--json"]
+        args = [
+            "--store",
+            str(tmp_path / "store"),
+            "replay",
+            recording.run_ids[0],
+            "--fork-at",
+            "3",
+            "--system-message",
+            "critic=You are a harsh critic.",
+            "--json",
+        ]
         code, out = await _run_cli(args)
         assert code == 0
         assert script.served[4:] == ["writer, again", "harsh", "writer, again", "harsh"]
     document = json.loads(out)
-    assert document["fork_at"] == 3 and document["served"]["model_served"] == 2 and document["served"]["model_live"] == 4
+    assert (
+        document["fork_at"] == 3
+        and document["served"]["model_served"] == 2
+        and document["served"]["model_live"] == 4
+    )
     assert document["runs"][0]["first_divergence"] == 4
-    rows = teamtape.open_store(tmp_path / "store").query("SELECT fork_of, status FROM runs WHERE fork_of IS NOT NULL")
+    rows = teamtape.open_store(tmp_path / "store").query(
+        "SELECT fork_of, status FROM runs WHERE fork_of IS NOT NULL"
+    )
     assert rows == [{"fork_of": recording.run_ids[0], "status": "ok"}]
 
 
@@ -131,8 +165,19 @@ async def test_fork_with_another_model(tmp_path: Path, monkeypatch: pytest.Monke
             await H.run_pattern(H.ROUND_ROBIN, H.server_client_maker(server, made))
         await H.close_all(made)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-fork-0123456789abcdef")
-        code, out = await _run_cli(["--store", str(tmp_path / "store"), "replay", recording.run_ids[0], "--fork-at", "2",
-                                    "--model", "gpt-4o", "--json"])
+        code, out = await _run_cli(
+            [
+                "--store",
+                str(tmp_path / "store"),
+                "replay",
+                recording.run_ids[0],
+                "--fork-at",
+                "2",
+                "--model",
+                "gpt-4o",
+                "--json",
+            ]
+        )
         assert code == 0, out
         assert [r["model"] for r in server.requests[4:]] == ["gpt-4o"]
     document = json.loads(out)

@@ -42,11 +42,18 @@ async def test_create_stream_re_emits_the_recorded_chunks_then_the_result(tmp_pa
     path, _ = await _tape(H.STREAMING, tmp_path)
     call = next(read_tape(path).events("llm_call"))
     client = ReplayChatCompletionClient(path)
-    messages = [SystemMessage(content="You stream answers."), UserMessage(content=H.STREAMING.tasks[0], source="user")]
+    messages = [
+        SystemMessage(content="You stream answers."),
+        UserMessage(content=H.STREAMING.tasks[0], source="user"),
+    ]
     items = [item async for item in client.create_stream(messages)]
     assert isinstance(items[-1], CreateResult) and items[-1].cached
     assert all(isinstance(i, str) for i in items[:-1]) and len(items) - 1 == call.payload["chunks"]["n"]
-    assert "".join(items[:-1]) == items[-1].content == "Streaming tokens arrive one small piece at a time, in order."
+    assert (
+        "".join(items[:-1])
+        == items[-1].content
+        == "Streaming tokens arrive one small piece at a time, in order."
+    )
     again = await ReplayChatCompletionClient(path).create(messages)
     assert again.content == items[-1].content
 
@@ -109,5 +116,7 @@ def test_bad_arguments_say_what_to_do(tmp_path: Path) -> None:
 async def test_new_episodes_without_a_real_client_is_a_clear_error(tmp_path: Path) -> None:
     path, _ = await _tape(H.MEMORY, tmp_path)
     client = ReplayChatCompletionClient(path, record_mode="new_episodes")
-    with pytest.raises(ReplayError, match=r"needs a real model .* give ReplayChatCompletionClient a real_client"):
+    with pytest.raises(
+        ReplayError, match=r"needs a real model .* give ReplayChatCompletionClient a real_client"
+    ):
         await client.create([UserMessage(content="something never recorded", source="user")])

@@ -6,8 +6,14 @@ import subprocess
 import sys
 
 MODULES = [
-    "teamtape.replay._client", "teamtape.replay._compare", "teamtape.replay._interceptor", "teamtape.replay._rebuild",
-    "teamtape.replay._rerun", "teamtape.replay._tapefile", "teamtape.replay.pytest_plugin", "teamtape.cli._replay",
+    "teamtape.replay._client",
+    "teamtape.replay._compare",
+    "teamtape.replay._interceptor",
+    "teamtape.replay._rebuild",
+    "teamtape.replay._rerun",
+    "teamtape.replay._tapefile",
+    "teamtape.replay.pytest_plugin",
+    "teamtape.cli._replay",
     "teamtape.cli._tape",
 ]
 

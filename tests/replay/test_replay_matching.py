@@ -40,7 +40,9 @@ async def _mismatch(tape: Tape, agent: Any) -> ReplayMismatchError:
 
 async def test_a_changed_system_prompt_names_run_agent_call_and_shows_the_diff(single: Any) -> None:
     tape, dead_url, run_id, made = single
-    agent = H.build_single(H.dead_client_maker(dead_url, made), system_message="You answer questions tersely.")
+    agent = H.build_single(
+        H.dead_client_maker(dead_url, made), system_message="You answer questions tersely."
+    )
     error = await _mismatch(tape, agent)
     text = str(error)
     assert f"run {run_id}" in text and "agent 'assistant'" in text and "call 1 of" in text
@@ -58,7 +60,9 @@ async def test_a_changed_tool_list_is_a_mismatch_on_tools(single: Any) -> None:
         """Doubles x."""
         return 2 * x
 
-    agent = H.build_single(H.dead_client_maker(dead_url, made), tools=[H.search_web, FunctionTool(extra_tool, "Doubles x.")])
+    agent = H.build_single(
+        H.dead_client_maker(dead_url, made), tools=[H.search_web, FunctionTool(extra_tool, "Doubles x.")]
+    )
     error = await _mismatch(tape, agent)
     assert "what changed: tools." in str(error)
     assert any(line.startswith("+tool extra_tool:") for line in error.diff.splitlines())
@@ -86,9 +90,16 @@ async def test_tool_call_ids_and_timestamps_do_not_matter(single: Any) -> None:
     from teamtape.replay._normalize import NormalizedRequest, message_key
 
     def request(call_id: str) -> NormalizedRequest:
-        call = {"type": "AssistantMessage", "source": "a", "content": [{"id": call_id, "name": "f", "arguments": "{\"x\": 1}"}]}
-        result = {"type": "FunctionExecutionResultMessage", "content": [{"call_id": call_id, "name": "f", "content": "2", "is_error": False}],
-                  "created_at": call_id}
+        call = {
+            "type": "AssistantMessage",
+            "source": "a",
+            "content": [{"id": call_id, "name": "f", "arguments": '{"x": 1}'}],
+        }
+        result = {
+            "type": "FunctionExecutionResultMessage",
+            "content": [{"call_id": call_id, "name": "f", "content": "2", "is_error": False}],
+            "created_at": call_id,
+        }
         return NormalizedRequest("m", (message_key(call), message_key(result)), [], "auto", None)
 
     assert request("call_1").fingerprint == request("toolu_XYZ").fingerprint
@@ -98,13 +109,17 @@ async def test_tool_call_ids_and_timestamps_do_not_matter(single: Any) -> None:
 
 
 # -- record modes -------------------------------------------------------------------------------------------
-async def test_once_records_when_there_is_no_recording_and_replays_when_there_is(single: Any, tmp_path: Path) -> None:
+async def test_once_records_when_there_is_no_recording_and_replays_when_there_is(
+    single: Any, tmp_path: Path
+) -> None:
     tape, dead_url, _, made = single
     with ScriptedOpenAIServer(H.single_script()) as server:
         agent = H.build_single(H.server_client_maker(server, made))
         with serving(ReplaySession(None, mode="once")) as session:
             await agent.run(task=H.SINGLE.tasks[0])
-        assert len(server.requests) == 2 and session.stats.model_live == 2 and session.stats.tools_executed == 1
+        assert (
+            len(server.requests) == 2 and session.stats.model_live == 2 and session.stats.tools_executed == 1
+        )
 
     agent = H.build_single(H.dead_client_maker(dead_url, made))
     with serving(ReplaySession(tape, mode="once")) as session:

@@ -28,11 +28,20 @@ def _script() -> Script:
 def _agent(maker: H.ClientMaker, log: Path, workbenches: list[Any]) -> AssistantAgent:
     from autogen_ext.tools.mcp import McpWorkbench, StdioServerParams
 
-    params = StdioServerParams(command=sys.executable, args=[str(SERVER)], env={"TEAMTAPE_TEST_MCP_LOG": str(log)},
-                               read_timeout_seconds=30)
+    params = StdioServerParams(
+        command=sys.executable,
+        args=[str(SERVER)],
+        env={"TEAMTAPE_TEST_MCP_LOG": str(log)},
+        read_timeout_seconds=30,
+    )
     workbenches.append(McpWorkbench(params))
-    return AssistantAgent("scribe", model_client=maker("gpt-4o-mini"), workbench=workbenches[-1],
-                          reflect_on_tool_use=True, system_message="You take notes with your tools.")
+    return AssistantAgent(
+        "scribe",
+        model_client=maker("gpt-4o-mini"),
+        workbench=workbenches[-1],
+        reflect_on_tool_use=True,
+        system_message="You take notes with your tools.",
+    )
 
 
 async def test_mcp_tool_calls_are_served_not_repeated(tmp_path: Path) -> None:
@@ -41,7 +50,9 @@ async def test_mcp_tool_calls_are_served_not_repeated(tmp_path: Path) -> None:
     workbenches: list[Any] = []
     with ScriptedOpenAIServer(_script()) as server:
         async with teamtape.record(store=tmp_path / "store") as recording:
-            result = await _agent(H.server_client_maker(server, made), log, workbenches).run(task="Remember: buy milk.")
+            result = await _agent(H.server_client_maker(server, made), log, workbenches).run(
+                task="Remember: buy milk."
+            )
         await H.close_all(made)
         dead_url = server.base_url
     assert result.messages[-1].content == "Noted: buy milk." and log.read_text() == "buy milk\n"
@@ -55,7 +66,11 @@ async def test_mcp_tool_calls_are_served_not_repeated(tmp_path: Path) -> None:
     assert from_config.stats.tools_served == 1
 
     # Built by a factory, the real workbench lists its tools, but the call is served.
-    from_factory = await replay_run(store, recording.run_ids[0], factory=lambda: _agent(H.dead_client_maker(dead_url, made), log, workbenches))
+    from_factory = await replay_run(
+        store,
+        recording.run_ids[0],
+        factory=lambda: _agent(H.dead_client_maker(dead_url, made), log, workbenches),
+    )
     await H.close_all(made)
     for workbench in workbenches:
         await workbench.stop()

@@ -39,7 +39,9 @@ async def test_record_then_replay_with_the_server_stopped(pattern: H.Pattern, tm
     assert from_config.identical, from_config.render()
     assert from_config.stats.model_live == 0 and from_config.stats.model_served > 0
 
-    from_factory = await replay_run(store, run_ids[0], factory=lambda: pattern.build(H.dead_client_maker(dead_url, made)))
+    from_factory = await replay_run(
+        store, run_ids[0], factory=lambda: pattern.build(H.dead_client_maker(dead_url, made))
+    )
     await H.close_all(made)
     assert from_factory.identical, from_factory.render()
     assert len(from_factory.replay_run_ids) == len(results) == len(pattern.tasks)
@@ -62,12 +64,17 @@ async def test_swarm_side_effect_tool_runs_only_when_asked(tmp_path, made) -> No
     store = teamtape.open_store(tmp_path / "store")
     recorded = list(H.REFUNDS)
 
-    served = await replay_run(store, run_ids[0], factory=lambda: H.build_swarm(H.dead_client_maker(dead_url, made)))
+    served = await replay_run(
+        store, run_ids[0], factory=lambda: H.build_swarm(H.dead_client_maker(dead_url, made))
+    )
     assert served.stats.tools_served == 1 and served.stats.tools_executed == 0
     assert recorded == H.REFUNDS
 
     executed = await replay_run(
-        store, run_ids[0], factory=lambda: H.build_swarm(H.dead_client_maker(dead_url, made)), execute_tools=True
+        store,
+        run_ids[0],
+        factory=lambda: H.build_swarm(H.dead_client_maker(dead_url, made)),
+        execute_tools=True,
     )
     await H.close_all(made)
     assert executed.identical, executed.render()
@@ -109,7 +116,9 @@ async def test_memory_queries_are_served_not_repeated(tmp_path, made) -> None:
     queries = list(H.MEMORY_QUERIES)
     store = teamtape.open_store(tmp_path / "store")
 
-    report = await replay_run(store, run_ids[0], factory=lambda: H.build_search_memory(H.dead_client_maker(dead_url, made)))
+    report = await replay_run(
+        store, run_ids[0], factory=lambda: H.build_search_memory(H.dead_client_maker(dead_url, made))
+    )
     await H.close_all(made)
     assert report.identical, report.render()
     assert report.stats.memory_served == 1

@@ -62,7 +62,10 @@ def _script(tests: int = 1, extra: bool = False) -> Script:
     script = Script()
     route = script.route("refunder", system_contains="You refund flights")
     for _ in range(tests):
-        route.then(Reply(tool_calls=[ToolCall("refund_flight", {"flight_id": "FL-1234"})]), "Done: FL-1234 is refunded.")
+        route.then(
+            Reply(tool_calls=[ToolCall("refund_flight", {"flight_id": "FL-1234"})]),
+            "Done: FL-1234 is refunded.",
+        )
     if extra:
         route.then("It will show up in 5 days.")
     return script
@@ -82,7 +85,15 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """Run the inner session in this process (textual's snapshot plugin is global state: keep it out)."""
-    return pytester.runpytest("-p", "no:textual-snapshot", "-p", "no:hypothesispytest", "-W", "ignore::pytest.PytestAssertRewriteWarning", *args)
+    return pytester.runpytest(
+        "-p",
+        "no:textual-snapshot",
+        "-p",
+        "no:hypothesispytest",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        *args,
+    )
 
 
 def _refunds(tmp_path: Path) -> list[str]:
@@ -116,13 +127,15 @@ def test_record_once_then_replay_offline_and_fail_with_the_diff(
     monkeypatch.setenv("PROMPT", "You refund flights, politely.")
     changed = run(inner, "-k", "test_refund")
     changed.assert_outcomes(failed=1)
-    changed.stdout.fnmatch_lines([
-        "*the test's team asked something its tape*test_refund.tape.json does not hold*",
-        "*No recorded model call matches call 1 of agent 'refunder'*",
-        "*what changed: system prompt*",
-        "-  You refund flights.",
-        "+  You refund flights, politely.",
-    ])
+    changed.stdout.fnmatch_lines(
+        [
+            "*the test's team asked something its tape*test_refund.tape.json does not hold*",
+            "*No recorded model call matches call 1 of agent 'refunder'*",
+            "*what changed: system prompt*",
+            "-  You refund flights.",
+            "+  You refund flights, politely.",
+        ]
+    )
     assert "Traceback" not in changed.stdout.str().split("short test summary")[0].split("FAILURES")[-1][:200]
 
     # Asking less than the tape holds is no unmatched request, but the run diverges: the diff says where.
@@ -130,12 +143,14 @@ def test_record_once_then_replay_offline_and_fail_with_the_diff(
     monkeypatch.setenv("REFLECT", "0")
     shorter = run(inner, "-k", "test_refund")
     shorter.assert_outcomes(failed=1)
-    shorter.stdout.fnmatch_lines([
-        "*the replay diverged from the tape*test_refund.tape.json*",
-        "*diverges from message 4*",
-        "-[4] refunder TextMessage:",
-        "+[4] refunder ToolCallSummaryMessage:",
-    ])
+    shorter.stdout.fnmatch_lines(
+        [
+            "*the replay diverged from the tape*test_refund.tape.json*",
+            "*diverges from message 4*",
+            "-[4] refunder TextMessage:",
+            "+[4] refunder ToolCallSummaryMessage:",
+        ]
+    )
 
 
 def test_new_episodes_records_only_what_is_new_and_all_re_records(

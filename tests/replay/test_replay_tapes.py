@@ -26,9 +26,16 @@ async def test_a_tape_holds_the_session_its_nested_runs_and_their_blobs(tmp_path
     path, run_ids = await _exported(H.NESTING, tmp_path)
     document = json.loads(path.read_text())
     assert document["teamtape_tape"] == TAPE_FORMAT_VERSION and document["schema_version"] == SCHEMA_VERSION
-    assert {r["run_id"] for r in document["runs"]} == set(run_ids)  # the boss, the translator, the review team
-    referenced = {m["$blob"] for r in document["runs"] for e in r["events"] if e["kind"] == "llm_call"
-                  for m in e["payload"]["request"]["messages"]}
+    assert {r["run_id"] for r in document["runs"]} == set(
+        run_ids
+    )  # the boss, the translator, the review team
+    referenced = {
+        m["$blob"]
+        for r in document["runs"]
+        for e in r["events"]
+        if e["kind"] == "llm_call"
+        for m in e["payload"]["request"]["messages"]
+    }
     assert referenced <= set(document["blobs"])
     assert not any(e["kind"] == "blob" for r in document["runs"] for e in r["events"])
 
@@ -37,7 +44,9 @@ async def test_a_tape_holds_the_session_its_nested_runs_and_their_blobs(tmp_path
     assert again.read_bytes() != b"" and read_tape(again).runs == read_tape(path).runs
 
 
-async def test_import_round_trip_then_replay_in_another_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_import_round_trip_then_replay_in_another_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path, run_ids = await _exported(H.SWARM, tmp_path)
     other = tmp_path / "other"
     assert main(["--store", str(other), "import", str(path)]) == 0
@@ -46,7 +55,9 @@ async def test_import_round_trip_then_replay_in_another_store(tmp_path: Path, ca
     events = store.query("SELECT count(*) AS n FROM events")[0]["n"]
     import_tape(store, path)  # a second import adds nothing
     assert store.query("SELECT count(*) AS n FROM events")[0]["n"] == events
-    original = teamtape.open_store(tmp_path / "store").query("SELECT run_id, status, messages, llm_calls FROM runs ORDER BY run_id")
+    original = teamtape.open_store(tmp_path / "store").query(
+        "SELECT run_id, status, messages, llm_calls FROM runs ORDER BY run_id"
+    )
     assert store.query("SELECT run_id, status, messages, llm_calls FROM runs ORDER BY run_id") == original
 
     report = await replay_run(store, run_ids[0])
@@ -72,9 +83,29 @@ async def test_a_re_recorded_tape_differs_line_by_line_only_in_ids_and_times(tmp
     second, _ = await _exported(H.SINGLE, tmp_path, "second")
     a, b = first.read_text().splitlines(), second.read_text().splitlines()
     assert len(a) == len(b)
-    keys = {x.split(":")[0].strip(' "') for x, y in zip(a, b) if x != y and not x.strip(" ,").replace(".", "").isdigit()}
-    assert keys <= {"event_id", "ts", "root_run_id", "run_id", "session_id", "journal", "base_url", "created_at", "id",
-                    "call_id", "started_ts", "duration_ms", "first_ts", "pid", "ttft_ms", "turn_id"}, keys
+    keys = {
+        x.split(":")[0].strip(' "')
+        for x, y in zip(a, b)
+        if x != y and not x.strip(" ,").replace(".", "").isdigit()
+    }
+    assert keys <= {
+        "event_id",
+        "ts",
+        "root_run_id",
+        "run_id",
+        "session_id",
+        "journal",
+        "base_url",
+        "created_at",
+        "id",
+        "call_id",
+        "started_ts",
+        "duration_ms",
+        "first_ts",
+        "pid",
+        "ttft_ms",
+        "turn_id",
+    }, keys
     assert any("330 m tall" in line for line in a)
 
 
@@ -92,8 +123,12 @@ def test_bad_tape_files_are_explained(tmp_path: Path, capsys: pytest.CaptureFixt
     newer.write_text(json.dumps({"teamtape_tape": TAPE_FORMAT_VERSION + 1, "schema_version": 1, "runs": []}))
     with pytest.raises(SchemaVersionError, match=r"newer teamtape .* upgrade teamtape"):
         read_tape(newer)
-    newer.write_text(json.dumps({"teamtape_tape": TAPE_FORMAT_VERSION + 1, "written_by": "9.1.0", "runs": []}))
-    with pytest.raises(SchemaVersionError, match=r"teamtape 9.1.0 \(or newer\) wrote it: pip install 'teamtape>=9.1.0'"):
+    newer.write_text(
+        json.dumps({"teamtape_tape": TAPE_FORMAT_VERSION + 1, "written_by": "9.1.0", "runs": []})
+    )
+    with pytest.raises(
+        SchemaVersionError, match=r"teamtape 9.1.0 \(or newer\) wrote it: pip install 'teamtape>=9.1.0'"
+    ):
         read_tape(newer)
     broken = tmp_path / "d.tape.json"
     broken.write_text(json.dumps({"teamtape_tape": 1, "runs": [{"events": []}]}))
@@ -134,7 +169,9 @@ async def test_a_recorded_config_never_imports_or_runs_foreign_code(tmp_path: Pa
     def plant_code(config: Any) -> None:
         for component in _components(config):
             if component["provider"] == "autogen_core.tools.FunctionTool":
-                component["config"]["source_code"] = f"open({str(marker)!r}, 'w').write('x')\n" + component["config"]["source_code"]
+                component["config"]["source_code"] = (
+                    f"open({str(marker)!r}, 'w').write('x')\n" + component["config"]["source_code"]
+                )
 
     _edit_config(path, plant_code)
     store = teamtape.open_store(tmp_path / "planted", create=True)
@@ -148,6 +185,8 @@ async def test_a_recorded_config_never_imports_or_runs_foreign_code(tmp_path: Pa
     _edit_config(path, foreign_provider)
     store = teamtape.open_store(tmp_path / "foreign", create=True)
     import_tape(store, path)
-    with pytest.raises(ReplayError, match=r"provider 'evil_package\.agents\.Agent', outside autogen and teamtape") as caught:
+    with pytest.raises(
+        ReplayError, match=r"provider 'evil_package\.agents\.Agent', outside autogen and teamtape"
+    ) as caught:
         await replay_run(store, run_ids[0])
     assert "--factory module:callable" in str(caught.value)

@@ -56,7 +56,9 @@ def _reference(event: Event) -> Any:
     data = event.to_dict()
     if isinstance(event.payload, RawJson):
         data["payload"] = json.loads(event.payload)
-    return _finite(json.loads(json.dumps(data, ensure_ascii=False, default=_json_default, separators=(",", ":"))))
+    return _finite(
+        json.loads(json.dumps(data, ensure_ascii=False, default=_json_default, separators=(",", ":")))
+    )
 
 
 PAYLOADS = [
@@ -102,6 +104,10 @@ def test_lone_surrogates_stay_in_the_text_for_the_journal_to_escape() -> None:
 @pytest.mark.parametrize("payload", [*PAYLOADS, {"file": "report-\udcff.txt"}, RawJson('{"already":"json"}')])
 def test_the_recorders_journal_line_is_the_encoded_event(payload: dict[str, Any]) -> None:
     event = Event("0" * 32, "run0", 3, 1732380000.123456, "message", "agent_\ud800", payload)
-    line = event_line(event.event_id, event.run_id, event.seq, event.ts, event.kind, event.agent, event.payload)
-    assert line == utf8_line(encode_event(event) + "\n"), "the recorder's bytes and encode_event never disagree"
+    line = event_line(
+        event.event_id, event.run_id, event.seq, event.ts, event.kind, event.agent, event.payload
+    )
+    assert line == utf8_line(encode_event(event) + "\n"), (
+        "the recorder's bytes and encode_event never disagree"
+    )
     assert line.endswith(b"\n") and line.count(b"\n") == 1

@@ -30,11 +30,32 @@ def ev(run_id: str, seq: int, kind: str, agent: str | None = None, **payload: ob
 
 def write_run(writer, *, cost_model: str = "gpt-4o-mini", parent: str | None = None, end: bool = True) -> str:
     run = new_run_id()
-    writer.append(ev(run, 0, "run_started", team_type="RoundRobinGroupChat", task="t", participants=["a"],
-                     parent_run_id=parent, journal=writer.name, session_id="s"))
+    writer.append(
+        ev(
+            run,
+            0,
+            "run_started",
+            team_type="RoundRobinGroupChat",
+            task="t",
+            participants=["a"],
+            parent_run_id=parent,
+            journal=writer.name,
+            session_id="s",
+        )
+    )
     writer.append(ev(run, 1, "message", "user", type="TextMessage", source="user", text="hello"))
-    writer.append(ev(run, 2, "llm_call", "a", call_id="c", model=cost_model, provider="openai",
-                     usage={"input_tokens": 1_000_000, "output_tokens": 0, "cache_read_tokens": 0}))
+    writer.append(
+        ev(
+            run,
+            2,
+            "llm_call",
+            "a",
+            call_id="c",
+            model=cost_model,
+            provider="openai",
+            usage={"input_tokens": 1_000_000, "output_tokens": 0, "cache_read_tokens": 0},
+        )
+    )
     if end:
         writer.append(ev(run, 3, "run_ended", status="ok", stop_reason="done", duration_ms=5.0))
     return run
@@ -65,11 +86,19 @@ def test_rebuild_reproduces_every_projection(store_dir: Path) -> None:
     parent = write_run(w)
     write_run(w, parent=parent)
     tables = ["runs", "messages", "llm_calls", "handoffs", "tool_calls", "memory_queries"]
-    before = {t: store.query(f"SELECT * EXCLUDE (ts) FROM {t} ORDER BY ALL") if t != "runs"
-              else store.query("SELECT * FROM runs ORDER BY run_id") for t in tables}
+    before = {
+        t: store.query(f"SELECT * EXCLUDE (ts) FROM {t} ORDER BY ALL")
+        if t != "runs"
+        else store.query("SELECT * FROM runs ORDER BY run_id")
+        for t in tables
+    }
     assert store.rebuild_projections() == 8
-    after = {t: store.query(f"SELECT * EXCLUDE (ts) FROM {t} ORDER BY ALL") if t != "runs"
-             else store.query("SELECT * FROM runs ORDER BY run_id") for t in tables}
+    after = {
+        t: store.query(f"SELECT * EXCLUDE (ts) FROM {t} ORDER BY ALL")
+        if t != "runs"
+        else store.query("SELECT * FROM runs ORDER BY run_id")
+        for t in tables
+    }
     assert after == before
 
 
@@ -104,12 +133,16 @@ def test_bad_lines_are_quarantined_and_good_ones_kept(store_dir: Path) -> None:
     run = write_run(w)
     with open(w.path, "a", encoding="utf-8") as f:
         f.write("{not json\n")
-        f.write(json.dumps({"event_id": "x", "run_id": run, "seq": "NaN?", "ts": 1.0, "kind": "message"}) + "\n")
+        f.write(
+            json.dumps({"event_id": "x", "run_id": run, "seq": "NaN?", "ts": 1.0, "kind": "message"}) + "\n"
+        )
         f.write('{"event_id": "y", "run_id": "r", "seq": 1, "ts": 1.0, "kind": "message", "payload": [1]}\n')
     w.append(ev(run, 9, "message", "a", type="TextMessage", source="a", text="after the garbage"))
     with pytest.warns(UserWarning, match="unreadable line"):
         store.sync()
-    texts = [r["content"] for r in store.query("SELECT content FROM messages WHERE run_id = ? ORDER BY seq", [run])]
+    texts = [
+        r["content"] for r in store.query("SELECT content FROM messages WHERE run_id = ? ORDER BY seq", [run])
+    ]
     assert texts == ["hello", "after the garbage"]
     quarantined = (store.layout.quarantine_dir / f"{w.name}.bad").read_text().splitlines()
     assert len(quarantined) == 3 and quarantined[0] == "{not json"

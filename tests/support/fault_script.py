@@ -66,7 +66,10 @@ def _pair(server: Any, tag: str, max_messages: int) -> Any:
     from autogen_agentchat.teams import RoundRobinGroupChat
 
     client = server.client("gpt-4o-mini")
-    agents = [AssistantAgent(f"{tag}_a", model_client=client), AssistantAgent(f"{tag}_b", model_client=client)]
+    agents = [
+        AssistantAgent(f"{tag}_a", model_client=client),
+        AssistantAgent(f"{tag}_b", model_client=client),
+    ]
     return RoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(max_messages))
 
 
@@ -79,7 +82,9 @@ async def witness(store: str, n: int, delay: float) -> None:
 
     with ScriptedOpenAIServer(answer) as server:
         async with teamtape.record(store=store, name="witness", sinks=[PrintSink()]) as rec:
-            results = await asyncio.gather(*(_pair(server, f"t{i}", 6).run(task=f"task {i}") for i in range(n)))
+            results = await asyncio.gather(
+                *(_pair(server, f"t{i}", 6).run(task=f"task {i}") for i in range(n))
+            )
     _done(tasks={r.messages[0].content: len(r.messages) for r in results}, run_ids=rec.run_ids)
 
 

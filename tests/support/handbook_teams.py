@@ -145,17 +145,30 @@ def swarm_script() -> Script:
 
 def build_swarm(maker: ClientMaker) -> Swarm:
     client = maker("gpt-4o")
-    triage = AssistantAgent("triage_agent", model_client=client, handoffs=["flights_refunder"], system_message=TRIAGE)
+    triage = AssistantAgent(
+        "triage_agent", model_client=client, handoffs=["flights_refunder"], system_message=TRIAGE
+    )
     refunder = AssistantAgent(
-        "flights_refunder", model_client=client, tools=[refund_flight], handoffs=["triage_agent", "user"],
+        "flights_refunder",
+        model_client=client,
+        tools=[refund_flight],
+        handoffs=["triage_agent", "user"],
         system_message=REFUNDER,
     )
-    return Swarm([triage, refunder], termination_condition=HandoffTermination(target="user") | TextMentionTermination("TERMINATE"))
+    return Swarm(
+        [triage, refunder],
+        termination_condition=HandoffTermination(target="user") | TextMentionTermination("TERMINATE"),
+    )
 
 
 SWARM = Pattern(
-    "swarm_hitl", swarm_script, build_swarm,
-    ["I want a refund for flight FL-1234.", HandoffMessage(source="user", target="flights_refunder", content="Yes, refund it.")],
+    "swarm_hitl",
+    swarm_script,
+    build_swarm,
+    [
+        "I want a refund for flight FL-1234.",
+        HandoffMessage(source="user", target="flights_refunder", content="Yes, refund it."),
+    ],
 )
 
 
@@ -174,12 +187,19 @@ def selector_script() -> Script:
 
 def build_selector(maker: ClientMaker) -> SelectorGroupChat:
     mini = maker("gpt-4o-mini")
-    planner = AssistantAgent("planner", model_client=mini, description="Plans.", system_message="You plan and summarize.")
+    planner = AssistantAgent(
+        "planner", model_client=mini, description="Plans.", system_message="You plan and summarize."
+    )
     searcher = AssistantAgent(
-        "searcher", model_client=mini, tools=[search_web], description="Searches the web.", system_message="You search the web."
+        "searcher",
+        model_client=mini,
+        tools=[search_web],
+        description="Searches the web.",
+        system_message="You search the web.",
     )
     return SelectorGroupChat(
-        [planner, searcher], model_client=maker("gpt-4o"),
+        [planner, searcher],
+        model_client=maker("gpt-4o"),
         termination_condition=TextMentionTermination("TERMINATE") | MaxMessageTermination(10),
     )
 
@@ -190,7 +210,9 @@ SELECTOR = Pattern("selector", selector_script, build_selector, ["How tall is th
 # -- RoundRobinGroupChat -----------------------------------------------------------------------------------
 def round_robin_script() -> Script:
     script = Script()
-    script.route("writer", system_contains="You write").then("Roses are red.", "Roses are red, violets are blue.")
+    script.route("writer", system_contains="You write").then(
+        "Roses are red.", "Roses are red, violets are blue."
+    )
     script.route("critic", system_contains="You critique").then("Too short: add a second line.", "APPROVE")
     return script
 
@@ -198,7 +220,9 @@ def round_robin_script() -> Script:
 def build_round_robin(maker: ClientMaker) -> RoundRobinGroupChat:
     client = maker("gpt-4o-mini")
     writer = AssistantAgent("writer", model_client=client, system_message="You write short poems.")
-    critic = AssistantAgent("critic", model_client=client, system_message="You critique poems. Say APPROVE when done.")
+    critic = AssistantAgent(
+        "critic", model_client=client, system_message="You critique poems. Say APPROVE when done."
+    )
     return RoundRobinGroupChat([writer, critic], termination_condition=TextMentionTermination("APPROVE"))
 
 
@@ -219,8 +243,12 @@ def build_memory(maker: ClientMaker) -> AssistantAgent:
             MemoryContent(content="User prefers dark roast and avoids dairy.", mime_type=MemoryMimeType.TEXT),
         ],
     )
-    return AssistantAgent("barista", model_client=maker("gpt-4o-mini"), memory=[memory],
-                          system_message="You are a barista. Use what you remember about the user.")
+    return AssistantAgent(
+        "barista",
+        model_client=maker("gpt-4o-mini"),
+        memory=[memory],
+        system_message="You are a barista. Use what you remember about the user.",
+    )
 
 
 MEMORY = Pattern("memory", memory_script, build_memory, ["What should I drink this morning?"])
@@ -241,24 +269,39 @@ def nesting_script() -> Script:
 
 
 def build_nesting(maker: ClientMaker) -> AssistantAgent:
-    translator = AssistantAgent("translator", model_client=maker("gpt-4o-mini"), description="Translates text.",
-                                system_message="You translate text.")
-    editor = AssistantAgent("editor", model_client=maker("gpt-4o-mini"), system_message="You edit translations.")
-    reviewer = AssistantAgent("reviewer", model_client=maker("gpt-4o-mini"), system_message="You review edits. Say APPROVE.")
+    translator = AssistantAgent(
+        "translator",
+        model_client=maker("gpt-4o-mini"),
+        description="Translates text.",
+        system_message="You translate text.",
+    )
+    editor = AssistantAgent(
+        "editor", model_client=maker("gpt-4o-mini"), system_message="You edit translations."
+    )
+    reviewer = AssistantAgent(
+        "reviewer", model_client=maker("gpt-4o-mini"), system_message="You review edits. Say APPROVE."
+    )
     review = RoundRobinGroupChat([editor, reviewer], termination_condition=TextMentionTermination("APPROVE"))
     return AssistantAgent(
         "boss",
         model_client=maker("gpt-4o-mini", parallel_tool_calls=False),
         tools=[
             AgentTool(agent=translator, return_value_as_last_message=True),
-            TeamTool(team=review, name="review_team", description="Reviews a translation.", return_value_as_last_message=True),
+            TeamTool(
+                team=review,
+                name="review_team",
+                description="Reviews a translation.",
+                return_value_as_last_message=True,
+            ),
         ],
         max_tool_iterations=3,
         system_message="You delegate translation and review.",
     )
 
 
-NESTING = Pattern("agent_and_team_tool", nesting_script, build_nesting, ["Say good morning in Spanish, reviewed."])
+NESTING = Pattern(
+    "agent_and_team_tool", nesting_script, build_nesting, ["Say good morning in Spanish, reviewed."]
+)
 
 
 # -- Streaming ----------------------------------------------------------------------------------------------------
@@ -272,7 +315,9 @@ def streaming_script() -> Script:
 
 def build_streaming(maker: ClientMaker) -> RoundRobinGroupChat:
     client = maker("gpt-4o-mini", stream_options={"include_usage": True})
-    agent = AssistantAgent("streamer", model_client=client, model_client_stream=True, system_message="You stream answers.")
+    agent = AssistantAgent(
+        "streamer", model_client=client, model_client_stream=True, system_message="You stream answers."
+    )
     return RoundRobinGroupChat([agent], termination_condition=MaxMessageTermination(2))
 
 
@@ -289,8 +334,12 @@ def structured_script() -> Script:
 
 
 def build_structured(maker: ClientMaker) -> AssistantAgent:
-    return AssistantAgent("solver", model_client=maker("gpt-4o-mini"), output_content_type=AgentResponse,
-                          system_message="Think step by step then provide a final answer.")
+    return AssistantAgent(
+        "solver",
+        model_client=maker("gpt-4o-mini"),
+        output_content_type=AgentResponse,
+        system_message="Think step by step then provide a final answer.",
+    )
 
 
 STRUCTURED = Pattern("structured_output", structured_script, build_structured, ["What is 37 * 42?"])
@@ -307,7 +356,9 @@ class SearchMemory(ListMemory):
         from autogen_core.memory import MemoryQueryResult
 
         MEMORY_QUERIES.append(str(query))
-        return MemoryQueryResult(results=[c for c in self.content if str(query).split()[0].lower() in str(c.content).lower()])
+        return MemoryQueryResult(
+            results=[c for c in self.content if str(query).split()[0].lower() in str(c.content).lower()]
+        )
 
     async def update_context(self, model_context: Any) -> Any:
         from autogen_core.memory import UpdateContextResult
@@ -328,14 +379,20 @@ def search_memory_script() -> Script:
 
 
 def build_search_memory(maker: ClientMaker) -> AssistantAgent:
-    memory = SearchMemory(name="books", memory_contents=[
-        MemoryContent(content="Recommend novels about desert planets.", mime_type=MemoryMimeType.TEXT),
-    ])
-    return AssistantAgent("librarian", model_client=maker("gpt-4o-mini"), memory=[memory],
-                          system_message="You are a librarian.")
+    memory = SearchMemory(
+        name="books",
+        memory_contents=[
+            MemoryContent(content="Recommend novels about desert planets.", mime_type=MemoryMimeType.TEXT),
+        ],
+    )
+    return AssistantAgent(
+        "librarian", model_client=maker("gpt-4o-mini"), memory=[memory], system_message="You are a librarian."
+    )
 
 
-SEARCH_MEMORY = Pattern("search_memory", search_memory_script, build_search_memory, ["Recommend novels please."])
+SEARCH_MEMORY = Pattern(
+    "search_memory", search_memory_script, build_search_memory, ["Recommend novels please."]
+)
 
 
 # -- CodeExecutorAgent running the coder's code (the code's side effect: a line appended to a file) --------------
@@ -352,8 +409,11 @@ def build_code(maker: ClientMaker) -> RoundRobinGroupChat:
     from autogen_agentchat.agents import CodeExecutorAgent
     from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor
 
-    coder = AssistantAgent("coder", model_client=maker("gpt-4o-mini"),
-                           system_message="Write Python code in one block. Reply TERMINATE when done.")
+    coder = AssistantAgent(
+        "coder",
+        model_client=maker("gpt-4o-mini"),
+        system_message="Write Python code in one block. Reply TERMINATE when done.",
+    )
     work_dir = Path(os.environ.get("TEAMTAPE_TEST_CODE_DIR", "coding"))
     executor = CodeExecutorAgent("executor", code_executor=LocalCommandLineCodeExecutor(work_dir=work_dir))
     return RoundRobinGroupChat([coder, executor], termination_condition=TextMentionTermination("TERMINATE"))
@@ -376,10 +436,20 @@ def single_script() -> Script:
     return script
 
 
-def build_single(maker: ClientMaker, *, system_message: str = SINGLE_PROMPT, tools: list[Any] | None = None,
-                 model: str = "gpt-4o-mini") -> AssistantAgent:
-    return AssistantAgent("assistant", model_client=maker(model), tools=tools if tools is not None else [search_web],
-                          reflect_on_tool_use=True, system_message=system_message)
+def build_single(
+    maker: ClientMaker,
+    *,
+    system_message: str = SINGLE_PROMPT,
+    tools: list[Any] | None = None,
+    model: str = "gpt-4o-mini",
+) -> AssistantAgent:
+    return AssistantAgent(
+        "assistant",
+        model_client=maker(model),
+        tools=tools if tools is not None else [search_web],
+        reflect_on_tool_use=True,
+        system_message=system_message,
+    )
 
 
 SINGLE = Pattern("single", single_script, build_single, ["How tall is the Eiffel Tower?"])
@@ -393,4 +463,3 @@ def factory_from_env() -> Any:
     name = os.environ["TEAMTAPE_TEST_PATTERN"]
     pattern = next(p for p in PATTERNS if p.name == name)
     return pattern.build(dead_client_maker(os.environ["TEAMTAPE_TEST_BASE_URL"]))
-

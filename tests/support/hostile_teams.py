@@ -36,7 +36,7 @@ WEIRD_TEXT = (
     "markup [/INST] [bold]x[/bold] [link=http://evil.example]click[/link] emoji 🙂 cjk 漢字"
 )
 RUN_NAME = "nightly 'quoted' \"double\" [/INST] \x1b[31mred\x1b[0m; DROP TABLE runs; --"
-LABELS = {"owner'; DROP TABLE runs; --": "x\"y", "[/bold]": "\x1b[2J"}
+LABELS = {"owner'; DROP TABLE runs; --": 'x"y', "[/bold]": "\x1b[2J"}
 SQL_SOURCE = "user'; DROP TABLE runs; --"
 BAD_NAME = os.fsdecode(b"report-\xff\xfe.txt")  # how Python reads a file name that is not UTF-8
 
@@ -80,7 +80,12 @@ def nested_arguments(depth: int) -> str:
     return '{"data": ' + '{"a": ' * depth + "1" + "}" * depth + "}"
 
 
-def _team(server: ScriptedOpenAIServer, agents: list[tuple[str, list[Any]]], max_messages: int, model: str = "gpt-4o-mini") -> Any:
+def _team(
+    server: ScriptedOpenAIServer,
+    agents: list[tuple[str, list[Any]]],
+    max_messages: int,
+    model: str = "gpt-4o-mini",
+) -> Any:
     client = server.client(model)
     members = [AssistantAgent(name, model_client=client, tools=tools or None) for name, tools in agents]
     return RoundRobinGroupChat(members, termination_condition=MaxMessageTermination(max_messages))
@@ -92,8 +97,11 @@ async def _run(team: Any, task: Any) -> dict[str, Any]:
         result = await team.run(task=task)
     except Exception as e:
         return {"error": f"{type(e).__name__}: {e}"[:300]}
-    return {"messages": [type(m).__name__ for m in result.messages], "stop_reason": result.stop_reason,
-            "last": str(getattr(result.messages[-1], "content", ""))[:200]}
+    return {
+        "messages": [type(m).__name__ for m in result.messages],
+        "stop_reason": result.stop_reason,
+        "last": str(getattr(result.messages[-1], "content", ""))[:200],
+    }
 
 
 async def case_big(mb: float) -> list[dict[str, Any]]:
@@ -131,8 +139,13 @@ async def case_nested(mb: float) -> list[dict[str, Any]]:
 
 async def case_odd_values(mb: float) -> list[dict[str, Any]]:
     replies = [
-        Reply(tool_calls=[ToolCall("odd_result", '{"x": NaN}'), ToolCall("read_blob", {"name": "a.bin"}),
-                          ToolCall("nothing", {})]),
+        Reply(
+            tool_calls=[
+                ToolCall("odd_result", '{"x": NaN}'),
+                ToolCall("read_blob", {"name": "a.bin"}),
+                ToolCall("nothing", {}),
+            ]
+        ),
         Reply(tool_calls=[ToolCall("odd_result", '{"x": -Infinity}')]),
         Reply(content="done with odd values"),
     ]
@@ -174,5 +187,9 @@ async def run_case(store: str, cases: str, mb: float, done: Callable[..., None])
         name = RUN_NAME if case == "names" else case
         async with teamtape.record(store=store, name=name, labels=LABELS) as rec:
             outcomes = await CASES[case](mb)
-        report[case] = {"outcomes": outcomes, "run_ids": rec.run_ids, "events_written": rec.recorder.events_written}
+        report[case] = {
+            "outcomes": outcomes,
+            "run_ids": rec.run_ids,
+            "events_written": rec.recorder.events_written,
+        }
     done(cases=report)

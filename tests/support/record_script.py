@@ -22,7 +22,10 @@ from teamtape.demo.server import Reply, ScriptedOpenAIServer
 
 def team(server: ScriptedOpenAIServer, tag: str, max_messages: int) -> RoundRobinGroupChat:
     client = server.client("gpt-4o-mini")
-    agents = [AssistantAgent(f"{tag}_a", model_client=client), AssistantAgent(f"{tag}_b", model_client=client)]
+    agents = [
+        AssistantAgent(f"{tag}_a", model_client=client),
+        AssistantAgent(f"{tag}_b", model_client=client),
+    ]
     return RoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(max_messages))
 
 
@@ -37,9 +40,13 @@ async def slow(store: str, n: int) -> None:
 
 
 async def concurrent(store: str, n: int) -> None:
-    with ScriptedOpenAIServer(lambda req: Reply(content=f"reply to {len(req['messages'])} messages")) as server:
+    with ScriptedOpenAIServer(
+        lambda req: Reply(content=f"reply to {len(req['messages'])} messages")
+    ) as server:
         async with teamtape.record(store=store, name="concurrent") as rec:
-            results = await asyncio.gather(*(team(server, f"t{i}", 6).run(task=f"task {i}") for i in range(n)))
+            results = await asyncio.gather(
+                *(team(server, f"t{i}", 6).run(task=f"task {i}") for i in range(n))
+            )
         tasks = {r.messages[0].content: len(r.messages) for r in results}
         print(json.dumps({"tasks": tasks, "run_ids": rec.run_ids}), flush=True)
 

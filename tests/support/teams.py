@@ -24,15 +24,27 @@ def order_replies(n_rounds: int = 1) -> list[Reply]:
     replies: list[Reply] = []
     for i in range(n_rounds):
         replies += [
-            Reply(tool_calls=[ToolCall("lookup_order", {"order_id": f"A-{i}"})], prompt_tokens=120, completion_tokens=9),
-            Reply(content=f"Order A-{i} has shipped.", prompt_tokens=150, completion_tokens=7, cached_tokens=64),
+            Reply(
+                tool_calls=[ToolCall("lookup_order", {"order_id": f"A-{i}"})],
+                prompt_tokens=120,
+                completion_tokens=9,
+            ),
+            Reply(
+                content=f"Order A-{i} has shipped.", prompt_tokens=150, completion_tokens=7, cached_tokens=64
+            ),
         ]
     return replies
 
 
-def order_team(server: ScriptedOpenAIServer, *, max_messages: int = 5, **client_kwargs: Any) -> RoundRobinGroupChat:
+def order_team(
+    server: ScriptedOpenAIServer, *, max_messages: int = 5, **client_kwargs: Any
+) -> RoundRobinGroupChat:
     """A two-agent round robin: `clerk` calls a tool, `reviewer` answers."""
     client = server.client("gpt-4o-mini", **client_kwargs)
-    clerk = AssistantAgent("clerk", model_client=client, tools=[lookup_order], system_message="You look up orders.")
-    reviewer = AssistantAgent("reviewer", model_client=client, system_message="You review the clerk's answers.")
+    clerk = AssistantAgent(
+        "clerk", model_client=client, tools=[lookup_order], system_message="You look up orders."
+    )
+    reviewer = AssistantAgent(
+        "reviewer", model_client=client, system_message="You review the clerk's answers."
+    )
     return RoundRobinGroupChat([clerk, reviewer], termination_condition=MaxMessageTermination(max_messages))

@@ -414,7 +414,9 @@ async def test_real_autogen_runs_from_the_demo(demo_store: Path) -> None:
         assert "gpt-4o" in text
         await pilot.press("escape")
         await settle(pilot)
-        failed = next(line for line in table.lines if isinstance(line, RunLine) and line.run.name == "failing_tool_run")
+        failed = next(
+            line for line in table.lines if isinstance(line, RunLine) and line.run.name == "failing_tool_run"
+        )
         await _open(pilot, app, failed.run.run_id)
         # The model call that got a 500 reported no usage: its tokens are unknown, not blank or zero.
         assert "?→? tok" in screen_text(app)
