@@ -15,6 +15,7 @@ from rich.text import Text
 from teamtape.store import message_text
 from teamtape.store.db import rows_as_dicts
 from teamtape.tui._format import printable
+from teamtape.tui._tracebacks import without_recorder_frames
 
 from ._output import console, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
 
@@ -186,12 +187,14 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
                 ("  ✗ ", "bold red"),
                 (f"{err.get('type')}: {_short(message.strip(), 2000)}", "red"),
             )
-            traceback = remote_tb.strip() or str(err.get("traceback") or "")
-            if traceback:
-                lines = [ln for ln in traceback.rstrip().splitlines() if ln.strip()]
+            traceback = without_recorder_frames(remote_tb.strip() or str(err.get("traceback") or ""))
+            if traceback.text:
+                lines = [ln for ln in traceback.text.rstrip().splitlines() if ln.strip()]
                 shown = lines[-TRACEBACK_LINES:]
                 if len(lines) > len(shown):
                     shown.insert(0, f"... ({len(lines) - len(shown)} earlier lines in --json)")
+                if traceback.note:
+                    shown.append(traceback.note)
                 out.print(Text(printable("\n".join(shown)), style="dim red"), overflow="fold")
     elif kind == "run_crashed":
         _line(out, indent, stamp, ("■ run crashed: ", "bold red"), (str(p.get("reason")), "red"))

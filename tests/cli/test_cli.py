@@ -170,3 +170,10 @@ def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureF
     shown = capsys.readouterr().out
     # The model call that got a 500 reported no usage: its tokens are unknown, not zero.
     assert "?/? tok" in shown and "0/0 tok" not in shown
+    # Its traceback reads as AutoGen's and the provider's: teamtape's own wrapper frames are left out
+    # (and said to be), while --json keeps the traceback as recorded.
+    flat = shown.replace("\n", "")  # long paths fold at the terminal's width: read them whole
+    assert "InternalServerError" in flat and "_openai_client.py" in flat
+    assert "/recorder/_" not in flat and "teamtape frames left out" in flat
+    as_recorded = run_json(capsys, "show", failed["run_id"], "--json", "--store", str(tmp_path / "demo"))
+    assert "/recorder/_turns.py" in json.dumps(as_recorded)

@@ -420,6 +420,18 @@ async def test_real_autogen_runs_from_the_demo(demo_store: Path) -> None:
         await _open(pilot, app, failed.run.run_id)
         # The model call that got a 500 reported no usage: its tokens are unknown, not blank or zero.
         assert "?→? tok" in screen_text(app)
+        # The run's error reads as AutoGen's and the provider's traceback, without teamtape's frames.
+        screen = app.screen
+        await pilot.press("e")
+        for _ in range(len(screen.timeline.entries)):
+            if screen.timeline.current.kind == "run_ended":
+                break
+            await pilot.press("n")
+        await settle(pilot)
+        inspected = _inspector_text(app).replace("\n", "")  # long paths fold: read them whole
+        assert "InternalServerError" in inspected and "_openai_client.py" in inspected
+        assert "/recorder/_" not in inspected, "teamtape's own wrapper frames are left out"
+        assert "teamtape frames left out" in inspected
 
 
 @pytest.mark.parametrize("case", ["missing", "corrupt"])

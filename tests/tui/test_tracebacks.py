@@ -1,0 +1,50 @@
+"""Recorded tracebacks are shown without teamtape's wrapper frames, and nothing else is left out."""
+
+from __future__ import annotations
+
+import doctest
+
+from teamtape.tui import _tracebacks
+from teamtape.tui._tracebacks import without_recorder_frames
+
+CHAINED = """\
+Traceback (most recent call last):
+  File "/srv/app/recorder/_mine.py", line 12, in mine
+    return helper()
+  File "/opt/venv/lib/python3.11/site-packages/teamtape/recorder/_models.py", line 275, in create
+    result = await call_create(original, self, messages, args, kwargs)
+             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "C:\\venv\\Lib\\site-packages\\teamtape\\recorder\\otlp\\_sink.py", line 9, in handle
+    raise KeyError("x")
+KeyError: 'x'
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/srv/app/team.py", line 3, in main
+    run()
+ValueError: boom
+"""
+
+
+def test_only_teamtapes_recorder_frames_are_left_out() -> None:
+    shown = without_recorder_frames(CHAINED)
+    assert shown.hidden_frames == 2
+    assert "_models.py" not in shown.text and "call_create" not in shown.text and "^^^" not in shown.text
+    assert "_sink.py" not in shown.text  # recorded on Windows: still teamtape's
+    # A user's own folder named ``recorder`` with a module teamtape does not have is theirs.
+    assert '"/srv/app/recorder/_mine.py", line 12, in mine\n    return helper()' in shown.text
+    for kept in ("KeyError: 'x'", "During handling", "/srv/app/team.py", "run()", "ValueError: boom"):
+        assert kept in shown.text
+    assert shown.note == "(2 teamtape frames left out: --json has the traceback as recorded)"
+
+
+def test_a_traceback_without_teamtape_frames_is_unchanged() -> None:
+    plain = 'Traceback (most recent call last):\n  File "/srv/app/team.py", line 3, in main\n    run()\nValueError: boom'
+    shown = without_recorder_frames(plain)
+    assert shown.text == plain and shown.hidden_frames == 0 and shown.note == ""
+
+
+def test_docstring_example_runs() -> None:
+    result = doctest.testmod(_tracebacks)
+    assert result.failed == 0 and result.attempted > 0
