@@ -89,6 +89,11 @@ class Recorder:
 
     # -- writing -----------------------------------------------------------------------------------
     @property
+    def journal_failed(self) -> bool:
+        """Whether the store could not be written (from then on nothing was kept; a warning said so)."""
+        return self._journal_broken
+
+    @property
     def journal_name(self) -> str | None:
         """This process's journal file name (opening it on first use)."""
         writer = self._get_writer()
@@ -100,11 +105,16 @@ class Recorder:
                 self._writer = open_journal(self.root, self.redactor)
             except OSError as e:
                 self._journal_broken = True
+                fix = (
+                    f"{self.root} is a file, not a store directory: pick another"
+                    if self.root.exists() and not self.root.is_dir()
+                    else "Fix the directory's permissions or pick another"
+                )
                 failures.once(
                     f"journal-open:{self.root}",  # once per store, not once per process
                     f"teamtape cannot write to the store at {self.root} ({e.strerror or e}); "
-                    "this run is not being recorded, but your team runs normally. "
-                    "Fix the directory's permissions or pick another with --store / $TEAMTAPE_STORE.",
+                    f"this run is not being recorded, but your team runs normally. {fix} "
+                    "with --store / $TEAMTAPE_STORE.",
                 )
         return self._writer
 

@@ -143,8 +143,7 @@ class Store:
         On a store its user cannot write (a read-only disk, someone else's files) the connection is
         read-only and nothing is folded: what was folded before can still be read, with a warning.
         """
-        if not self.root.is_dir():
-            raise StoreNotFoundError(self._missing_message())
+        self._require_existing()
         if self._read_only():
             with self._read_only_connection() as con:
                 yield con
@@ -199,6 +198,12 @@ class Store:
         finally:
             con.close()
 
+    def _require_existing(self) -> None:
+        """Raise :class:`StoreNotFoundError` unless this is a store: a mistyped ``--store`` naming some
+        other directory is reported, not turned into an empty store."""
+        if not self.root.is_dir() or not self.exists:
+            raise StoreNotFoundError(self._missing_message())
+
     def _missing_message(self) -> str:
         return (
             f"No teamtape store at {self.root}. Create one by recording: `teamtape demo`, or "
@@ -252,8 +257,7 @@ class Store:
 
     def user_sql(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run a user's query read-only: no writes, no files, no ATTACH, no extensions."""
-        if not self.root.is_dir():
-            raise StoreNotFoundError(self._missing_message())
+        self._require_existing()
         with contextlib.ExitStack() as held:
             if self._read_only():
                 with self._read_only_connection():
@@ -278,6 +282,8 @@ class Store:
             try:
                 con.execute("SET lock_configuration = true")
                 cur = con.execute(sql)
+                if cur is None:  # only comments or semicolons: DuckDB ran nothing
+                    raise QueryError("the query is empty: give a SELECT, e.g. 'SELECT * FROM runs LIMIT 5'")
                 cols = [d[0] for d in cur.description or []]
                 return cols, cur.fetchall()
             except duckdb.Error as e:
@@ -397,6 +403,6 @@ def open_store(path: str | os.PathLike[str] | None = None, *, create: bool = Fal
     store = Store(resolve_store_path(path))
     if create:
         store.create()
-    elif not store.root.is_dir():
-        raise StoreNotFoundError(store._missing_message())
+    else:
+        store._require_existing()
     return store

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from teamtape.store import Store
+from teamtape.store.requests import resolve_request_messages
 
 from ._filter import RunFilter
 from ._timeline import Entry, Marker, make_entry
@@ -303,6 +304,27 @@ class EventDetail:
     price_source: str | None = None
 
 
+def _whole_request(
+    con: duckdb.DuckDBPyConnection, run_id: str, seq: int, request: dict[str, Any]
+) -> dict[str, Any]:
+    """``request`` with every message the model was sent, when it was stored as a delta on an earlier
+    call of the run (see :mod:`teamtape.store.requests`)."""
+    if not isinstance(request, dict) or not isinstance(request.get("base"), dict):
+        return request
+    earlier = con.execute(
+        "SELECT payload->>'$.call_id', CAST(payload->'$.request' AS VARCHAR) FROM events "
+        "WHERE run_id = ? AND kind = 'llm_call' AND seq < ? ORDER BY seq",
+        [run_id, seq],
+    ).fetchall()
+    calls = [(str(call_id), json.loads(text)) for call_id, text in earlier if text]
+    calls = [
+        (call_id, earlier_request) for call_id, earlier_request in calls if isinstance(earlier_request, dict)
+    ]
+    this_call = "\x00this call"  # a key no recorded call id can be
+    messages = resolve_request_messages([*calls, (this_call, request)])[this_call]
+    return {**{k: v for k, v in request.items() if k != "base"}, "messages": messages}
+
+
 def fetch_detail(store: Store, run_id: str, seq: int) -> EventDetail | None:
     """The whole event ``seq`` of a run; an LLM call's request messages come resolved from blobs."""
     with store.connect() as con:
@@ -318,7 +340,7 @@ def fetch_detail(store: Store, run_id: str, seq: int) -> EventDetail | None:
             payload = {"unreadable_payload": row[1]}
         if row[0] != "llm_call":
             return EventDetail(payload)
-        request = resolve_blobs(con, payload.get("request") or {})
+        request = resolve_blobs(con, _whole_request(con, run_id, seq, payload.get("request") or {}))
         price = con.execute(
             "SELECT cost_usd, price_source FROM llm_calls WHERE run_id = ? AND seq = ?", [run_id, seq]
         ).fetchone()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from teamtape.store import TeamtapeError
 
@@ -55,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     if not hasattr(args, "store"):
         args.store = None
+    show_warning = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         return int(args.func(args) or 0)
     except TeamtapeError as e:
@@ -64,6 +68,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    finally:
+        warnings.showwarning = show_warning
+
+
+_python_show_warning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """teamtape's own warnings as one line for a person (no Python file, line and source); any other
+    warning (e.g. of the script ``teamtape run`` runs) as Python shows it."""
+    text = str(message)
+    if not text.startswith("teamtape"):
+        _python_show_warning(message, category, filename, lineno, file, line)
+        return
+    text = text.removeprefix("teamtape: ").removeprefix("teamtape ")
+    print(f"teamtape: warning: {text}", file=file or sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,7 @@ from typing import Any
 
 from teamtape.store import QueryError, RunStatus, TeamtapeError, open_store, resolve_run_ref
 
-from ._output import fmt_cost, fmt_ms, fmt_tokens, fmt_ts, print_json, print_table
+from ._output import fmt_cost, fmt_ms, fmt_tokens, fmt_ts, print_json, print_table, store_flag
 from ._show import render_run, run_document
 
 RUN_COLUMNS = (
@@ -119,7 +119,7 @@ def show_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
     else:
-        render_run(doc)
+        render_run(doc, store_flag(args.store, store.root))
     return 0
 
 

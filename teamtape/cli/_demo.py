@@ -16,7 +16,7 @@ from typing import Any
 
 from teamtape.store import TeamtapeError, open_store
 
-from ._output import console, fmt_cost, fmt_ms, print_json, print_table
+from ._output import console, fmt_cost, fmt_ms, print_json, print_table, store_flag
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -112,13 +112,13 @@ def demo_command(args: argparse.Namespace) -> int:
             for r in rows
         ],
     )
-    store_flag = "" if args.store is None else f" --store {store.root}"
+    flag = store_flag(args.store, store.root)
     hints = [
-        (f"teamtape runs{store_flag}", "all recorded runs"),
-        (f"teamtape show last{store_flag}", "the last run as a timeline"),
-        (f"teamtape cost --by agent{store_flag}", "what each agent cost"),
-        (f'teamtape sql{store_flag} "SELECT agent, model, cost_usd FROM llm_calls"', "your own questions"),
-        (f"teamtape tui{store_flag}", "browse everything in the terminal"),
+        (f"teamtape runs{flag}", "all recorded runs"),
+        (f"teamtape show last{flag}", "the last run as a timeline"),
+        (f"teamtape cost --by agent{flag}", "what each agent cost"),
+        (f'teamtape sql{flag} "SELECT agent, model, cost_usd FROM llm_calls"', "your own questions"),
+        (f"teamtape tui{flag}", "browse everything in the terminal"),
         ("teamtape run my_team.py", "record your own team"),
     ]
     out.print("\n[bold]Next, try:[/]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,13 @@ def _json_default(value: Any) -> Any:
 def print_json(document: Any) -> None:
     """Print one JSON document on stdout and nothing else."""
     sys.stdout.write(json.dumps(document, default=_json_default, ensure_ascii=False, indent=2) + "\n")
+
+
+def store_flag(store: Any, root: Any) -> str:
+    """`` --store DIR`` for the commands the CLI suggests next, when the user named a store
+    (``store``: the ``--store`` option as given; ``root``: where it resolved to). Empty for the default
+    store, which those commands find by themselves."""
+    return "" if store is None else f" --store {shlex.quote(str(root))}"
 
 
 def console() -> Console:

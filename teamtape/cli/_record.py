@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import runpy
 import sys
@@ -10,6 +11,8 @@ import traceback
 from typing import Any
 
 from teamtape.store import TeamtapeError
+
+from ._output import store_flag
 
 
 def _labels(values: list[str] | None) -> dict[str, str]:
@@ -54,6 +57,32 @@ def _exit_code(e: SystemExit) -> int:
     return 1
 
 
+def _check_module(name: str) -> None:
+    """Refuse a module ``python -m`` would not find (from the current directory), before recording."""
+    sys.path.insert(0, os.getcwd())
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError) as e:
+        raise TeamtapeError(f"cannot run module {name}: {e}") from None
+    finally:
+        sys.path.remove(os.getcwd())
+    if spec is None:
+        raise TeamtapeError(f"no module named {name} (teamtape run -m takes a module python -m could run)")
+
+
+def _summary(recorder: Any, runs: int, flag: str) -> str:
+    """What ``teamtape run`` says at the end about what it kept."""
+    where = recorder.root
+    if not recorder.journal_failed:
+        return f"teamtape: recorded {runs} run(s) into {where} — see them with `teamtape runs{flag}` or `teamtape show last{flag}`"
+    if not recorder.events_written:
+        return f"teamtape: nothing was recorded: the store at {where} could not be written (see the warning above)"
+    return (
+        f"teamtape: recording into {where} stopped partway (see the warning above); "
+        f"what was kept: `teamtape runs{flag}`"
+    )
+
+
 def run_command(args: argparse.Namespace) -> int:
     import teamtape
 
@@ -68,6 +97,7 @@ def run_command(args: argparse.Namespace) -> int:
         resolve_settings(args.otlp)  # a malformed URL is an error now, not a warning mid-run
     if args.module:
         target, script_args = args.module, ([args.script] if args.script else []) + list(args.args)
+        _check_module(target)
     else:
         target, script_args = args.script, list(args.args)
         if not os.path.isfile(target):
@@ -100,11 +130,7 @@ def run_command(args: argparse.Namespace) -> int:
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         runs = len(recorder.run_ids)
-        store = recorder.root
         teamtape.uninstrument()
     if runs:
-        print(
-            f"teamtape: recorded {runs} run(s) into {store} — see them with `teamtape runs` or `teamtape show last`",
-            file=sys.stderr,
-        )
+        print(_summary(recorder, runs, store_flag(args.store, recorder.root)), file=sys.stderr)
     return code

@@ -244,13 +244,14 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
         _render(out, child, indent + "    │ ")
 
 
-def render_run(doc: dict[str, Any]) -> None:
-    """Print a run as a readable timeline, nested runs indented in place."""
+def render_run(doc: dict[str, Any], store: str = "") -> None:
+    """Print a run as a readable timeline, nested runs indented in place, then the commands to try
+    next (``store``: the `` --store DIR`` they need, see :func:`store_flag`)."""
     out = console()
     _render(out, doc, "")
     run = doc["run"]
     run_arg = shlex.quote(run["run_id"])  # ids come from recordings, and tapes come from anyone
-    hints = [f"teamtape show {run_arg} --json", f"teamtape replay {run_arg}"]
+    hints = [f"teamtape show {run_arg}{store} --json", f"teamtape replay {run_arg}{store}"]
     if run.get("session_id") and _PLAIN_ID.fullmatch(run["session_id"]):
-        hints.append(f"teamtape sql \"SELECT * FROM runs WHERE session_id = '{run['session_id']}'\"")
+        hints.append(f"teamtape sql{store} \"SELECT * FROM runs WHERE session_id = '{run['session_id']}'\"")
     out.print(Text("\nnext: " + "   ".join(hints), style="dim"), overflow="fold")

@@ -81,6 +81,9 @@ def test_show_renders_who_said_what(recorded_store: Path, capsys: pytest.Capture
     assert "user: Where is order A-0?" in out
     assert "lookup_order" in out and "gpt-4o-mini" in out
     assert "run ok" in out
+    # The commands it suggests next read the same store, as the user named it.
+    hints = " ".join(out.split("next:", 1)[1].split())
+    assert f"--store {recorded_store} --json" in hints and f"teamtape sql --store {recorded_store} " in hints
 
 
 def test_cost_by_agent_adds_up(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -104,6 +107,9 @@ def test_sql_json_and_read_only(recorded_store: Path, capsys: pytest.CaptureFixt
     assert doc["rows"] == [{"agent": "clerk", "n": 2}, {"agent": "reviewer", "n": 2}]
     assert main(["sql", "DELETE FROM runs", "--store", str(recorded_store)]) == 2
     assert "read-only" in capsys.readouterr().err
+    for empty in ("", "-- only a comment", ";"):
+        assert main(["sql", empty, "--store", str(recorded_store)]) == 2
+        assert "the query is empty" in capsys.readouterr().err
 
 
 def test_unknown_run_names_close_matches(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,6 +121,11 @@ def test_unknown_run_names_close_matches(recorded_store: Path, capsys: pytest.Ca
 def test_missing_store_explains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["runs", "--store", str(tmp_path / "none")]) == 2
     assert "teamtape demo" in capsys.readouterr().err
+    # A directory that is not a store (a mistyped --store) is reported and left as it was.
+    (tmp_path / "project").mkdir()
+    assert main(["runs", "--store", str(tmp_path / "project")]) == 2
+    assert "No teamtape store at" in capsys.readouterr().err
+    assert list((tmp_path / "project").iterdir()) == []
 
 
 def test_busy_store_waits_then_explains(
@@ -141,11 +152,35 @@ def test_json_output_is_only_json(recorded_store: Path) -> None:
     json.loads(proc.stdout)
 
 
-def test_run_requires_a_script(capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_requires_a_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert main(["run"]) == 2
     assert "give a script" in capsys.readouterr().err
     assert main(["run", "no_such_file.py"]) == 2
     assert "no such script" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--store", str(tmp_path / "s"), "-m", "no_such_module_here"]) == 2
+    assert "no module named no_such_module_here" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists(), "nothing is recorded for a module that is not there"
+
+
+def test_run_says_when_nothing_was_recorded(tmp_path: Path) -> None:
+    script = tmp_path / "my_team.py"
+    script.write_text(USER_SCRIPT.format(support=str(Path(__file__).parents[1] / "support")))
+    not_a_directory = tmp_path / "store"
+    not_a_directory.write_text("")
+    proc = subprocess.run(
+        [TEAMTAPE, "run", "--store", str(not_a_directory), str(script), "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and "STOP Maximum number of messages" in proc.stdout  # the team ran
+    assert "is a file, not a store directory" in proc.stderr
+    assert "nothing was recorded" in proc.stderr and "recorded 1 run(s)" not in proc.stderr
+    # teamtape's warning is a line for a person: no Python file, line number or source line.
+    assert "_recorder.py" not in proc.stderr and "RecorderWarning" not in proc.stderr
 
 
 def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,6 +95,25 @@ def test_timeline_has_every_marker_and_resolves_request_blobs(synthetic) -> None
     assert not any("$blob" in str(m) for m in detail.request["messages"])
 
 
+def test_an_llm_call_shows_everything_the_model_was_sent(demo_store) -> None:  # type: ignore[no-untyped-def]
+    """A later call of an agent is stored as a delta on its previous call; the inspector shows it whole."""
+    store = open_store(demo_store)
+    later_calls = store.query(
+        "SELECT run_id, seq FROM events WHERE kind = 'llm_call' AND (payload->'$.request.base') IS NOT NULL"
+    )
+    assert later_calls, "the demo's agents call their model more than once"
+    for call in later_calls:
+        detail = fetch_detail(store, call["run_id"], call["seq"])
+        assert detail is not None and detail.request is not None
+        (stored,) = [e for e in store.events(call["run_id"], expand_requests=False) if e.seq == call["seq"]]
+        (whole,) = [e for e in store.events(call["run_id"]) if e.seq == call["seq"]]
+        refs = [m["$blob"] for m in whole.payload["request"]["messages"]]
+        sent = [store.blobs(refs)[h] for h in refs]
+        assert len(sent) > len(stored.payload["request"]["messages"])  # more than the delta
+        assert detail.request["messages"] == sent and "base" not in detail.request
+        assert sent[0]["type"] == "SystemMessage"
+
+
 def test_a_missing_blob_is_named_not_fatal(tmp_path) -> None:  # type: ignore[no-untyped-def]
     store = open_store(tmp_path / "s", create=True)
     w = store.writer()
