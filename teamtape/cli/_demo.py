@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import logging
 import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from teamtape.store import TeamtapeError, open_store
 
-from ._output import console, fmt_cost, fmt_ms, print_json, print_table, store_flag
+from ._output import console, fmt_cost, fmt_ms, print_json, print_table, quiet_autogen_errors, store_flag
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -64,22 +61,10 @@ def _activate_hint() -> str | None:
     return f"source {activate if relative.startswith('..') else relative}"
 
 
-@contextlib.contextmanager
-def _quiet_autogen_errors() -> Iterator[None]:
-    """The failing scenario makes autogen log a traceback; the recording has it, the terminal need not."""
-    handler = logging.NullHandler()
-    logger = logging.getLogger("autogen_core")
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-
-
 def demo_command(args: argparse.Namespace) -> int:
     store = open_store(args.store, create=True)
     started = time.perf_counter()
-    with _quiet_autogen_errors():
+    with quiet_autogen_errors():  # the failing scenario's traceback is in the recording
         run_ids = asyncio.run(_record_scenarios(store.root, args.only))
     elapsed = (time.perf_counter() - started) * 1000
     rows = store.query(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
+import logging
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -35,6 +37,24 @@ def store_flag(store: Any, root: Any) -> str:
     (``store``: the ``--store`` option as given; ``root``: where it resolved to). Empty for the default
     store, which those commands find by themselves."""
     return "" if store is None else f" --store {shlex.quote(str(root))}"
+
+
+@contextlib.contextmanager
+def quiet_autogen_errors() -> Iterator[None]:
+    """Keep autogen from printing the tracebacks of a team's errors (a recorded or replayed run's
+    failure is in its recording; the terminal need not show it again, 70 lines long)."""
+    handler = logging.NullHandler()
+    logger = logging.getLogger("autogen_core")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def counted(n: int | None, noun: str) -> str:
+    """``n`` and ``noun``, plural unless one: ``1 LLM call``, ``3 messages``."""
+    return f"{n or 0} {noun}{'' if n == 1 else 's'}"
 
 
 def console() -> Console:

@@ -8,7 +8,7 @@ from typing import Any
 
 from teamtape.store import open_store
 
-from ._output import print_json
+from ._output import print_json, quiet_autogen_errors
 
 EXIT_OK, EXIT_DIVERGED = 0, 1
 
@@ -94,17 +94,18 @@ def replay_command(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     if args.list_calls:
         return _list_calls(store, args)
-    report = asyncio.run(
-        replay_run(
-            store,
-            args.run,
-            factory=args.factory,
-            execute_tools=args.execute_tools,
-            fork_at=args.fork_at,
-            system_messages=dict(args.system_message),
-            model=args.model,
+    with quiet_autogen_errors():  # a replayed failure is reported below, and recorded
+        report = asyncio.run(
+            replay_run(
+                store,
+                args.run,
+                factory=args.factory,
+                execute_tools=args.execute_tools,
+                fork_at=args.fork_at,
+                system_messages=dict(args.system_message),
+                model=args.model,
+            )
         )
-    )
     if args.json:
         print_json(report.to_dict())
     else:

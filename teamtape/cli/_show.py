@@ -17,7 +17,7 @@ from teamtape.store.db import rows_as_dicts
 from teamtape.tui._format import printable
 from teamtape.tui._tracebacks import without_recorder_frames
 
-from ._output import console, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
+from ._output import console, counted, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
 
 MAX_DEPTH = 8
 TRACEBACK_LINES = 24
@@ -120,7 +120,7 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             ("  ◆ llm  ", "blue"),
             (f"{agent or 'team'} ", agent_style(agent)),
             (
-                f"{p.get('model')}  {fmt_tokens(usage.get('input_tokens'), usage.get('output_tokens'))} tok  "
+                f"{p.get('model') or '(unknown model)'}  {fmt_tokens(usage.get('input_tokens'), usage.get('output_tokens'))} tok  "
                 f"{fmt_cost(e.get('cost_usd'))}  {fmt_ms(p.get('duration_ms'))}{detail}",
                 "dim",
             ),
@@ -128,7 +128,7 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
         if p.get("error"):
             _line(out, indent, ("      ✗ ", "bold red"), (_short(p["error"].get("message"), 600), "red"))
     elif kind == "tool_call":
-        style = "red" if p.get("is_error") else "green"
+        failed = bool(p.get("is_error"))
         _line(
             out,
             indent,
@@ -136,8 +136,8 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             ("  ⚙ tool ", "yellow"),
             (f"{agent} ", agent_style(agent)),
             (f"{p.get('tool')}({_short(p.get('arguments'), 200)})", "bold"),
-            (" → ", "dim"),
-            (_short(p.get("result"), 400), style),
+            (" → ✗ error: ", "bold red") if failed else (" → ", "dim"),  # not by colour alone
+            (_short(p.get("result"), 400), "red" if failed else "green"),
             (f"  {fmt_ms(p.get('duration_ms'))}", "dim"),
         )
     elif kind == "memory_query":
@@ -222,8 +222,8 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
         indent,
         ("  ", ""),
         (
-            f"started {fmt_ts(run['started_at'])} · {fmt_ms(run['duration_ms'])} · {run['messages']} messages · "
-            f"{run['llm_calls']} LLM calls · {fmt_tokens(run['input_tokens'], run['output_tokens'])} tokens · "
+            f"started {fmt_ts(run['started_at'])} · {fmt_ms(run['duration_ms'])} · "
+            f"{counted(run['messages'], 'message')} · {counted(run['llm_calls'], 'LLM call')} · {fmt_tokens(run['input_tokens'], run['output_tokens'])} tokens · "
             f"{fmt_cost(run['cost_usd'], run['unpriced_calls'])}",
             "dim",
         ),

@@ -212,3 +212,14 @@ def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureF
     assert "/recorder/_" not in flat and "teamtape frames left out" in flat
     as_recorded = run_json(capsys, "show", failed["run_id"], "--json", "--store", str(tmp_path / "demo"))
     assert "/recorder/_turns.py" in json.dumps(as_recorded)
+    # A failed tool call is marked in words, not by colour alone (piped output has no colour).
+    assert "→ ✗ error: unknown quarter '2025-Q5'" in flat
+    # Replaying the failed run reports the verdict; autogen's own logging of the error stays quiet.
+    replayed = subprocess.run(
+        [TEAMTAPE, "replay", failed["run_id"], "--store", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert replayed.returncode == 0 and "identical" in replayed.stdout
+    assert replayed.stderr == ""
