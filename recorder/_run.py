@@ -98,6 +98,10 @@ class RunRecorder:
         self.live_started = False
         self.record_inputs = True
         self._message_ids: set[str] = set()
+        # A team run records its output where it is made (see _runs.record_output_at_source): what its
+        # participants yield, as they yield it (these agents), and what its manager puts out.
+        self.yielding_participants: frozenset[int] = frozenset()
+        self._recorded_at_yield: set[str] = set()  # ids the team's output will carry again
         self._held: list[tuple[int, str, str | None, dict[str, Any] | RawJson]] | None = None
 
     def next_call_id(self) -> str:
@@ -262,6 +266,23 @@ class RunRecorder:
                 self.record_message(item)
         except Exception as e:
             failures.report("a message", e)
+
+    def record_yielded(self, item: Any) -> None:
+        """Record what a participant agent just yielded, before the team passes it on to its output."""
+        message = item.chat_message if type(item).__name__ == "Response" else item
+        message_id = getattr(message, "id", None)
+        if isinstance(message_id, str):
+            self._recorded_at_yield.add(message_id)
+        self.record_item(item)
+
+    def record_output(self, item: Any) -> None:
+        """Record what the team puts on its output (its ``run_stream``), unless it was recorded where a
+        participant yielded it."""
+        message_id = getattr(item, "id", None)
+        if isinstance(message_id, str) and message_id in self._recorded_at_yield:
+            self._recorded_at_yield.discard(message_id)
+        elif type(item).__name__ != "GroupChatTermination":  # the stream's end, not an item of it
+            self.record_item(item)
 
     def record_message(self, message: Any) -> None:
         """Record a message once: one already recorded in this run (same id) is skipped."""

@@ -62,15 +62,47 @@ async def finish(run: RunRecorder, status: str, owner: Any, error: BaseException
         failures.report("the end of a run", e)
 
 
+def record_output_at_source(team: Any, run: RunRecorder) -> Callable[[], None] | None:
+    """Record a group chat's output where it is made, not when the caller reads it; returns what undoes
+    that, or None for a team without an output queue (its stream is recorded as it is read).
+
+    The caller reads ``run_stream`` from a queue the team fills while it runs on, so by the time it
+    reads an agent's tool call request, the tool may have run and the next model call may be done:
+    recorded as read, effects would come before their causes. So what the participants yield is recorded
+    as they yield it (see ``_turns``), and what the manager puts on the queue (the task, selections,
+    events of nested teams) as it puts it. The stream's items and their order are unchanged.
+    """
+    queue = getattr(team, "_output_message_queue", None)
+    if not isinstance(queue, asyncio.Queue) or "put" in vars(queue):
+        return None
+    put_on_queue = queue.put
+
+    async def put(item: Any) -> None:
+        safely("a message", run.record_output, item)
+        await put_on_queue(item)
+
+    queue.put = put  # type: ignore[method-assign]
+    run.yielding_participants = frozenset(map(id, getattr(team, "_participants", None) or []))
+
+    def undo() -> None:
+        if vars(queue).get("put") is put:
+            del queue.put
+        run.yielding_participants = frozenset()
+
+    return undo
+
+
 async def recorded_stream(
     inner: AsyncGenerator[Any, None], run: RunRecorder, owner: Any
 ) -> AsyncGenerator[Any, None]:
     """Yield what ``inner`` yields, recording each item, with the run set only while inner runs.
 
     The run is set around each step of ``inner`` (not between steps), so code the caller runs
-    inside its ``async for`` loop is not mistaken for part of this run.
+    inside its ``async for`` loop is not mistaken for part of this run. A group chat's items are
+    recorded where they are made (:func:`record_output_at_source`); only its final result is read here.
     """
     status, error = "ok", None
+    undo_at_source = safely("a team's messages", record_output_at_source, owner, run)
     try:
         while True:
             token = current_run.set(run)
@@ -80,7 +112,8 @@ async def recorded_stream(
                 break
             finally:
                 current_run.reset(token)
-            run.record_item(item)
+            if undo_at_source is None or type(item).__name__ == "TaskResult":
+                run.record_item(item)
             yield item
     except GeneratorExit:
         status = "ok" if run.saw_result else "cancelled"
@@ -94,6 +127,8 @@ async def recorded_stream(
         try:
             await inner.aclose()
         finally:
+            if undo_at_source is not None:
+                safely("a team's messages", undo_at_source)
             await finish(run, status, owner, error)
 
 

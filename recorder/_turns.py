@@ -51,6 +51,10 @@ class _Turn:
             if self.direct is not None:
                 self.direct.live_owner = agent
         self.live: RunRecorder | None = None
+        # In a team that records its output where it is made, this turn records what it yields.
+        self.yields_to: RunRecorder | None = None
+        if self.run is not None and id(agent) in self.run.yielding_participants:
+            self.yields_to = self.run
         self.tapped = False
         if self.run is not None and self.run.live_owner is agent and not self.run.live_started:
             self.live = self.run
@@ -121,6 +125,8 @@ async def _recorded_turn_stream(
                 turn.saw_response = True
             if turn.live is not None:
                 turn.live.record_item(item)
+            elif turn.yields_to is not None:
+                turn.yields_to.record_yielded(item)
             yield item
     except BaseException as e:
         status, error = _status_of(e), e

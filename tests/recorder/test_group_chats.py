@@ -106,6 +106,47 @@ async def test_round_robin_messages_and_turns_mirror_the_result(
     )
 
 
+async def test_a_team_run_is_recorded_in_the_order_things_happened(
+    serve, client, store_path, recorded, stream
+) -> None:
+    """The caller reads run_stream from a queue the team fills while it runs on: recorded as read, a
+    tool's run would come before its request and a selection before the task it was made for."""
+    server = serve(research_script(["planner", "researcher", "writer"]))
+    team = research_team(server, client, stream=stream)
+    async with teamtape.record(store=store_path):
+        result = await team.run(task="Explain tides.")
+
+    db = recorded()
+    run = db.top_run()
+    db.assert_messages_match(run["run_id"], result.messages)  # the same messages, in the same order
+    timeline = [
+        (e["kind"], e["agent"], e["payload"].get("type"))
+        for e in db.events(run["run_id"])
+        if e["kind"] not in ("blob", "message_chunks")
+    ]
+    chosen = [("llm_call", "selector", None), ("speaker_selection", "selector", None)]
+    assert timeline == [
+        ("run_started", None, None),
+        ("message", "user", "TextMessage"),
+        *chosen,
+        ("llm_call", "planner", None),
+        ("message", "planner", "TextMessage"),
+        ("agent_turn", "planner", None),
+        *chosen,
+        ("llm_call", "researcher", None),
+        ("message", "researcher", "ToolCallRequestEvent"),
+        ("tool_call", "researcher", None),
+        ("message", "researcher", "ToolCallExecutionEvent"),
+        ("message", "researcher", "ToolCallSummaryMessage"),
+        ("agent_turn", "researcher", None),
+        *chosen,
+        ("llm_call", "writer", None),
+        ("message", "writer", "TextMessage"),
+        ("agent_turn", "writer", None),
+        ("run_ended", None, None),
+    ]
+
+
 async def test_model_based_selection_is_recorded_with_the_selectors_own_calls(
     serve, client, store_path, recorded, stream
 ) -> None:

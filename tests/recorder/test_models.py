@@ -166,6 +166,12 @@ async def test_a_consumer_breaking_out_of_run_stream_ends_the_run(
     run = db.top_run()
     assert run["status"] == "cancelled"
     assert run["stop_reason"] == "the caller stopped reading the stream"
-    assert db.messages(run["run_id"]) == [("user", "TextMessage"), ("a", "TextMessage")]
-    # Closing the stream waits for the team to wind down: the calls it made are still recorded.
+    # Closing the stream waits for the team to wind down: the calls it made are still recorded, and so
+    # is what it said (one message per model call), which the caller stopped reading after two.
     assert run["llm_calls"] == len(server.requests) == 3
+    assert db.messages(run["run_id"]) == [
+        ("user", "TextMessage"),
+        ("a", "TextMessage"),
+        ("b", "TextMessage"),
+        ("a", "TextMessage"),
+    ]
