@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import teamtape
+from teamtape.cli import main
 from teamtape.demo.server import Reply, ScriptedOpenAIServer, ToolCall
 from tests.support.teams import order_team
 
 SECRET_PHRASE = "purple-elephant-7731"
 
 
-async def test_no_content_keeps_structure_and_cost_but_no_words(store_dir: Path) -> None:
+async def test_no_content_keeps_structure_and_cost_but_no_words(
+    store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     replies = [
         Reply(
             tool_calls=[ToolCall("lookup_order", {"order_id": SECRET_PHRASE})],
@@ -37,3 +42,10 @@ async def test_no_content_keeps_structure_and_cost_but_no_words(store_dir: Path)
     assert SECRET_PHRASE.encode() not in everything and SECRET_PHRASE not in dump
     sizes = store.query("SELECT payload->>'$.arguments' AS a FROM events WHERE kind = 'tool_call'")[0]["a"]
     assert '"$omitted"' in sizes, "the size of what was left out is kept"
+
+    # `teamtape show` says what was left out, in words, instead of printing the stored markers.
+    assert main(["show", "last", "--store", str(store_dir)]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "$omitted" not in text and SECRET_PHRASE not in text
+    assert "task: ‹" in text and "characters not recorded›" in text
+    assert "lookup_order(‹" in text  # the tool call is shown, its arguments are not

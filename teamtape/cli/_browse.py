@@ -7,7 +7,7 @@ from typing import Any
 
 from teamtape.store import QueryError, RunStatus, TeamtapeError, open_store, resolve_run_ref
 
-from ._output import fmt_cost, fmt_ms, fmt_tokens, fmt_ts, print_json, print_table, store_flag
+from ._output import counted, fmt_cost, fmt_ms, fmt_tokens, fmt_ts, print_json, print_table, store_flag
 from ._show import render_run, run_document
 
 RUN_COLUMNS = (
@@ -15,6 +15,9 @@ RUN_COLUMNS = (
     "started_at, ended_at, duration_ms, messages, llm_calls, tool_calls, input_tokens, output_tokens, "
     "cache_read_tokens, cost_usd, unpriced_calls"
 )
+SERVED_FROM_RECORDING = "replay"
+"""The provider of model calls answered from a recording (teamtape replay, AutoGen's replay client):
+they cost nothing and are the recorded calls again, so ``cost`` leaves them out."""
 COST_GROUPS = {
     "model": "coalesce(c.model, '(unknown model)')",
     "agent": "coalesce(c.agent, '(team)')",
@@ -88,7 +91,7 @@ def runs_command(args: argparse.Namespace) -> int:
             [
                 r["run_id"][:12],
                 fmt_ts(r["started_at"]),
-                (r["name"] + " · " if r["name"] else "") + (r["team_type"] or ""),
+                _run_title(r),
                 r["status"],
                 _short(r["stop_reason"] or r["error"], 40),
                 r["messages"],
@@ -100,8 +103,16 @@ def runs_command(args: argparse.Namespace) -> int:
             for r in rows
         ],
         flex=[2, 4],
+        droppable=[7, 9, 1, 5],  # in a narrow terminal: tokens, duration, started, then messages
     )
     return 0
+
+
+def _run_title(run: dict[str, Any]) -> str:
+    """A run's name and team type; a replay says so first, where a narrow column does not cut it."""
+    name = (run["name"] or "").removesuffix(" (replay)")  # how teamtape replay names its runs
+    title = " · ".join(part for part in (name, run["team_type"]) if part)
+    return f"(replay) {title}" if run["replay_of"] else title
 
 
 def _short(text: str | None, n: int) -> str:
@@ -145,9 +156,12 @@ def cost_command(args: argparse.Namespace) -> int:
         FROM llm_calls c
         JOIN tree t ON t.run_id = c.run_id
         JOIN runs root ON root.run_id = t.root_id
+        WHERE c.provider IS DISTINCT FROM ?
         GROUP BY ALL ORDER BY cost_usd DESC NULLS LAST, key
-        """
+        """,
+        [SERVED_FROM_RECORDING],
     )
+    (served,) = store.query("SELECT count(*) AS n FROM llm_calls WHERE provider = ?", [SERVED_FROM_RECORDING])
     total = sum((r["cost_usd"] or 0.0) for r in rows)
     unpriced = sum(r["unpriced_calls"] for r in rows)
     unknown_models = sorted({m for r in rows for m in (r["unpriced_models"] or []) if m})
@@ -158,6 +172,7 @@ def cost_command(args: argparse.Namespace) -> int:
                 "total_cost_usd": total,
                 "unpriced_calls": unpriced,
                 "unpriced_models": unknown_models,
+                "replayed_calls": served["n"],
                 "groups": rows,
             }
         )
@@ -179,6 +194,8 @@ def cost_command(args: argparse.Namespace) -> int:
         ],
     )
     print(f"total: {fmt_cost(total, unpriced)}")
+    if served["n"]:
+        print(f"{counted(served['n'], 'model call')} answered from recordings (replays) are not counted.")
     if unpriced:
         print(
             f"{unpriced} call(s) have no known price (models: {', '.join(unknown_models) or 'unnamed'}); "

@@ -61,30 +61,46 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
+MIN_FLEX_WIDTH = 12
+"""The narrowest a flexible column gets before optional columns make room for it."""
+
+
 def print_table(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
     title: str | None = None,
     flex: Sequence[int] = (),
+    droppable: Sequence[int] = (),
 ) -> None:
     """One line per row. Fixed columns keep their full width; the ``flex`` columns (default: the
-    last) share what is left of the terminal and are cut short with an ellipsis."""
+    last) share what is left of the terminal and are cut short with an ellipsis. Where the terminal is
+    too narrow for that, the ``droppable`` columns are left out, first named first, so rows do not wrap."""
     out = console()
-    cells = [[one_line(v) for v in row] for row in rows]
     flexible = set(flex) or {len(columns) - 1}
+    cells = [[one_line(v) for v in row] for row in rows]
     widths = [max([len(str(c))] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     gap = 2
-    fixed = sum(w for i, w in enumerate(widths) if i not in flexible) + gap * (len(columns) - 1)
-    room = max(out.width - fixed, 8 * len(flexible))
+
+    def fixed_width(shown: Sequence[int]) -> int:
+        return sum(widths[i] for i in shown if i not in flexible) + gap * (len(shown) - 1)
+
+    shown = list(range(len(columns)))
+    for i in droppable:
+        if fixed_width(shown) + MIN_FLEX_WIDTH * len(flexible) <= out.width:
+            break
+        shown.remove(i)
+    room = max(out.width - fixed_width(shown), 8 * len(flexible))
     for i in flexible:
         widths[i] = min(widths[i], max(8, room // len(flexible)))
     if title:
         out.print(title, style="bold")
 
     def line(values: Sequence[str]) -> str:
-        parts = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
-        return (" " * gap).join(p.ljust(w) for p, w in zip(parts, widths)).rstrip()
+        parts = [
+            values[i] if len(values[i]) <= widths[i] else values[i][: widths[i] - 1] + "…" for i in shown
+        ]
+        return (" " * gap).join(p.ljust(widths[i]) for p, i in zip(parts, shown)).rstrip()
 
     out.print(line([str(c) for c in columns]), style="bold", soft_wrap=True, markup=False)
     for r in cells:

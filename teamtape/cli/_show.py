@@ -61,7 +61,21 @@ def agent_style(name: str | None) -> str:
     return PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
 
 
+_OMITTED_TEXT = re.compile(r'\{"\$omitted":\s*(\d+)\}')
+
+
+def _omitted_size(value: Any) -> int | None:
+    """The size a recording without content (``--no-content``) kept in place of ``value``, or None."""
+    if isinstance(value, dict) and set(value) == {"$omitted"} and isinstance(value["$omitted"], int):
+        return value["$omitted"]
+    match = _OMITTED_TEXT.fullmatch(value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
+
+
 def _short(value: Any, n: int = 400) -> str:
+    omitted = _omitted_size(value)
+    if omitted is not None:
+        return f"‹{counted(omitted, 'character')} not recorded›"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     text = text.replace("\r", "")
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -101,7 +115,7 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             stamp,
             (f"{agent or '?'}: ", "bold " + agent_style(agent)),
             (label, "dim"),
-            (_short(message_text(p), 1200), ""),
+            (_short(message_text(p) or p.get("content") or "", 1200), ""),
         )
     elif kind == "llm_call":
         usage = p.get("usage") or {}

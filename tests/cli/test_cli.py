@@ -86,6 +86,18 @@ def test_show_renders_who_said_what(recorded_store: Path, capsys: pytest.Capture
     assert f"--store {recorded_store} --json" in hints and f"teamtape sql --store {recorded_store} " in hints
 
 
+@pytest.mark.parametrize("width", [80, 200])
+def test_runs_fit_the_terminal(
+    recorded_store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    assert main(["runs", "--store", str(recorded_store)]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert len(header) <= width and len(row) <= width  # a row is one line: nothing wraps
+    assert "orders" in row and " ok " in row and "$" in row  # the name, the status and the cost stay
+    assert ("tokens in/out" in header) == (width == 200)  # a narrow terminal leaves out detail first
+
+
 def test_cost_by_agent_adds_up(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     by_agent = run_json(capsys, "cost", "--by", "agent", "--store", str(recorded_store))
     by_model = run_json(capsys, "cost", "--by", "model", "--store", str(recorded_store))

@@ -52,6 +52,17 @@ def test_replay_is_identical_and_exits_0(recorded: Any, capsys: pytest.CaptureFi
     rows = teamtape.open_store(store).query("SELECT count(*) AS n FROM runs WHERE replay_of IS NOT NULL")
     assert rows[0]["n"] == 2
 
+    # `runs` tells replays apart, and `cost` does not count the calls they answered from the recording.
+    assert main(["--store", store, "runs"]) == 0
+    assert sum("(replay)" in line for line in capsys.readouterr().out.splitlines()) == 2
+    (recorded_calls,) = teamtape.open_store(store).query(
+        "SELECT count(*) AS n FROM llm_calls WHERE run_id IN (SELECT run_id FROM runs WHERE replay_of IS NULL)"
+    )
+    assert main(["--store", store, "cost", "--json"]) == 0
+    cost = json.loads(capsys.readouterr().out)
+    assert sum(g["llm_calls"] for g in cost["groups"]) == recorded_calls["n"]
+    assert cost["replayed_calls"] == 2 * 4
+
 
 def test_replay_with_a_factory(
     recorded: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
