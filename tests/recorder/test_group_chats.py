@@ -106,11 +106,9 @@ async def test_round_robin_messages_and_turns_mirror_the_result(
     )
 
 
-async def test_a_team_run_is_recorded_in_the_order_things_happened(
+async def test_model_based_selection_is_recorded_with_the_selectors_own_calls(
     serve, client, store_path, recorded, stream
 ) -> None:
-    """The caller reads run_stream from a queue the team fills while it runs on: recorded as read, a
-    tool's run would come before its request and a selection before the task it was made for."""
     server = serve(research_script(["planner", "researcher", "writer"]))
     team = research_team(server, client, stream=stream)
     async with teamtape.record(store=store_path):
@@ -118,7 +116,12 @@ async def test_a_team_run_is_recorded_in_the_order_things_happened(
 
     db = recorded()
     run = db.top_run()
-    db.assert_messages_match(run["run_id"], result.messages)  # the same messages, in the same order
+    assert run["team_type"] == "SelectorGroupChat" and run["status"] == "ok"
+    assert run["stop_reason"] == result.stop_reason == "Text 'TERMINATE' mentioned"
+    db.assert_messages_match(run["run_id"], result.messages)
+    # In the order things happened, though the caller reads run_stream from a queue the team fills while
+    # it runs on: recorded as read, a tool's run would come before its request, and the first selection
+    # before the task it was made for.
     timeline = [
         (e["kind"], e["agent"], e["payload"].get("type"))
         for e in db.events(run["run_id"])
@@ -145,21 +148,6 @@ async def test_a_team_run_is_recorded_in_the_order_things_happened(
         ("agent_turn", "writer", None),
         ("run_ended", None, None),
     ]
-
-
-async def test_model_based_selection_is_recorded_with_the_selectors_own_calls(
-    serve, client, store_path, recorded, stream
-) -> None:
-    server = serve(research_script(["planner", "researcher", "writer"]))
-    team = research_team(server, client, stream=stream)
-    async with teamtape.record(store=store_path):
-        result = await team.run(task="Explain tides.")
-
-    db = recorded()
-    run = db.top_run()
-    assert run["team_type"] == "SelectorGroupChat" and run["status"] == "ok"
-    assert run["stop_reason"] == result.stop_reason == "Text 'TERMINATE' mentioned"
-    db.assert_messages_match(run["run_id"], result.messages)
     selections = db.rows("SELECT selector, selected FROM speaker_selections ORDER BY seq")
     assert selections == [
         {"selector": "SelectorGroupChatManager", "selected": ["planner"]},
