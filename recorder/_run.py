@@ -268,21 +268,34 @@ class RunRecorder:
             failures.report("a message", e)
 
     def record_yielded(self, item: Any) -> None:
-        """Record what a participant agent just yielded, before the team passes it on to its output."""
-        message = item.chat_message if type(item).__name__ == "Response" else item
-        message_id = getattr(message, "id", None)
-        if isinstance(message_id, str):
-            self._recorded_at_yield.add(message_id)
+        """Record what a participant agent just yielded, before the team passes it on to its output
+        (once: an agent may pass on what a teammate it runs yielded). Never raises."""
+        try:
+            message = item.chat_message if type(item).__name__ == "Response" else item
+            message_id = getattr(message, "id", None)
+            if self.ended or message_id in self._recorded_at_yield:
+                return
+            if isinstance(message_id, str):
+                self._recorded_at_yield.add(message_id)
+        except Exception as e:
+            failures.report("a message", e)
+            return
         self.record_item(item)
 
     def record_output(self, item: Any) -> None:
         """Record what the team puts on its output (its ``run_stream``), unless it was recorded where a
-        participant yielded it."""
-        message_id = getattr(item, "id", None)
-        if isinstance(message_id, str) and message_id in self._recorded_at_yield:
-            self._recorded_at_yield.discard(message_id)
-        elif type(item).__name__ != "GroupChatTermination":  # the stream's end, not an item of it
-            self.record_item(item)
+        participant yielded it. Never raises."""
+        try:
+            message_id = getattr(item, "id", None)
+            if isinstance(message_id, str) and message_id in self._recorded_at_yield:
+                self._recorded_at_yield.discard(message_id)
+                return
+            if self.ended or type(item).__name__ == "GroupChatTermination":  # not an item of the stream
+                return
+        except Exception as e:
+            failures.report("a message", e)
+            return
+        self.record_item(item)
 
     def record_message(self, message: Any) -> None:
         """Record a message once: one already recorded in this run (same id) is skipped."""

@@ -64,13 +64,16 @@ async def finish(run: RunRecorder, status: str, owner: Any, error: BaseException
 
 def record_output_at_source(team: Any, run: RunRecorder) -> Callable[[], None] | None:
     """Record a group chat's output where it is made, not when the caller reads it; returns what undoes
-    that, or None for a team without an output queue (its stream is recorded as it is read).
+    that, or None where the stream is to be recorded as it is read: a team without an output queue, or
+    one whose queue is recorded already (a subclass's ``run_stream`` calling its base class's).
 
     The caller reads ``run_stream`` from a queue the team fills while it runs on, so by the time it
     reads an agent's tool call request, the tool may have run and the next model call may be done:
     recorded as read, effects would come before their causes. So what the participants yield is recorded
     as they yield it (see ``_turns``), and what the manager puts on the queue (the task, selections,
-    events of nested teams) as it puts it. The stream's items and their order are unchanged.
+    events of nested teams) as it puts it. The stream's items and their order are unchanged; what
+    the team still says after its caller stopped reading (it runs on until its runtime is idle) is
+    recorded too, up to the end of the run.
     """
     queue = getattr(team, "_output_message_queue", None)
     if not isinstance(queue, asyncio.Queue) or "put" in vars(queue):
@@ -78,7 +81,7 @@ def record_output_at_source(team: Any, run: RunRecorder) -> Callable[[], None] |
     put_on_queue = queue.put
 
     async def put(item: Any) -> None:
-        safely("a message", run.record_output, item)
+        run.record_output(item)  # never raises
         await put_on_queue(item)
 
     queue.put = put  # type: ignore[method-assign]

@@ -69,7 +69,9 @@ def wrap_execute_tool_call(original: Callable[..., Any]) -> Callable[..., Any]:
                 "child_run_id": state.get("child_run_id"),
             }
             if error is not None:
-                payload.update(result=str(error), is_error=True, error=error_payload(error))
+                # A cancelled call has no message of its own: say what became of it.
+                said = str(error) or f"{type(error).__name__}: the tool did not finish"
+                payload.update(result=said, is_error=True, error=error_payload(error))
             else:
                 execution = result[1] if isinstance(result, tuple) and len(result) == 2 else result
                 payload["result"] = to_jsonable(getattr(execution, "content", execution))

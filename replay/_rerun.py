@@ -174,7 +174,7 @@ async def replay_run(
 
 def _name(run: Any) -> str | None:
     name = run.started.get("name")
-    return f"{name} (replay)" if name else None
+    return f"{name} (replay)" if name else None  # `teamtape runs` reads this suffix (cli/_browse._run_title)
 
 
 def numbered_calls(store: Store, run: str) -> list[dict[str, Any]]:

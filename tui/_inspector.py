@@ -20,7 +20,7 @@ from textual.widgets import Static
 from ._data import EventDetail
 from ._format import fmt_cost, fmt_duration, fmt_offset, printable
 from ._timeline import GLYPHS, Entry, Marker
-from ._tracebacks import left_out_note, without_recorder_frames
+from ._tracebacks import error_line, left_out_note, without_recorder_frames
 
 MAX_TEXT = 20_000
 
@@ -63,7 +63,7 @@ def _error(err: Any) -> list[RenderableType]:
     if not isinstance(err, dict):
         return [_section("Error"), _text(err, "bold red")]
     # AutoGen puts an agent's own traceback in the message of the error it raises in the team.
-    message = without_recorder_frames(f"{err.get('type') or 'Error'}: {err.get('message') or ''}")
+    message = without_recorder_frames(error_line(err.get("type"), str(err.get("message") or "")))
     traceback = without_recorder_frames(str(err.get("traceback") or ""))
     out: list[RenderableType] = [_section("Error"), Text(printable(message.text), style="bold red")]
     if traceback.text:

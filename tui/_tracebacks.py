@@ -17,24 +17,29 @@ from pathlib import Path
 _FRAME = re.compile(r'^(?P<indent>\s*)File "(?P<path>[^"]+)", line \d+')
 
 
+_INSTALLED_ELSEWHERE = "/teamtape/recorder/"
+"""Where the recorder's files are in any installed copy of teamtape (another machine's traceback)."""
+
+
 @cache
-def _recorder_modules() -> frozenset[str]:
-    """File names of teamtape's recorder modules (``_turns.py``, ``otlp/_sink.py``...)."""
+def _recorder_folders() -> tuple[str, ...]:
+    """The folders of this installation's recorder (in a source checkout, not under ``teamtape/``)."""
     spec = find_spec("teamtape.recorder")
     locations = spec.submodule_search_locations if spec is not None else None
-    names: set[str] = set()
-    for folder in locations or []:
-        root = Path(folder)
-        names.update(p.relative_to(root).as_posix() for p in root.rglob("*.py"))
-    return frozenset(names)
+    return tuple(Path(folder).resolve().as_posix() + "/" for folder in locations or [])
 
 
 def is_recorder_frame(path: str) -> bool:
-    """Whether a traceback frame's file is one of teamtape's recorder modules, wherever it was installed
-    (a traceback may have been recorded on another machine)."""
+    """Whether a traceback frame's file is one of teamtape's recorder modules: in this installation, or
+    in an installed teamtape anywhere (a traceback may have been recorded on another machine)."""
     posix = path.replace("\\", "/")
-    _, sep, module = posix.rpartition("/recorder/")
-    return bool(sep) and module in _recorder_modules()
+    return _INSTALLED_ELSEWHERE in posix or posix.startswith(_recorder_folders())
+
+
+def error_line(error_type: str | None, message: str) -> str:
+    """``Type: message``, or the type alone when there is no message (a cancellation has none)."""
+    error_type = error_type or "Error"
+    return f"{error_type}: {message}" if message else error_type
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from teamtape.store import TeamtapeError
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "store"):
         args.store = None
     show_warning = warnings.showwarning
-    warnings.showwarning = _show_warning
+    warnings.showwarning = _one_line_for_teamtape(show_warning)
     try:
         return int(args.func(args) or 0)
     except TeamtapeError as e:
@@ -72,25 +72,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = show_warning
 
 
-_python_show_warning = warnings.showwarning
+def _one_line_for_teamtape(show_warning: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints teamtape's own warnings as one line for a person (no
+    Python file, line and source) and hands any other warning (e.g. of the script ``teamtape run``
+    runs) to ``show_warning``."""
 
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        text = str(message)
+        if not text.startswith("teamtape"):
+            show_warning(message, category, filename, lineno, file, line)
+            return
+        text = text.removeprefix("teamtape: ").removeprefix("teamtape ")
+        print(f"teamtape: warning: {text}", file=file or sys.stderr)
 
-def _show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """teamtape's own warnings as one line for a person (no Python file, line and source); any other
-    warning (e.g. of the script ``teamtape run`` runs) as Python shows it."""
-    text = str(message)
-    if not text.startswith("teamtape"):
-        _python_show_warning(message, category, filename, lineno, file, line)
-        return
-    text = text.removeprefix("teamtape: ").removeprefix("teamtape ")
-    print(f"teamtape: warning: {text}", file=file or sys.stderr)
+    return show
 
 
 if __name__ == "__main__":  # pragma: no cover

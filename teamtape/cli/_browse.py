@@ -110,7 +110,7 @@ def runs_command(args: argparse.Namespace) -> int:
 
 def _run_title(run: dict[str, Any]) -> str:
     """A run's name and team type; a replay says so first, where a narrow column does not cut it."""
-    name = (run["name"] or "").removesuffix(" (replay)")  # how teamtape replay names its runs
+    name = (run["name"] or "").removesuffix(" (replay)")  # how replay/_rerun._name names its runs
     title = " · ".join(part for part in (name, run["team_type"]) if part)
     return f"(replay) {title}" if run["replay_of"] else title
 
@@ -178,7 +178,11 @@ def cost_command(args: argparse.Namespace) -> int:
         )
         return 0
     if not rows:
-        print("No LLM calls recorded yet. Try `teamtape demo`.")
+        print(
+            f"Only replays: {counted(served['n'], 'model call')} answered from recordings, which cost nothing."
+            if served["n"]
+            else "No LLM calls recorded yet. Try `teamtape demo`."
+        )
         return 0
     print_table(
         [args.by, "llm calls", "tokens in/out", "cached in", "cost"],

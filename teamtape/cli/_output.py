@@ -46,9 +46,11 @@ def quiet_autogen_errors() -> Iterator[None]:
     handler = logging.NullHandler()
     logger = logging.getLogger("autogen_core")
     logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False  # nor through handlers configured elsewhere
     try:
         yield
     finally:
+        logger.propagate = propagate
         logger.removeHandler(handler)
 
 

@@ -58,16 +58,21 @@ def _exit_code(e: SystemExit) -> int:
 
 
 def _check_module(name: str) -> None:
-    """Refuse a module ``python -m`` would not find (from the current directory), before recording."""
+    """Refuse a module whose top-level package ``python -m`` would not find (from the current
+    directory), before recording. Only the top level is looked up: that imports nothing, while
+    looking up ``pkg.mod`` would run ``pkg/__init__.py`` before recording starts."""
+    top = name.partition(".")[0]
     sys.path.insert(0, os.getcwd())
     try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError) as e:
-        raise TeamtapeError(f"cannot run module {name}: {e}") from None
+        spec = importlib.util.find_spec(top) if top else None
+    except (ImportError, ValueError):
+        spec = None
     finally:
         sys.path.remove(os.getcwd())
     if spec is None:
-        raise TeamtapeError(f"no module named {name} (teamtape run -m takes a module python -m could run)")
+        raise TeamtapeError(
+            f"no module named {top or name} (teamtape run -m takes a module python -m could run)"
+        )
 
 
 def _summary(recorder: Any, runs: int, flag: str) -> str:

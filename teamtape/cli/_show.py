@@ -15,7 +15,7 @@ from rich.text import Text
 from teamtape.store import message_text
 from teamtape.store.db import rows_as_dicts
 from teamtape.tui._format import printable
-from teamtape.tui._tracebacks import without_recorder_frames
+from teamtape.tui._tracebacks import error_line, without_recorder_frames
 
 from ._output import console, counted, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
 
@@ -199,7 +199,7 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
                 out,
                 indent,
                 ("  ✗ ", "bold red"),
-                (f"{err.get('type')}: {_short(message.strip(), 2000)}", "red"),
+                (error_line(err.get("type"), _short(message.strip(), 2000)), "red"),
             )
             traceback = without_recorder_frames(remote_tb.strip() or str(err.get("traceback") or ""))
             if traceback.text:

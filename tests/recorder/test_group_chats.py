@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from autogen_agentchat.agents import AssistantAgent, UserProxyAgent
+from autogen_agentchat.agents import AssistantAgent, BaseChatAgent, UserProxyAgent
+from autogen_agentchat.base import Response
 from autogen_agentchat.conditions import MaxMessageTermination, TextMentionTermination
-from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, TextMessage
 from autogen_agentchat.teams import RoundRobinGroupChat, SelectorGroupChat
 
 import teamtape
@@ -314,3 +315,44 @@ async def test_reset_starts_a_new_session(store_dir) -> None:
             await team.run(task="after reset")
     sessions = [r["session_id"] for r in rec.store.query("SELECT session_id FROM runs ORDER BY started_at")]
     assert sessions[0] == sessions[1] != sessions[2]
+
+
+class Lead(BaseChatAgent):
+    """A participant that answers by passing on what its teammate (also in the team) says."""
+
+    def __init__(self, teammate: AssistantAgent) -> None:
+        super().__init__("lead", "Asks its teammate.")
+        self.teammate = teammate
+
+    @property
+    def produced_message_types(self) -> Sequence[type[BaseChatMessage]]:
+        return (TextMessage,)
+
+    async def on_messages(self, messages, cancellation_token) -> Response:  # type: ignore[no-untyped-def]
+        async for item in self.on_messages_stream(messages, cancellation_token):
+            if isinstance(item, Response):
+                return item
+        raise AssertionError("the teammate gave no response")
+
+    async def on_messages_stream(self, messages, cancellation_token):  # type: ignore[no-untyped-def]
+        async for item in self.teammate.on_messages_stream(messages, cancellation_token):
+            yield item
+
+    async def on_reset(self, cancellation_token) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+async def test_what_a_participant_passes_on_from_a_teammate_is_recorded_once(
+    serve, client, store_path, recorded
+) -> None:
+    server = serve(["hello world"])
+    writer = AssistantAgent("writer", model_client=client(server), model_client_stream=True)
+    team = RoundRobinGroupChat([Lead(writer), writer], max_turns=1)
+    async with teamtape.record(store=store_path):
+        result = await team.run(task="Say hello.")
+
+    db = recorded()
+    run = db.top_run()
+    db.assert_messages_match(run["run_id"], result.messages)
+    chunks = [e["payload"] for e in db.events(run["run_id"], "message_chunks")]
+    assert [c["text"] for c in chunks] == ["hello world"]  # the stream once, not once per agent passing it on

@@ -5,11 +5,11 @@ from __future__ import annotations
 import doctest
 
 from teamtape.tui import _tracebacks
-from teamtape.tui._tracebacks import without_recorder_frames
+from teamtape.tui._tracebacks import error_line, without_recorder_frames
 
 CHAINED = """\
 Traceback (most recent call last):
-  File "/srv/app/recorder/_mine.py", line 12, in mine
+  File "/srv/app/recorder/_turns.py", line 12, in mine
     return helper()
   File "/opt/venv/lib/python3.11/site-packages/teamtape/recorder/_models.py", line 275, in create
     result = await call_create(original, self, messages, args, kwargs)
@@ -32,8 +32,8 @@ def test_only_teamtapes_recorder_frames_are_left_out() -> None:
     assert shown.hidden_frames == 2
     assert "_models.py" not in shown.text and "call_create" not in shown.text and "^^^" not in shown.text
     assert "_sink.py" not in shown.text  # recorded on Windows: still teamtape's
-    # A user's own folder named ``recorder`` with a module teamtape does not have is theirs.
-    assert '"/srv/app/recorder/_mine.py", line 12, in mine\n    return helper()' in shown.text
+    # A user's own folder named ``recorder`` is theirs, whatever its modules are called.
+    assert '"/srv/app/recorder/_turns.py", line 12, in mine\n    return helper()' in shown.text
     for kept in ("KeyError: 'x'", "During handling", "/srv/app/team.py", "run()", "ValueError: boom"):
         assert kept in shown.text
     assert shown.note == "(2 teamtape frames left out: --json has the traceback as recorded)"
@@ -48,3 +48,9 @@ def test_a_traceback_without_teamtape_frames_is_unchanged() -> None:
 def test_docstring_example_runs() -> None:
     result = doctest.testmod(_tracebacks)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_an_error_without_a_message_is_named_by_its_type() -> None:
+    assert error_line("CancelledError", "") == "CancelledError"  # not "CancelledError: "
+    assert error_line("ValueError", "boom") == "ValueError: boom"
+    assert error_line(None, "boom") == "Error: boom"
