@@ -70,6 +70,10 @@ class Recorder:
         self.pid = os.getpid()
         self.sessions: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self.open_runs: dict[str, Any] = {}
+        # The run of a group chat, by the id of each of its participants and of its output queue, while
+        # it runs (see _runs.record_output_at_source): found from where no run is current, e.g. the
+        # handlers of a runtime the user started before the run (``RoundRobinGroupChat(..., runtime=rt)``).
+        self.team_runs: dict[int, Any] = {}
         self.run_ids: list[str] = []
         # Extra run_started fields for top-level runs (e.g. replay_of, fork_of set by teamtape replay).
         self.top_level_extra: dict[str, Any] = {}

@@ -86,11 +86,16 @@ def record_output_at_source(team: Any, run: RunRecorder) -> Callable[[], None] |
 
     queue.put = put  # type: ignore[method-assign]
     run.yielding_participants = frozenset(map(id, getattr(team, "_participants", None) or []))
+    keys = [*run.yielding_participants, id(queue)]
+    run.recorder.team_runs.update(dict.fromkeys(keys, run))
 
     def undo() -> None:
         if vars(queue).get("put") is put:
             del queue.put
         run.yielding_participants = frozenset()
+        for key in keys:
+            if run.recorder.team_runs.get(key) is run:
+                del run.recorder.team_runs[key]
 
     return undo
 

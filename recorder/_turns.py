@@ -44,7 +44,7 @@ class _Turn:
     def __init__(self, agent: Any, messages: Any) -> None:
         self.agent = agent
         self.name = str(getattr(agent, "name", type(agent).__name__))
-        self.run: RunRecorder | None = current_run.get()
+        self.run: RunRecorder | None = current_run.get() or _team_run_of(agent)
         self.direct: RunRecorder | None = None
         if self.run is None:
             self.direct = self.run = start_run(agent, list(messages or []) or None)
@@ -96,6 +96,17 @@ class _Turn:
         if error is not None:
             payload["error"] = error_payload(error)
         self.run.emit_payload("agent_turn", self.name, payload)
+
+
+def _team_run_of(member: Any) -> RunRecorder | None:
+    """The recorded run of the group chat ``member`` (a participant, or a manager by its output queue)
+    belongs to, for code running where no run is current (a runtime started outside the run)."""
+    recorder = active()
+    if recorder is None or not recorder.team_runs:
+        return None
+    return recorder.team_runs.get(id(member)) or recorder.team_runs.get(
+        id(getattr(member, "_output_message_queue", None))
+    )
 
 
 def _should_record(agent: Any) -> bool:
@@ -273,8 +284,12 @@ def _is_manager(obj: Any) -> bool:
 def wrap_select_speaker(original: Callable[..., Any]) -> Callable[..., Any]:
     async def select_speaker(self: Any, thread: Any, *args: Any, **kwargs: Any) -> Any:
         run = current_run.get()
+        run_token = None
         if run is None:
-            return await original(self, thread, *args, **kwargs)
+            run = _team_run_of(self)
+            if run is None:
+                return await original(self, thread, *args, **kwargs)
+            run_token = current_run.set(run)  # the selector's model call is this run's
         label = SELECTOR_LABELS.get(type(self).__name__, type(self).__name__)
         token = current_agent.set(label)
         selection: dict[str, Any] = {}
@@ -285,6 +300,8 @@ def wrap_select_speaker(original: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             current_selection.reset(selection_token)
             current_agent.reset(token)
+            if run_token is not None:
+                current_run.reset(run_token)
         selected = [result] if isinstance(result, str) else list(result or [])
         safely(
             "a speaker selection",

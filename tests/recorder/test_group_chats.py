@@ -9,6 +9,7 @@ from autogen_agentchat.base import Response
 from autogen_agentchat.conditions import MaxMessageTermination, TextMentionTermination
 from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, TextMessage
 from autogen_agentchat.teams import RoundRobinGroupChat, SelectorGroupChat
+from autogen_core import SingleThreadedAgentRuntime
 
 import teamtape
 from teamtape.demo.script import Script, message_text
@@ -356,3 +357,25 @@ async def test_what_a_participant_passes_on_from_a_teammate_is_recorded_once(
     db.assert_messages_match(run["run_id"], result.messages)
     chunks = [e["payload"] for e in db.events(run["run_id"], "message_chunks")]
     assert [c["text"] for c in chunks] == ["hello world"]  # the stream once, not once per agent passing it on
+
+
+async def test_a_team_on_a_runtime_started_outside_the_run_is_one_run(
+    serve, client, store_path, recorded
+) -> None:
+    """The runtime's handlers were started before the run, so no run is current in them: each agent
+    turn would otherwise become a run of its own, and the selector's model calls would be lost."""
+    server = serve(research_script(["planner", "researcher", "writer"]))
+    runtime = SingleThreadedAgentRuntime()
+    runtime.start()
+    team = research_team(server, client, runtime=runtime)
+    async with teamtape.record(store=store_path):
+        result = await team.run(task="Explain tides.")
+    await runtime.stop_when_idle()
+
+    db = recorded()
+    (run,) = db.runs()
+    db.assert_messages_match(run["run_id"], result.messages)
+    assert [e["agent"] for e in db.events(run["run_id"], "agent_turn")] == ["planner", "researcher", "writer"]
+    calls = [c["agent"] for c in db.rows("SELECT agent FROM llm_calls ORDER BY seq")]
+    assert calls.count("selector") == 3 and len(calls) == len(server.requests)
+    assert run["tool_calls"] == 1
