@@ -53,6 +53,11 @@ def _facts(rows: list[tuple[str, Any]]) -> Table:
     return grid
 
 
+def _known(count: Any) -> str:
+    """A count, or ``?`` where nobody reported it."""
+    return "?" if count is None else str(count)
+
+
 def _section(title: str) -> Rule:
     return Rule(Text(title, style="bold"), align="left", style="dim")
 
@@ -104,7 +109,8 @@ def render_llm_call(entry: Entry, p: dict[str, Any], detail: EventDetail | None)
                 ("cached", "yes" if p.get("cached") else "no"),
                 (
                     "tokens",
-                    f"{usage.get('input_tokens', '?')} in · {usage.get('output_tokens', '?')} out"
+                    # None: the call reported no usage (it failed, or a stream without include_usage)
+                    f"{_known(usage.get('input_tokens'))} in · {_known(usage.get('output_tokens'))} out"
                     + (
                         f" · {usage['cache_read_tokens']} cache read"
                         if usage.get("cache_read_tokens")

@@ -432,6 +432,16 @@ async def test_real_autogen_runs_from_the_demo(demo_store: Path) -> None:
         assert "InternalServerError" in inspected and "_openai_client.py" in inspected
         assert "/recorder/_" not in inspected, "teamtape's own wrapper frames are left out"
         assert "teamtape frames left out" in inspected
+        # The failed model call's inspector: unknown token counts are '?', and it lists every message
+        # the model was sent (the call is stored as a delta on the agent's earlier call).
+        for _ in range(len(screen.timeline.entries)):
+            await pilot.press("up")
+            await settle(pilot)
+            if screen.timeline.current.kind == "llm_call":
+                break
+        failed_call = _inspector_text(app)
+        assert "? in · ? out" in failed_call and "None" not in failed_call
+        assert "Request: 6 message(s)" in failed_call and "SystemMessage" in failed_call
 
 
 @pytest.mark.parametrize("case", ["missing", "corrupt"])
