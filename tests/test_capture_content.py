@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,12 @@ async def test_no_content_keeps_structure_and_cost_but_no_words(
     assert "$omitted" not in text and SECRET_PHRASE not in text
     assert "task: ‹" in text and "characters not recorded›" in text
     assert "lookup_order(‹" in text  # the tool call is shown, its arguments are not
+    # A replay says why it cannot be done (nothing to serve), not that the recording is damaged.
+    teamtape_exe = str(Path(sys.executable).with_name("teamtape"))
+    replay = subprocess.run(
+        [teamtape_exe, "replay", "last", "--store", str(store_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert replay.returncode == 2 and "was recorded without content" in replay.stderr
