@@ -377,15 +377,22 @@ def resolve_run_ref(con: duckdb.DuckDBPyConnection, ref: str) -> str:
     if len(matches) > 1:
         listed = ", ".join(matches[:5])
         raise RunNotFoundError(f"'{ref}' matches several runs ({listed}...). Type more characters of the id.")
+    # Ids that begin like ``ref`` with a typo: as long as ``ref``, similar enough to be one (not ids that
+    # merely rank first among unrelated ones).
     close = [
         r[0]
         for r in con.execute(
-            "SELECT run_id FROM runs ORDER BY jaro_winkler_similarity(run_id, ?) DESC, started_at DESC LIMIT 3",
-            [ref],
+            "SELECT run_id, jaro_winkler_similarity(left(run_id, length(?)), ?) AS similarity FROM runs "
+            "WHERE similarity >= ? ORDER BY similarity DESC, started_at DESC LIMIT 3",
+            [ref, ref, CLOSE_MATCH_SIMILARITY],
         ).fetchall()
     ]
     hint = f" Close matches: {', '.join(close)}." if close else ""
     raise RunNotFoundError(f"No run '{ref}' in this store.{hint} `teamtape runs` lists them.")
+
+
+CLOSE_MATCH_SIMILARITY = 0.8
+"""How alike (Jaro-Winkler) the start of a run id must be to an unknown reference to be suggested."""
 
 
 def open_store(path: str | os.PathLike[str] | None = None, *, create: bool = False) -> Store:

@@ -125,9 +125,15 @@ def test_sql_json_and_read_only(recorded_store: Path, capsys: pytest.CaptureFixt
 
 
 def test_unknown_run_names_close_matches(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["show", "ffffffff", "--store", str(recorded_store)]) == 2
+    run_id = run_json(capsys, "runs", "--store", str(recorded_store))["runs"][0]["run_id"]  # type: ignore[index]
+    typo = run_id[:5] + ("0" if run_id[5] != "0" else "1") + run_id[6:10]
+    assert main(["show", typo, "--store", str(recorded_store)]) == 2
     err = capsys.readouterr().err
-    assert "No run 'ffffffff'" in err and "Close matches" in err
+    assert f"No run '{typo}'" in err and f"Close matches: {run_id}." in err
+    # An id like none of them gets no suggestions: they would only be unrelated ids.
+    assert main(["show", "zzzzzzzz", "--store", str(recorded_store)]) == 2
+    err = capsys.readouterr().err
+    assert "No run 'zzzzzzzz'" in err and "Close matches" not in err
 
 
 def test_missing_store_explains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

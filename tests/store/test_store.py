@@ -172,7 +172,10 @@ def test_run_references(store_dir: Path) -> None:
     first, second = write_run(w), write_run(w)
     assert store.resolve_run("last") == second
     assert store.resolve_run(first[:10]) == first
-    with pytest.raises(RunNotFoundError, match="Close matches"):
+    typo = first[:3] + ("0" if first[3] != "0" else "1") + first[4:8]
+    with pytest.raises(RunNotFoundError, match=f"Close matches: .*{first}"):
+        store.resolve_run(typo)
+    with pytest.raises(RunNotFoundError, match="No run 'zzzz' in this store. `teamtape runs`"):
         store.resolve_run("zzzz")
 
 
