@@ -216,6 +216,22 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
         _line(out, indent, stamp, ("! ", "yellow"), (str(p.get("message")), "yellow"))
 
 
+def _message_id(event: dict[str, Any]) -> str | None:
+    """The id of the message an event is (or streamed), if it is one."""
+    if event["kind"] == "message":
+        return event["payload"].get("id")
+    if event["kind"] == "message_chunks":
+        return event["payload"].get("full_message_id")
+    return None
+
+
+def _message_ids(doc: dict[str, Any]) -> set[str]:
+    """The ids of the messages a run (and its nested runs) recorded: an agent that streams a nested
+    run's messages (AgentTool) passes them on in its own run too, where they need not be shown twice."""
+    own = {m for m in map(_message_id, doc["events"]) if m}
+    return own.union(*(_message_ids(child) for child in doc["children"]))
+
+
 def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
     run = doc["run"]
     title = " · ".join(x for x in (run.get("name"), run.get("team_type")) if x)
@@ -243,6 +259,7 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
         ),
     )
     children = list(doc["children"])
+    shown_nested = {m for child in children for m in _message_ids(child)}
     for e in doc["events"]:
         while (
             children
@@ -251,7 +268,7 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
             and children[0]["run"]["started_at"] <= e["ts"]
         ):
             _render(out, children.pop(0), indent + "    │ ")
-        if e["kind"] in HIDDEN_KINDS or e["kind"] == "run_started":
+        if e["kind"] in HIDDEN_KINDS or e["kind"] == "run_started" or _message_id(e) in shown_nested:
             continue
         _render_event(out, e, indent)
     for child in children:

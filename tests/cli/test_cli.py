@@ -218,6 +218,14 @@ def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureF
         str(tmp_path / "demo"),
     )
     assert nested["rows"][0]["n"] >= 1, "the AgentTool call is a nested run"
+    # The nested run's messages are shown in its block, not again where the agent passed them on.
+    (with_tool,) = by_name["memory_and_agent_tool"]
+    assert main(["show", with_tool["run_id"], "--store", str(tmp_path / "demo")]) == 0
+    shown = capsys.readouterr().out
+    assert (
+        shown.count("translator: Prueba") == 1
+        and "│ " in shown.split("translator: Prueba")[0].splitlines()[-1]
+    )
     (failed,) = by_name["failing_tool_run"]
     assert main(["show", failed["run_id"], "--store", str(tmp_path / "demo")]) == 0
     shown = capsys.readouterr().out
