@@ -352,6 +352,10 @@ def _row_to_event(row: dict[str, Any]) -> Event:
     )
 
 
+CLOSE_MATCH_SIMILARITY = 0.8
+"""How alike (Jaro-Winkler) the start of a run id must be to an unknown reference to be suggested."""
+
+
 def resolve_run_ref(con: duckdb.DuckDBPyConnection, ref: str) -> str:
     """Resolve ``last``, a full id or a unique prefix against the runs table."""
     ref = ref.strip()
@@ -389,10 +393,6 @@ def resolve_run_ref(con: duckdb.DuckDBPyConnection, ref: str) -> str:
     ]
     hint = f" Close matches: {', '.join(close)}." if close else ""
     raise RunNotFoundError(f"No run '{ref}' in this store.{hint} `teamtape runs` lists them.")
-
-
-CLOSE_MATCH_SIMILARITY = 0.8
-"""How alike (Jaro-Winkler) the start of a run id must be to an unknown reference to be suggested."""
 
 
 def open_store(path: str | os.PathLike[str] | None = None, *, create: bool = False) -> Store:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import warnings
 from pathlib import Path
@@ -175,7 +176,7 @@ def test_run_references(store_dir: Path) -> None:
     typo = first[:3] + ("0" if first[3] != "0" else "1") + first[4:8]
     with pytest.raises(RunNotFoundError, match=f"Close matches: .*{first}"):
         store.resolve_run(typo)
-    with pytest.raises(RunNotFoundError, match="No run 'zzzz' in this store. `teamtape runs`"):
+    with pytest.raises(RunNotFoundError, match=re.escape("No run 'zzzz' in this store. `teamtape runs`")):
         store.resolve_run("zzzz")
 
 
