@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 
 def fmt_cost(usd: float | None, *, unpriced: int = 0) -> str:
-    """A cost in dollars; unknown costs are ``?`` (never a silent 0).
+    """A cost in dollars; unknown costs are ``?`` (never a silent 0), and a cheap call's cost keeps two
+    significant digits (not ``$0.0000``).
 
     Example:
         >>> fmt_cost(0.01234), fmt_cost(None), fmt_cost(12.5), fmt_cost(0.5, unpriced=1)
         ('$0.0123', '?', '$12.50', '$0.5000+?')
+        >>> fmt_cost(0.0000421), fmt_cost(0.0)
+        ('$0.000042', '$0.0000')
     """
     if usd is None:
         return "?"
+    if 0 < usd < 0.0001:
+        digits = min(8, 1 - math.floor(math.log10(usd)))
+        return f"${usd:.{digits}f}" + ("+?" if unpriced else "")
     text = f"${usd:.2f}" if usd >= 10 else f"${usd:.4f}"
     return text + ("+?" if unpriced else "")
 

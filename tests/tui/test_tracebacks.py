@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
-from teamtape.tui import _tracebacks
 from teamtape.tui._tracebacks import error_line, without_recorder_frames
 
 CHAINED = """\
@@ -43,11 +40,6 @@ def test_a_traceback_without_teamtape_frames_is_unchanged() -> None:
     plain = 'Traceback (most recent call last):\n  File "/srv/app/team.py", line 3, in main\n    run()\nValueError: boom'
     shown = without_recorder_frames(plain)
     assert shown.text == plain and shown.hidden_frames == 0 and shown.note == ""
-
-
-def test_docstring_example_runs() -> None:
-    result = doctest.testmod(_tracebacks)
-    assert result.failed == 0 and result.attempted > 0
 
 
 def test_an_error_without_a_message_is_named_by_its_type() -> None:
