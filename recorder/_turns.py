@@ -228,9 +228,14 @@ def wrap_manager_handler(original: Callable[..., Any]) -> Callable[..., Any]:
         if label is None and not _is_manager(self):
             return await original(self, message, *args, **kwargs)
         token = current_agent.set(label or type(self).__name__)
+        # On a runtime started outside the run, no run is current here: the manager's team run is.
+        team_run = _team_run_of(self) if current_run.get() is None else None
+        run_token = current_run.set(team_run) if team_run is not None else None
         try:
             return await original(self, message, *args, **kwargs)
         finally:
+            if run_token is not None:
+                current_run.reset(run_token)
             current_agent.reset(token)
 
     return on_message_impl

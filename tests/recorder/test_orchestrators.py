@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.teams import DiGraphBuilder, GraphFlow, MagenticOneGroupChat
+from autogen_core import SingleThreadedAgentRuntime
 
 import teamtape
 from teamtape.demo.script import Script, last_message_text
@@ -41,18 +43,25 @@ def orchestrator_script() -> Script:
     return script
 
 
+@pytest.mark.parametrize("runtime", ["its own", "started outside the run"])
 async def test_magentic_one_records_the_orchestrators_calls_and_its_final_answer(
-    serve, client, store_path, recorded
+    serve, client, store_path, recorded, runtime
 ) -> None:
     server = serve(orchestrator_script())
     model = client(server)
     analyst = AssistantAgent("analyst", model_client=model, system_message="You are the analyst.")
-    team = MagenticOneGroupChat([analyst], model_client=model)
+    outside = SingleThreadedAgentRuntime() if runtime == "started outside the run" else None
+    if outside is not None:
+        outside.start()  # its handlers run where no run is current
+    team = MagenticOneGroupChat([analyst], model_client=model, runtime=outside)
     async with teamtape.record(store=store_path):
         result = await team.run(task="What is 6 * 7?")
+    if outside is not None:
+        await outside.stop_when_idle()
 
     db = recorded()
-    run = db.top_run()
+    (run,) = db.runs()
+    assert db.rows("SELECT selected FROM speaker_selections") == [{"selected": ["analyst"]}]
     assert (run["team_type"], run["status"]) == ("MagenticOneGroupChat", "ok")
     assert run["stop_reason"] == result.stop_reason
     db.assert_messages_match(run["run_id"], result.messages)
