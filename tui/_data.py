@@ -316,9 +316,10 @@ def _whole_request(
         "WHERE run_id = ? AND kind = 'llm_call' AND seq < ? ORDER BY seq",
         [run_id, seq],
     ).fetchall()
-    calls = [(str(call_id), json.loads(text)) for call_id, text in earlier if text]
     calls = [
-        (call_id, earlier_request) for call_id, earlier_request in calls if isinstance(earlier_request, dict)
+        (str(call_id), parsed)
+        for call_id, text in earlier
+        if isinstance(parsed := json.loads(text or "null"), dict)
     ]
     this_call = "\x00this call"  # a key no recorded call id can be
     messages = resolve_request_messages([*calls, (this_call, request)])[this_call]
