@@ -161,25 +161,45 @@ def _write(use: TapeUse) -> None:
     write_tape(tape, use.path)
 
 
+_OUTCOMES = (pytest.skip.Exception, pytest.xfail.Exception, pytest.exit.Exception, KeyboardInterrupt)
+"""What a test raises to say how it ends, not that it failed: passed on untouched."""
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     missing = item.stash.get(_MISSING, None)
     if missing is not None:
         pytest.fail(missing, pytrace=False)  # before the test body: it would reach the real model
-    outcome_error: BaseException | None = None
+    test_error: BaseException | None = None
     try:
         result = yield
+    except _OUTCOMES:
+        raise
     except BaseException as e:
-        outcome_error = e
+        test_error = e
         result = None
     use = item.stash.get(_KEY, None)
     if use is not None and use.replaying:
-        problem = _replay_problem(use)
+        try:
+            problem = _replay_problem(use, failed=test_error is not None)
+        except Exception:
+            if test_error is None:
+                raise
+            problem = None  # the test's own error says more than a comparison that could not be made
         if problem:
+            if test_error is not None:
+                problem += (
+                    f"\n\nThe test itself failed too (the divergence may be why): {_one_line(test_error)}"
+                )
             pytest.fail(problem, pytrace=False)
-    if outcome_error is not None:
-        raise outcome_error
+    if test_error is not None:
+        raise test_error
     return result
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:500]}" if text else type(error).__name__
 
 
 @pytest.hookimpl(wrapper=True)
@@ -190,10 +210,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def _replay_problem(use: TapeUse) -> str | None:
+def _replay_problem(use: TapeUse, *, failed: bool = False) -> str | None:
+    """Why the replay does not match the tape (None: it does). ``failed``: the test raised an error
+    of its own, which is reported instead when the test ran no team at all."""
     from teamtape.replay import Tape
     from teamtape.replay._compare import compare_run_lists
 
+    if not use.recording.run_ids:
+        if failed:
+            return None
+        return (
+            f"teamtape: the test ran no AutoGen team, but its tape {use.path} holds "
+            f"{len(use.session.tape.top_level)} run(s). Run the team in the test, or drop its teamtape marker."
+        )
     stats = use.session.stats
     if stats.mismatches:
         first = stats.mismatches[0]

@@ -58,6 +58,19 @@ async def test_with_the_fixture(teamtape_replay):
 '''
 
 
+EARLY_EXIT = """
+
+@pytest.mark.teamtape
+async def test_early_exit():
+    if os.environ.get("EARLY") == "skip":
+        pytest.skip("no refunds today")
+    if os.environ.get("EARLY") == "raise":
+        raise ValueError("the test's own error")
+    if os.environ.get("EARLY") != "return":
+        await _agent_run("Refund FL-1234, please.")
+"""
+
+
 def _script(tests: int = 1, extra: bool = False) -> Script:
     script = Script()
     route = script.route("refunder", system_contains="You refund flights")
@@ -149,6 +162,7 @@ def test_record_once_then_replay_offline_and_fail_with_the_diff(
             "*diverges from message 4*",
             "-[4] refunder TextMessage:",
             "+[4] refunder ToolCallSummaryMessage:",
+            "*The test itself failed too (the divergence may be why): AssertionError: assert 'Refunded FL-1234.' ==*",
         ]
     )
 
@@ -192,3 +206,28 @@ def test_a_bad_record_mode_is_a_usage_error(inner: pytest.Pytester) -> None:
     result = run(inner, "--record-mode=sometimes", "-k", "test_refund")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*valid modes are: none, once, new_episodes, all*"])
+
+
+def test_the_tests_own_skip_or_error_comes_through(
+    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inner.makepyfile(test_early=INNER + EARLY_EXIT)
+    with ScriptedOpenAIServer(_script()) as server:
+        monkeypatch.setenv("BASE_URL", server.base_url)
+        run(inner, "--record-mode=once", "-k", "test_early_exit").assert_outcomes(passed=1)
+
+    monkeypatch.setenv("EARLY", "skip")
+    run(inner, "-k", "test_early_exit").assert_outcomes(skipped=1)
+
+    monkeypatch.setenv("EARLY", "raise")
+    raised = run(inner, "-k", "test_early_exit")
+    raised.assert_outcomes(failed=1)
+    raised.stdout.fnmatch_lines(["*ValueError: the test's own error*"])
+    assert "No teamtape store" not in raised.stdout.str()
+
+    monkeypatch.setenv("EARLY", "return")
+    no_team = run(inner, "-k", "test_early_exit")
+    no_team.assert_outcomes(failed=1)
+    no_team.stdout.fnmatch_lines(
+        ["*the test ran no AutoGen team, but its tape*test_early_exit.tape.json holds 1 run(s)*"]
+    )
