@@ -134,7 +134,6 @@ async def replay_run(
     tops = tape.top_level
     if not tops:
         raise ReplayError(f"Nothing to replay in {tape.origin}.")
-    _refuse_without_content(tape)
     session = ReplaySession(tape, mode=RecordMode.NONE, execute_tools=execute_tools, fork_at=fork_at)
     if fork_at is not None and fork_at > len(session.book.calls):
         raise ReplayError(
@@ -171,18 +170,6 @@ async def replay_run(
     comparisons = compare_run_lists(tops, replayed.top_level, "fork" if fork_at else "replay", errors)
     mismatches = [str(m) for m in session.stats.mismatches]
     return ReplayReport([r.run_id for r in tops], replay_ids, comparisons, session.stats, fork_at, mismatches)
-
-
-def _refuse_without_content(tape: Tape) -> None:
-    """A recording made without content keeps no prompts or answers to serve: say that, rather than
-    fail later on the first missing piece as if the recording were damaged."""
-    for call in tape.events("llm_call"):
-        request = call.payload.get("request") or {}
-        if "n_messages" in request and not request.get("messages"):
-            raise ReplayError(
-                f"{tape.origin} was recorded without content (--no-content, capture_content=False): "
-                "it keeps no prompts or answers to replay. Record the team with content to replay it."
-            )
 
 
 def _name(run: Any) -> str | None:

@@ -118,6 +118,8 @@ class ReplaySession:
         execute_tools: bool = False,
         fork_at: int | None = None,
     ) -> None:
+        if tape is not None:
+            tape.require_content()
         self.tape = tape
         self.mode = RecordMode.parse(mode)
         if self.mode is RecordMode.ONCE:

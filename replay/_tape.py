@@ -97,6 +97,18 @@ class Tape:
                 "the store or tape is incomplete. Re-export the tape from the store that recorded it."
             ) from None
 
+    def require_content(self) -> None:
+        """Raise :class:`ReplayError` when the session was recorded without content (``--no-content``,
+        ``capture_content=False``): it keeps no prompts or answers to serve. Said up front, rather than
+        as a replay that asks for what the tape does not hold, as if the team had changed."""
+        for call in self.events("llm_call"):
+            request = call.payload.get("request") or {}
+            if "n_messages" in request and not request.get("messages"):
+                raise ReplayError(
+                    f"{self.origin} was recorded without content (--no-content, capture_content=False): "
+                    "it keeps no prompts or answers to replay. Record the team with content to replay it."
+                )
+
     def events(self, kind: str) -> Iterator[Event]:
         """Events of one kind across all runs, in time order."""
         found = [e for r in self.runs for e in r.events if e.kind == kind]

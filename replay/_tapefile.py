@@ -170,6 +170,7 @@ def export_tape(store: Store, run: str, path: str | os.PathLike[str]) -> Tape:
         teamtape.store.errors.RunNotFoundError: The store has no runs yet. ...
     """
     tape = Tape.from_store(store, run)
+    tape.require_content()  # a tape is for replaying: one that cannot be replayed is not written
     write_tape(tape, path)
     return tape
 

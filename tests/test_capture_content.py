@@ -60,3 +60,7 @@ async def test_no_content_keeps_structure_and_cost_but_no_words(
         timeout=120,
     )
     assert replay.returncode == 2 and "was recorded without content" in replay.stderr
+    # Nor is it written to a tape, which would fail later as if the team had changed.
+    tape = store_dir.parent / "no-content.tape.json"
+    assert main(["export", "tape", "last", str(tape), "--store", str(store_dir)]) == 2
+    assert "was recorded without content" in capsys.readouterr().err and not tape.exists()
