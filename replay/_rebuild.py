@@ -154,8 +154,10 @@ class _Rewriter:
         self.session_key = session_key
         self.live_model = live_model
         self.live = live
+        self.stubbed: list[str] = []  # the tools that became RecordedTool stubs
 
     def tool(self, name: str) -> dict[str, Any]:
+        self.stubbed.append(name)
         return {
             "provider": "teamtape.replay.RecordedTool",
             "component_type": "tool",
@@ -202,9 +204,18 @@ class _Rewriter:
 
 
 def team_from_config(
-    tape: Tape, session_key: str, *, live: bool = False, live_model: str | None = None
+    tape: Tape,
+    session_key: str,
+    *,
+    live: bool = False,
+    live_model: str | None = None,
+    execute_tools: bool = False,
 ) -> Any:
-    """Load the team (or agent) of the tape's first run from its recorded, rewritten config."""
+    """Load the team (or agent) of the tape's first run from its recorded, rewritten config.
+
+    With ``execute_tools``, a team whose function or MCP tools would be stand-ins (a config never holds
+    their code) is refused: nothing real could run.
+    """
     from autogen_core import ComponentLoader
 
     first = tape.top_level[0] if tape.top_level else None
@@ -215,7 +226,15 @@ def team_from_config(
             f"Run {first.run_id if first else '?'} cannot be rebuilt from its recorded config ({why}). "
             "Give a factory that builds the team: teamtape replay RUN --factory module:callable."
         )
-    rewritten = _Rewriter(tape, session_key, live_model, live).walk(config)
+    rewriter = _Rewriter(tape, session_key, live_model, live)
+    rewritten = rewriter.walk(config)
+    if execute_tools and rewriter.stubbed:
+        names = ", ".join(sorted(set(rewriter.stubbed)))
+        raise ReplayError(
+            f"--execute-tools runs the real tools, but a team rebuilt from its recorded config has only "
+            f"stand-ins for {names} (a config never holds a tool's code). Give a factory that builds the "
+            "team with them: teamtape replay RUN --execute-tools --factory module:callable."
+        )
     try:
         return ComponentLoader.load_component(rewritten)
     except ReplayError:

@@ -148,7 +148,9 @@ async def replay_run(
                 "--model works with teams rebuilt from their config; with --factory, build the team with that model."
             )
     else:
-        team = team_from_config(tape, key, live=fork_at is not None, live_model=model)
+        team = team_from_config(
+            tape, key, live=fork_at is not None, live_model=model, execute_tools=execute_tools
+        )
     if system_messages:
         _set_system_messages(team, system_messages)
     link = "fork_of" if fork_at is not None else "replay_of"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -226,3 +227,14 @@ def test_bad_input_is_explained(recorded: Any, capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         main(["--store", store, "replay", run_id, "--fork-at", "0"])
     assert "not a model call number" in capsys.readouterr().err
+
+
+def test_execute_tools_needs_a_team_with_its_real_tools(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A team rebuilt from its config has stand-ins for its function tools: nothing real could run."""
+    asyncio.run(H.record_pattern(H.SELECTOR, tmp_path / "store"))
+    assert main(["--store", str(tmp_path / "store"), "replay", "last", "--execute-tools"]) == 2
+    err = capsys.readouterr().err
+    assert "--execute-tools runs the real tools" in err and "stand-ins for search_web" in err
+    assert "--factory module:callable" in err
