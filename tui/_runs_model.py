@@ -41,6 +41,7 @@ class SessionLine:
     session_id: str
     runs: int
     cost_usd: float | None
+    unpriced_calls: int = 0  # model calls with no known price, nested runs' included (the "+?")
 
     @property
     def key(self) -> str:
@@ -112,7 +113,10 @@ def arrange(rows: list[RunRow], column: str = "started", reverse: bool = True) -
                 continue
             done.add(root.session_id or "")
             costs = [m.cost_usd for m in members if m.cost_usd is not None]
-            lines.append(SessionLine(root.session_id or "", len(members), sum(costs) if costs else None))
+            unpriced = sum(m.unpriced_calls or 0 for m in members)
+            lines.append(
+                SessionLine(root.session_id or "", len(members), sum(costs) if costs else None, unpriced)
+            )
             for member in sorted(members, key=lambda r: (r.started or 0.0, r.run_id)):
                 emit(member, 1)
         else:

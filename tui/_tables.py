@@ -96,7 +96,7 @@ class RunsTable(VirtualTable):
                 ("", None),
                 ("", None),
                 ("", None),
-                (fmt_cost(line.cost_usd), None),
+                (fmt_cost(line.cost_usd, unpriced=line.unpriced_calls), None),
                 ("", None),
             ]
         run = line.run

@@ -94,7 +94,8 @@ ON CONFLICT (run_id) DO UPDATE SET
 UPDATE runs SET duration_ms = date_diff('microsecond', started_at, ended_at) / 1000.0
 WHERE status = 'crashed' AND duration_ms IS NULL AND run_id IN (SELECT DISTINCT run_id FROM new_events);
 
--- Roll costs up the run tree: a parent's cost includes its children's. Recomputed for the runs
+-- Roll costs up the run tree: a parent's cost includes its children's, and its count of model calls
+-- with no known price (the "+?" after a cost) includes theirs too. Recomputed for the runs
 -- touched by this fold and all their ancestors.
 CREATE OR REPLACE TEMP TABLE affected AS
 WITH RECURSIVE up(run_id, depth) AS (
@@ -105,7 +106,7 @@ WITH RECURSIVE up(run_id, depth) AS (
 )
 SELECT DISTINCT run_id FROM up;
 
-UPDATE runs SET cost_usd = t.cost
+UPDATE runs SET cost_usd = t.cost, unpriced_calls = t.unpriced
 FROM (
     WITH RECURSIVE down(root, run_id, depth) AS (
         SELECT run_id, run_id, 0 FROM affected
@@ -115,8 +116,14 @@ FROM (
     )
     SELECT root,
            CASE WHEN count(r.own_cost_usd) = 0 AND sum(r.llm_calls) > 0 THEN NULL
-                ELSE coalesce(round(sum(CAST(r.own_cost_usd AS DECIMAL(38, 18))), 12)::DOUBLE, 0) END AS cost
+                ELSE coalesce(round(sum(CAST(r.own_cost_usd AS DECIMAL(38, 18))), 12)::DOUBLE, 0) END AS cost,
+           coalesce(sum(u.n), 0) AS unpriced
     FROM down JOIN runs r ON r.run_id = down.run_id
+    LEFT JOIN (
+        SELECT run_id, count(*) AS n FROM llm_calls
+        WHERE cost_usd IS NULL AND run_id IN (SELECT run_id FROM down)
+        GROUP BY run_id
+    ) u ON u.run_id = down.run_id
     GROUP BY root
 ) t
 WHERE runs.run_id = t.root;

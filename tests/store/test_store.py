@@ -81,6 +81,17 @@ def test_projections_follow_the_events(store_dir: Path) -> None:
     assert rows[parent]["status"] == "ok" and rows[parent]["stop_reason"] == "done"
 
 
+def test_a_nested_runs_unpriced_calls_count_in_its_parent(store_dir: Path) -> None:
+    """A parent's cost includes its children's, so its "+?" (calls with no known price) must too."""
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    parent = write_run(w)
+    child = write_run(w, parent=parent, cost_model="acme-llm-7")
+    rows = {r["run_id"]: r for r in store.query("SELECT * FROM runs")}
+    assert rows[parent]["cost_usd"] == pytest.approx(0.15) and rows[parent]["llm_calls"] == 1
+    assert rows[parent]["unpriced_calls"] == 1 and rows[child]["unpriced_calls"] == 1
+
+
 def test_rebuild_reproduces_every_projection(store_dir: Path) -> None:
     store = open_store(store_dir, create=True)
     w = store.writer()
