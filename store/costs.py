@@ -145,11 +145,19 @@ def llm_call_cost(
 ) -> tuple[float | None, str | None]:
     """The cost of one recorded LLM call and where its price came from.
 
-    A call served from a cache cost nothing; a failed call that reported no tokens cost nothing;
-    anything else is priced by ``prices`` (``(None, None)`` when the model's price is unknown).
+    A call served from a cache cost nothing; a failed call that reported no tokens cost nothing; a call
+    whose token usage was not reported (a stream without ``include_usage``) has an unknown cost
+    whatever its price (``(None, "no-usage")``); anything else is priced by ``prices`` (``(None, None)``
+    when the model's price is unknown).
     """
     if cached:
         return 0.0, "cache"
     if failed and not (input_tokens or output_tokens):
         return 0.0, "failed"
+    if input_tokens is None and output_tokens is None:
+        return None, NO_USAGE
     return prices.price(model, provider, input_tokens, output_tokens, cache_read_tokens)
+
+
+NO_USAGE = "no-usage"
+"""``llm_calls.price_source`` of a call whose token usage the provider did not report."""

@@ -15,7 +15,7 @@ WITH started AS (
 ), ended AS (
     SELECT run_id, max(ts) AS ts, arg_max(kind, seq) AS kind,
            arg_max(from_json(payload, '{"status": "VARCHAR", "stop_reason": "VARCHAR", "duration_ms": "DOUBLE",
-                                        "last_event_ts": "DOUBLE",
+                                        "last_event_ts": "DOUBLE", "reason": "VARCHAR",
                                         "error": {"type": "VARCHAR", "message": "VARCHAR"}}'), seq) AS p
     FROM new_events WHERE kind IN ('run_ended', 'run_crashed') GROUP BY run_id
 ), calls AS (
@@ -43,7 +43,7 @@ SELECT k.run_id,
        CASE WHEN d.kind = 'run_crashed' THEN 'crashed'
             WHEN d.kind = 'run_ended' THEN coalesce(d.p.status, 'ok')
             WHEN s.run_id IS NOT NULL THEN 'running' END,
-       d.p.stop_reason,
+       coalesce(d.p.stop_reason, d.p.reason),  -- a crash's reason: why it has no stop reason
        CASE WHEN d.p.error.type IS NOT NULL THEN concat(d.p.error.type, ': ', d.p.error.message)
             ELSE d.p.error.message END,
        s.ts,

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from teamtape.store import QueryError, RunStatus, TeamtapeError, open_store, resolve_run_ref
+from teamtape.store.costs import NO_USAGE
 
 from ._output import counted, fmt_cost, fmt_ms, fmt_tokens, fmt_ts, print_json, print_table, store_flag
 from ._show import render_run, run_document
@@ -152,18 +153,21 @@ def cost_command(args: argparse.Namespace) -> int:
                sum(c.cache_read_tokens) AS cache_read_tokens,
                sum(c.cost_usd) AS cost_usd,
                count(*) FILTER (WHERE c.cost_usd IS NULL) AS unpriced_calls,
-               list(DISTINCT c.model) FILTER (WHERE c.cost_usd IS NULL) AS unpriced_models
+               count(*) FILTER (WHERE c.cost_usd IS NULL AND c.price_source = ?) AS no_usage_calls,
+               list(DISTINCT c.model) FILTER (WHERE c.cost_usd IS NULL AND c.price_source IS DISTINCT FROM ?)
+                   AS unpriced_models
         FROM llm_calls c
         JOIN tree t ON t.run_id = c.run_id
         JOIN runs root ON root.run_id = t.root_id
         WHERE c.provider IS DISTINCT FROM ?
         GROUP BY ALL ORDER BY cost_usd DESC NULLS LAST, key
         """,
-        [SERVED_FROM_RECORDING],
+        [NO_USAGE, NO_USAGE, SERVED_FROM_RECORDING],
     )
     (served,) = store.query("SELECT count(*) AS n FROM llm_calls WHERE provider = ?", [SERVED_FROM_RECORDING])
     total = sum((r["cost_usd"] or 0.0) for r in rows)
     unpriced = sum(r["unpriced_calls"] for r in rows)
+    no_usage = sum(r["no_usage_calls"] for r in rows)
     unknown_models = sorted({m for r in rows for m in (r["unpriced_models"] or []) if m})
     if args.json:
         print_json(
@@ -171,6 +175,7 @@ def cost_command(args: argparse.Namespace) -> int:
                 "by": args.by,
                 "total_cost_usd": total,
                 "unpriced_calls": unpriced,
+                "no_usage_calls": no_usage,
                 "unpriced_models": unknown_models,
                 "replayed_calls": served["n"],
                 "groups": rows,
@@ -200,10 +205,16 @@ def cost_command(args: argparse.Namespace) -> int:
     print(f"total: {fmt_cost(total, unpriced)}")
     if served["n"]:
         print(f"{counted(served['n'], 'model call')} answered from recordings (replays) are not counted.")
-    if unpriced:
+    if unpriced - no_usage:
         print(
-            f"{unpriced} call(s) have no known price (models: {', '.join(unknown_models) or 'unnamed'}); "
+            f"{unpriced - no_usage} call(s) have no known price (models: {', '.join(unknown_models) or 'unnamed'}); "
             f"they are not counted. Add prices in {store.layout.prices} (see README: Costs)."
+        )
+    if no_usage:
+        print(
+            f"{counted(no_usage, 'streamed call')} reported no token usage, so their cost is unknown; they are "
+            "not counted. Ask the provider for it: OpenAIChatCompletionClient(..., "
+            'stream_options={"include_usage": True}).'
         )
     return 0
 

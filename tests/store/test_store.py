@@ -134,8 +134,10 @@ def test_runs_of_a_dead_writer_are_marked_crashed(store_dir: Path) -> None:
     w.close()  # the writer's lock is gone, as when its process dies
     report = store.sync()
     assert report.crashed_runs == [run]
-    row = store.query("SELECT status, messages FROM runs WHERE run_id = ?", [run])[0]
-    assert row == {"status": "crashed", "messages": 1}
+    row = store.query("SELECT status, messages, stop_reason FROM runs WHERE run_id = ?", [run])[0]
+    # The reason is where `teamtape runs` and the TUI's runs table look, not only inside the run.
+    reason = "the recording process ended without finishing this run"
+    assert row == {"status": "crashed", "messages": 1, "stop_reason": reason}
     assert not list(store.layout.journal_dir.iterdir()), "a dead, folded journal is removed"
 
 
@@ -234,3 +236,28 @@ def test_folding_warns_once_per_problem(store_dir: Path) -> None:
         store.sync()
         store.sync()
     assert len([c for c in caught if "unreadable" in str(c.message)]) == 1
+
+
+def test_a_stream_without_usage_is_not_blamed_on_a_missing_price(
+    store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its cost is unknown because no tokens were reported: adding a price would not help, so the
+    cost report says what would (and keeps the unknown price of an unpriced model apart)."""
+    from teamtape.cli import main
+
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    run = write_run(w, cost_model="acme-llm-7")
+    unknown = {"input_tokens": None, "output_tokens": None, "cache_read_tokens": None, "reported": False}
+    w.append(ev(run, 4, "llm_call", "a", call_id="s", model="gpt-4o-mini", provider="openai", usage=unknown))
+    rows = store.query("SELECT model, cost_usd, price_source FROM llm_calls ORDER BY model")
+    assert rows == [
+        {"model": "acme-llm-7", "cost_usd": None, "price_source": None},
+        {"model": "gpt-4o-mini", "cost_usd": None, "price_source": "no-usage"},
+    ]
+    assert main(["cost", "--store", str(store_dir)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 call(s) have no known price (models: acme-llm-7)" in out
+    assert (
+        "1 streamed call reported no token usage" in out and 'stream_options={"include_usage": True}' in out
+    )

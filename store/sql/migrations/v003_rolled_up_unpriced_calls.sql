@@ -1,4 +1,4 @@
--- teamtape store schema, version 3: `runs.unpriced_calls` counts the model calls with no known price in
+-- teamtape store schema, version 3. `runs.unpriced_calls` counts the model calls with no known price in
 -- the run and its nested runs, as `cost_usd` adds up their costs (before, a parent whose nested run
 -- called an unpriced model showed its cost as if it were complete). No column changes: the counts of
 -- runs already folded are recomputed here, and `update_runs.sql` keeps them so from now on.
@@ -15,3 +15,8 @@ FROM (
     GROUP BY d.root
 ) t
 WHERE runs.run_id = t.root;
+
+-- Calls whose token usage was not reported (a stream without include_usage) are told apart from calls
+-- to a model with no known price: adding a price would not give them a cost.
+UPDATE llm_calls SET price_source = 'no-usage'
+WHERE cost_usd IS NULL AND price_source IS NULL AND input_tokens IS NULL AND output_tokens IS NULL;
