@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shlex
@@ -225,6 +226,17 @@ def _message_id(event: dict[str, Any]) -> str | None:
     return None
 
 
+def _duration_text(run: dict[str, Any]) -> str:
+    """How long the run took, or has been running so far."""
+    if run["duration_ms"] is not None:
+        return fmt_ms(run["duration_ms"])
+    started = run.get("started_at")
+    if run.get("status") == "running" and isinstance(started, dt.datetime):
+        so_far = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds() * 1000
+        return f"running for {fmt_ms(max(so_far, 0.0))}"
+    return "duration unknown"
+
+
 def _message_ids(doc: dict[str, Any]) -> set[str]:
     """The ids of the messages a run (and its nested runs) recorded: an agent that streams a nested
     run's messages (AgentTool) passes them on in its own run too, where they need not be shown twice."""
@@ -252,7 +264,7 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
         indent,
         ("  ", ""),
         (
-            f"started {fmt_ts(run['started_at'])} · {fmt_ms(run['duration_ms'])} · "
+            f"started {fmt_ts(run['started_at'])} · {_duration_text(run)} · "
             f"{counted(run['messages'], 'message')} · {counted(run['llm_calls'], 'LLM call')} · {fmt_tokens(run['input_tokens'], run['output_tokens'])} tokens · "
             f"{fmt_cost(run['cost_usd'], run['unpriced_calls'])}",
             "dim",

@@ -261,3 +261,15 @@ def test_a_stream_without_usage_is_not_blamed_on_a_missing_price(
     assert (
         "1 streamed call reported no token usage" in out and 'stream_options={"include_usage": True}' in out
     )
+
+
+def test_show_says_how_long_a_running_run_has_been_going(
+    store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from teamtape.cli import main
+
+    store = open_store(store_dir, create=True)
+    run = write_run(store.writer(), end=False)
+    assert main(["show", run, "--store", str(store_dir)]) == 0
+    header = next(line for line in capsys.readouterr().out.splitlines() if "started " in line)
+    assert re.search(r"started \S+ \S+ · running for \d+ ms · 1 message", header), header
