@@ -45,7 +45,7 @@ class RunScreen(Screen[None]):
         Binding("y", "copy_id", "Copy id"),
         Binding("p", "replay_command", "Replay cmd"),
         Binding("i", "focus_inspector", "Inspector", show=False),
-        Binding("f", "follow", "Follow", show=False),
+        Binding("f", "follow", "Follow"),
     ]
 
     AUTO_FOCUS = "#timeline"
@@ -307,9 +307,12 @@ class RunScreen(Screen[None]):
         self.query_one(Inspector).focus()
 
     def action_follow(self) -> None:
-        self.follow = not self.follow
+        """Keep the cursor on the newest event as events arrive (again: stop). Following is on from the
+        start but only takes hold on the newest event, so the first press takes the cursor there."""
+        newest = len(self.timeline.entries) - 1
+        self.follow = not self.follow or self.timeline.cursor < newest
         if self.follow:
-            self.timeline.cursor = len(self.timeline.entries) - 1
+            self.timeline.cursor = newest
         self.notify("Following new events." if self.follow else "Stopped following.", timeout=2)
 
 

@@ -353,6 +353,9 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
 
         await _open(pilot, app, "liverun000000001")
         assert "one" in screen_text(app)
+        await pilot.press("f")  # follow: the cursor goes to the newest event and stays with the newest
+        await settle(pilot)
+        assert _timeline(app).cursor == len(_timeline(app).entries) - 1 > 0
         emit(2, "message", "counter", {"type": "TextMessage", "source": "counter", "text": "two, live"})
         emit(3, "run_ended", None, {"status": "ok", "stop_reason": "done counting", "duration_ms": 3000})
         for _ in range(50):
@@ -362,6 +365,7 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
         await settle(pilot)
         text = screen_text(app)
         assert "two, live" in text and "done counting" in text and "● ok" in text
+        assert _timeline(app).cursor == len(_timeline(app).entries) - 1
         await pilot.press("escape")
         for _ in range(50):
             await pilot.pause(0.05)
