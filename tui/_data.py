@@ -192,6 +192,41 @@ def _run_row(con: duckdb.DuckDBPyConnection, run_id: str) -> RunRow | None:
     return rows[0] if rows else None
 
 
+def _placeholder_summary(child: RunRow) -> str:
+    return f"{child.title} · {child.status} · {child.events} events"
+
+
+def refresh_placeholders(entries: list[Entry], children: list[RunRow], depth: int) -> bool:
+    """Keep the lines :func:`place_children` placed up to date in a timeline that grows (a live run):
+    a line whose nested run's tool call has arrived since is removed (the tool call's line stands for
+    it, and the same run would be listed twice), the others show the nested run's status now.
+
+    Returns whether anything changed.
+    """
+    by_id = {c.run_id: c for c in children}
+    called = {e.child_run_id for e in entries if e.child_run_id and e.kind != "nested_run"}
+    changed, i = False, 0
+    while i < len(entries):
+        entry = entries[i]
+        if entry.kind != "nested_run" or entry.depth != depth:
+            i += 1
+            continue
+        if entry.child_run_id in called:
+            end = i + 1
+            while end < len(entries) and entries[end].depth > depth:  # its expanded lines go with it
+                end += 1
+            del entries[i:end]
+            changed = True
+            continue
+        child = by_id.get(entry.child_run_id or "")
+        if child is not None and entry.summary != _placeholder_summary(child):
+            entry.summary = _placeholder_summary(child)
+            entry.is_error = child.status in ("error", "crashed")
+            changed = True
+        i += 1
+    return changed
+
+
 def place_children(entries: list[Entry], children: list[RunRow], depth: int) -> list[str]:
     """Give every nested run an expandable line: its tool call, or a line placed by its start time.
 
@@ -213,7 +248,7 @@ def place_children(entries: list[Entry], children: list[RunRow], depth: int) -> 
             "nested_run",
             child.name,
             Marker.NESTED,
-            f"{child.title} · {child.status} · {child.events} events",
+            _placeholder_summary(child),
             {"child_run_id": child.run_id},
             child.status in ("error", "crashed"),
             depth=depth,

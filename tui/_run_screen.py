@@ -151,8 +151,13 @@ class RunScreen(Screen[None]):
             )
             table.set_entries(tl.entries, start, cursor=0)
             table.focus()
-        if tl.complete and _data.place_children(table.entries, tl.children, 0):
-            table.set_entries(table.entries, table.start_ts)
+        if tl.complete:
+            selected = table.entries[table.cursor].key if 0 <= table.cursor < len(table.entries) else None
+            refreshed = message.append and _data.refresh_placeholders(table.entries, tl.children, 0)
+            if _data.place_children(table.entries, tl.children, 0) or refreshed:
+                keys = [e.key for e in table.entries]
+                cursor = keys.index(selected) if selected in keys else min(table.cursor, len(keys) - 1)
+                table.set_entries(table.entries, table.start_ts, cursor=cursor)
         self._show_summary()
         if message.painted is not None:
             self.call_after_refresh(message.painted.set)

@@ -10,7 +10,14 @@ import pytest
 
 from teamtape.store import Event, open_store
 from teamtape.tui._compare import compare
-from teamtape.tui._data import fetch_costs, fetch_detail, fetch_runs, fetch_timeline, place_children
+from teamtape.tui._data import (
+    fetch_costs,
+    fetch_detail,
+    fetch_runs,
+    fetch_timeline,
+    place_children,
+    refresh_placeholders,
+)
 from teamtape.tui._filter import FilterError, RunFilter
 from teamtape.tui._runs_model import RunLine, SessionLine, arrange
 from teamtape.tui._timeline import Marker
@@ -159,6 +166,30 @@ def test_nested_runs_get_an_expandable_line(synthetic) -> None:  # type: ignore[
     nested = [e for e in tl.entries if e.child_run_id]
     assert [e.marker for e in nested] == [Marker.NESTED]
     assert place_children(tl.entries, tl.children, 0) == []  # the tool call already points at it
+
+
+def test_a_live_timelines_nested_run_is_listed_once_and_kept_current(synthetic) -> None:  # type: ignore[no-untyped-def]
+    """While a nested run goes on, its tool call is not recorded yet: a line placed by its start time
+    stands for it, showing its status as it changes, until the tool call arrives and replaces it."""
+    from dataclasses import replace
+
+    tl = fetch_timeline(synthetic.open(), synthetic.nested_parent_id)
+    assert tl is not None
+    call = next(i for i, e in enumerate(tl.entries) if e.child_run_id)
+    shown, later = tl.entries[:call], tl.entries[call:]  # what a poll saw before the tool call ended
+    running = [replace(c, status="running") for c in tl.children]
+    assert place_children(shown, running, 0) == [synthetic.nested_child_id]
+    placeholder = next(e for e in shown if e.kind == "nested_run")
+    assert "· running ·" in placeholder.summary
+
+    assert refresh_placeholders(shown, tl.children, 0)  # the next poll: the nested run has finished
+    assert f"· {tl.children[0].status} ·" in placeholder.summary
+    assert not refresh_placeholders(shown, tl.children, 0)
+
+    shown += later  # then the tool call arrives
+    assert refresh_placeholders(shown, tl.children, 0)
+    assert [e.child_run_id for e in shown if e.child_run_id] == [synthetic.nested_child_id]
+    assert [e.key for e in shown] == [e.key for e in tl.entries]
 
 
 def test_costs_cover_nested_runs(synthetic) -> None:  # type: ignore[no-untyped-def]
