@@ -37,6 +37,11 @@ class ReplayReport:
     mismatches: list[str] = field(default_factory=list)
 
     @property
+    def failed(self) -> bool:
+        """A replayed or forked run raised (e.g. a fork's live model could not be reached)."""
+        return any(c.error for c in self.comparisons)
+
+    @property
     def identical(self) -> bool:
         """Every run replayed to the same messages and ending, with nothing unmatched."""
         return not self.mismatches and all(c.diff.identical for c in self.comparisons)
@@ -59,7 +64,7 @@ class ReplayReport:
         for c in self.comparisons:
             if c.diff.identical:
                 lines.append(
-                    f"run {c.original} -> {kind} {c.replay}: identical ({c.diff.messages_a} messages)"
+                    f"run {c.original} -> {kind} {c.replay or '(none)'}: identical ({c.diff.messages_a} messages)"
                 )
             else:
                 where = (
@@ -156,7 +161,7 @@ async def replay_run(
     link = "fork_of" if fork_at is not None else "replay_of"
     errors: dict[str, str] = {}
     async with teamtape.record(
-        store=store.root, name=_name(tops[0]), labels={"teamtape.replay": link}
+        store=store.root, name=_name(tops[0], fork=fork_at is not None), labels={"teamtape.replay": link}
     ) as recording:
         with serving(session):
             for original in tops:
@@ -174,9 +179,16 @@ async def replay_run(
     return ReplayReport([r.run_id for r in tops], replay_ids, comparisons, session.stats, fork_at, mismatches)
 
 
-def _name(run: Any) -> str | None:
-    name = run.started.get("name")
-    return f"{name} (replay)" if name else None  # `teamtape runs` reads this suffix (cli/_browse._run_title)
+def _name(run: Any, *, fork: bool = False) -> str | None:
+    """The name of a replay of ``run`` (``teamtape runs`` reads the suffix: cli/_browse._run_title)."""
+    name = str(run.started.get("name") or "")
+    for suffix in REPLAY_SUFFIXES:  # a replay of a replay is named after the original
+        name = name.removesuffix(suffix)
+    return f"{name}{REPLAY_SUFFIXES[fork]}" if name else None
+
+
+REPLAY_SUFFIXES = (" (replay)", " (fork)")
+"""What a replay's and a fork's names end with."""
 
 
 def numbered_calls(store: Store, run: str) -> list[dict[str, Any]]:

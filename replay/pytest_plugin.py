@@ -238,6 +238,7 @@ def _replay_problem(use: TapeUse, *, failed: bool = False) -> str | None:
     parts = [f"teamtape: the replay diverged from the tape {use.path}:"]
     for c in diverged:
         where = f"from message {c.diff.first_divergence}" if c.diff.first_divergence else "in how it ended"
-        parts.append(f"recorded run {c.original} -> replay {c.replay}: diverges {where}\n{c.diff.diff}")
+        replay = c.replay or "(none: the test did not run it)"
+        parts.append(f"recorded run {c.original} -> replay {replay}: diverges {where}\n{c.diff.diff}")
     parts.append("If the change is intended, re-record: pytest --record-mode=all (or new_episodes).")
     return "\n".join(parts)

@@ -110,9 +110,15 @@ def runs_command(args: argparse.Namespace) -> int:
 
 
 def _run_title(run: dict[str, Any]) -> str:
-    """A run's name and team type; a replay says so first, where a narrow column does not cut it."""
-    name = (run["name"] or "").removesuffix(" (replay)")  # how replay/_rerun._name names its runs
+    """A run's name and team type; a replay or fork says so first, where a narrow column does not cut it."""
+    from teamtape.replay._rerun import REPLAY_SUFFIXES  # how replays and forks are named
+
+    name = run["name"] or ""
+    for suffix in REPLAY_SUFFIXES:
+        name = name.removesuffix(suffix)
     title = " · ".join(part for part in (name, run["team_type"]) if part)
+    if run.get("fork_of"):
+        return f"(fork) {title}"
     return f"(replay) {title}" if run["replay_of"] else title
 
 

@@ -110,8 +110,8 @@ def replay_command(args: argparse.Namespace) -> int:
         print_json(report.to_dict())
     else:
         print(report.render())
-    if args.fork_at is not None:
-        return EXIT_OK
+    if args.fork_at is not None:  # a fork is meant to part from the original: only a failure counts
+        return EXIT_DIVERGED if report.failed else EXIT_OK
     return EXIT_OK if report.identical else EXIT_DIVERGED
 
 

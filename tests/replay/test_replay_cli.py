@@ -195,6 +195,14 @@ async def test_fork_with_another_model(tmp_path: Path, monkeypatch: pytest.Monke
     document = json.loads(out)
     assert document["runs"][0]["first_divergence"] == 3 and document["runs"][0]["messages"] == [5, 3]
 
+    # The live model is gone now: a fork that fails says so and exits 1, scripts can tell.
+    code, out = await _run_cli(
+        ["--store", str(tmp_path / "store"), "replay", recording.run_ids[0], "--fork-at", "2"]
+    )
+    assert code == 1 and "the fork failed: RuntimeError: APIConnectionError" in out
+    code, out = await _run_cli(["--store", str(tmp_path / "store"), "runs"])
+    assert sum(line.lstrip().startswith("(fork)") or " (fork) " in line for line in out.splitlines()) == 2
+
 
 async def _run_cli(args: list[str]) -> tuple[int, str]:
     """Run the CLI (which starts its own event loop) in a thread, capturing stdout."""
