@@ -183,9 +183,17 @@ class TapeImport:
     runs: list[str] = field(default_factory=list)
     events: int = 0
     journal: str = ""
+    already: list[str] = field(default_factory=list)
+    """The tape's runs the store held before (importing them again adds nothing)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tape": self.path, "runs": self.runs, "events": self.events, "journal": self.journal}
+        return {
+            "tape": self.path,
+            "runs": self.runs,
+            "events": self.events,
+            "journal": self.journal,
+            "already_there": self.already,
+        }
 
 
 def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
@@ -198,6 +206,12 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
         []
     """
     tape = read_tape(path)
+    ids = [r.run_id for r in tape.runs]
+    already = (
+        [r["run_id"] for r in store.query("SELECT run_id FROM runs WHERE list_contains(?, run_id)", [ids])]
+        if ids and store.exists
+        else []
+    )
     redactor = Redactor()
     lines = []
     for run in tape.runs:
@@ -245,6 +259,4 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
         os.close(fd)
     os.replace(partial, journal)
     store.sync()
-    return TapeImport(
-        path=str(path), runs=[r.run_id for r in tape.runs], events=len(lines), journal=journal.name
-    )
+    return TapeImport(path=str(path), runs=ids, events=len(lines), journal=journal.name, already=already)

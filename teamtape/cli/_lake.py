@@ -127,7 +127,8 @@ def import_command(args: argparse.Namespace) -> int:
     local = Path(path).expanduser()
     if "://" not in path and not local.exists():
         raise ImportFileError(
-            f"{path} does not exist. Give a lake directory written by `teamtape export parquet`."
+            f"{path} does not exist. Give a tape file written by `teamtape export tape`, or a lake "
+            "directory written by `teamtape export parquet`."
         )
     if "://" not in path and local.is_file() and local.suffix != ".parquet":
         return import_file(args)

@@ -8,7 +8,7 @@ from typing import Any
 from teamtape.store import open_store
 
 from ._export_group import export_subparsers
-from ._output import print_json
+from ._output import counted, print_json
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -57,6 +57,13 @@ def import_tape_command(args: argparse.Namespace) -> int:
     report = import_tape(store, args.path)
     if getattr(args, "json", False):
         print_json({**report.to_dict(), "store": str(store.root)})
+    elif report.runs and len(report.already) == len(report.runs):
+        print(
+            f"nothing new: the {counted(len(report.runs), 'run')} of {args.path} were already in {store.root}."
+        )
     else:
-        print(f"imported {len(report.runs)} run(s) from {args.path} into {store.root}.")
+        there = f" ({len(report.already)} already there)" if report.already else ""
+        print(
+            f"imported {counted(len(report.runs) - len(report.already), 'run')} from {args.path} into {store.root}{there}."
+        )
     return 0

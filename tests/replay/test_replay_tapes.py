@@ -50,11 +50,13 @@ async def test_import_round_trip_then_replay_in_another_store(
     path, run_ids = await _exported(H.SWARM, tmp_path)
     other = tmp_path / "other"
     assert main(["--store", str(other), "import", str(path)]) == 0
-    assert "imported 2 run(s)" in capsys.readouterr().out
+    assert "imported 2 runs" in capsys.readouterr().out
     store = teamtape.open_store(other)
     events = store.query("SELECT count(*) AS n FROM events")[0]["n"]
-    import_tape(store, path)  # a second import adds nothing
+    assert main(["--store", str(other), "import", str(path)]) == 0  # a second import adds nothing
+    assert "nothing new: the 2 runs of" in capsys.readouterr().out
     assert store.query("SELECT count(*) AS n FROM events")[0]["n"] == events
+    assert import_tape(store, path).already == run_ids
     original = teamtape.open_store(tmp_path / "store").query(
         "SELECT run_id, status, messages, llm_calls FROM runs ORDER BY run_id"
     )
@@ -136,6 +138,8 @@ def test_bad_tape_files_are_explained(tmp_path: Path, capsys: pytest.CaptureFixt
         read_tape(broken)
     assert main(["--store", str(tmp_path / "store"), "import", str(not_json)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
+    assert main(["--store", str(tmp_path / "store"), "import", str(tmp_path / "nope.tape.json")]) == 2
+    assert "Give a tape file written by `teamtape export tape`" in capsys.readouterr().err
     assert main(["--store", str(tmp_path / "store"), "export", "tape", "nope", str(tmp_path / "x.json")]) == 2
     assert "No run 'nope'" in capsys.readouterr().err
 
