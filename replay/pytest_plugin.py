@@ -210,11 +210,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+_PYTEST_RERECORD_HINT = "If the change is intended, re-record: pytest --record-mode=all (or new_episodes)."
+
+
 def _replay_problem(use: TapeUse, *, failed: bool = False) -> str | None:
     """Why the replay does not match the tape (None: it does). ``failed``: the test raised an error
     of its own, which is reported instead when the test ran no team at all."""
     from teamtape.replay import Tape
     from teamtape.replay._compare import compare_run_lists
+    from teamtape.replay._session import RERECORD_HINT
 
     if not use.recording.run_ids:
         if failed:
@@ -229,7 +233,10 @@ def _replay_problem(use: TapeUse, *, failed: bool = False) -> str | None:
         more = (
             f"\n({len(stats.mismatches) - 1} more unmatched request(s))" if len(stats.mismatches) > 1 else ""
         )
-        return f"teamtape: the test's team asked something its tape {use.path} does not hold.\n{first}{more}"
+        explained = str(first).replace(RERECORD_HINT, _PYTEST_RERECORD_HINT)
+        return (
+            f"teamtape: the test's team asked something its tape {use.path} does not hold.\n{explained}{more}"
+        )
     replayed = Tape.from_runs(use.store, use.recording.run_ids)
     comparisons = compare_run_lists(use.session.tape.top_level, replayed.top_level)
     diverged = [c for c in comparisons if not c.diff.identical]
@@ -240,5 +247,5 @@ def _replay_problem(use: TapeUse, *, failed: bool = False) -> str | None:
         where = f"from message {c.diff.first_divergence}" if c.diff.first_divergence else "in how it ended"
         replay = c.replay or "(none: the test did not run it)"
         parts.append(f"recorded run {c.original} -> replay {replay}: diverges {where}\n{c.diff.diff}")
-    parts.append("If the change is intended, re-record: pytest --record-mode=all (or new_episodes).")
+    parts.append(_PYTEST_RERECORD_HINT)
     return "\n".join(parts)

@@ -122,7 +122,8 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
         usage = p.get("usage") or {}
         extra = []
         if p.get("streamed"):
-            extra.append(f"streamed, first chunk {fmt_ms(p.get('ttft_ms'))}")
+            ttft = p.get("ttft_ms")
+            extra.append(f"streamed, first chunk {fmt_ms(ttft)}" if ttft is not None else "streamed")
         if usage.get("cache_read_tokens"):
             extra.append(f"{usage['cache_read_tokens']:,} cached")
         if p.get("cached"):

@@ -147,6 +147,7 @@ def test_record_once_then_replay_offline_and_fail_with_the_diff(
             "*what changed: system prompt*",
             "-  You refund flights.",
             "+  You refund flights, politely.",
+            "If the change is intended, re-record: pytest --record-mode=all (or new_episodes).",
         ]
     )
     assert "Traceback" not in changed.stdout.str().split("short test summary")[0].split("FAILURES")[-1][:200]

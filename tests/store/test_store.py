@@ -249,7 +249,19 @@ def test_a_stream_without_usage_is_not_blamed_on_a_missing_price(
     w = store.writer()
     run = write_run(w, cost_model="acme-llm-7")
     unknown = {"input_tokens": None, "output_tokens": None, "cache_read_tokens": None, "reported": False}
-    w.append(ev(run, 4, "llm_call", "a", call_id="s", model="gpt-4o-mini", provider="openai", usage=unknown))
+    w.append(
+        ev(
+            run,
+            4,
+            "llm_call",
+            "a",
+            call_id="s",
+            model="gpt-4o-mini",
+            provider="openai",
+            usage=unknown,
+            streamed=True,
+        )
+    )
     rows = store.query("SELECT model, cost_usd, price_source FROM llm_calls ORDER BY model")
     assert rows == [
         {"model": "acme-llm-7", "cost_usd": None, "price_source": None},
@@ -261,6 +273,9 @@ def test_a_stream_without_usage_is_not_blamed_on_a_missing_price(
     assert (
         "1 streamed call reported no token usage" in out and 'stream_options={"include_usage": True}' in out
     )
+    assert main(["show", run, "--store", str(store_dir)]) == 0
+    shown = capsys.readouterr().out
+    assert "(streamed)" in shown and "first chunk ;" not in shown  # no time to first chunk was recorded
 
 
 def test_show_says_how_long_a_running_run_has_been_going(
