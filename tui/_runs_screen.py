@@ -182,9 +182,15 @@ class RunsScreen(Screen[None]):
         return self.query_one("#filter", Input).value.strip()
 
     # -- actions ---------------------------------------------------------------------------------------
-    def _current_run(self) -> RunLine | None:
+    def _current_run(self, to: str | None = None) -> RunLine | None:
+        """The run under the cursor; on a session line, None, and (given what the key was ``to`` do)
+        a note that says which line to use instead."""
         line = self.table.current
-        return line if isinstance(line, RunLine) else None
+        if isinstance(line, RunLine):
+            return line
+        if to is not None and line is not None:
+            self.notify(f"This line heads a session: move to one of its runs to {to}.", timeout=3)
+        return None
 
     @on(RowChosen)
     def _chosen(self, message: RowChosen) -> None:
@@ -261,7 +267,7 @@ class RunsScreen(Screen[None]):
         table.set_lines(arrange(rows, column, table.sort_reverse), keep=current.key if current else None)
 
     def action_mark(self) -> None:
-        line = self._current_run()
+        line = self._current_run(to="mark it")
         if not line:
             return
         table = self.table
@@ -272,7 +278,7 @@ class RunsScreen(Screen[None]):
             self.notify(f"Marked run {short_id(table.marked)}: move to another run and press d to compare.")
 
     def action_compare(self) -> None:
-        line = self._current_run()
+        line = self._current_run(to="compare it")
         if not line:
             return
         other = self.table.marked or line.run.replay_of
@@ -284,12 +290,12 @@ class RunsScreen(Screen[None]):
         self.tt.compare_runs(other, line.run.run_id)
 
     def action_copy_id(self) -> None:
-        line = self._current_run()
+        line = self._current_run(to="copy its id")
         if line:
             self.tt.copy_run_id(line.run.run_id)
 
     def action_replay_command(self) -> None:
-        line = self._current_run()
+        line = self._current_run(to="get its replay command")
         if line:
             self.tt.show_replay_command(line.run.run_id)
 

@@ -238,6 +238,12 @@ def _duration_text(run: dict[str, Any]) -> str:
     return "duration unknown"
 
 
+def _nested_note(doc: dict[str, Any]) -> str:
+    """Calls and tokens are the run's own, its cost adds its nested runs' (as in ``runs``): say so."""
+    nested = len(doc["children"])
+    return f" (incl. {counted(nested, 'nested run')})" if nested else ""
+
+
 def _message_ids(doc: dict[str, Any]) -> set[str]:
     """The ids of the messages a run (and its nested runs) recorded: an agent that streams a nested
     run's messages (AgentTool) passes them on in its own run too, where they need not be shown twice."""
@@ -267,7 +273,7 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
         (
             f"started {fmt_ts(run['started_at'])} · {_duration_text(run)} · "
             f"{counted(run['messages'], 'message')} · {counted(run['llm_calls'], 'LLM call')} · {fmt_tokens(run['input_tokens'], run['output_tokens'])} tokens · "
-            f"{fmt_cost(run['cost_usd'], run['unpriced_calls'])}",
+            f"{fmt_cost(run['cost_usd'], run['unpriced_calls'])}{_nested_note(doc)}",
             "dim",
         ),
     )

@@ -81,6 +81,19 @@ def test_projections_follow_the_events(store_dir: Path) -> None:
     assert rows[parent]["status"] == "ok" and rows[parent]["stop_reason"] == "done"
 
 
+def test_show_says_a_cost_includes_nested_runs(store_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The header's calls and tokens are the run's own; its cost is not: that is said, not left to guess."""
+    from teamtape.cli import main
+
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    parent = write_run(w)
+    write_run(w, parent=parent, cost_model="gpt-4o")
+    assert main(["show", parent, "--store", str(store_dir)]) == 0
+    header = " ".join(capsys.readouterr().out.split())
+    assert "· 1 LLM call ·" in header and "tokens · $2.6500 (incl. 1 nested run)" in header
+
+
 def test_a_nested_runs_unpriced_calls_count_in_its_parent(store_dir: Path) -> None:
     """A parent's cost includes its children's, so its "+?" (calls with no known price) must too."""
     store = open_store(store_dir, create=True)

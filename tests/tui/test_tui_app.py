@@ -233,6 +233,13 @@ async def test_copy_id_replay_command_and_help(synthetic) -> None:  # type: igno
         assert app.clipboard == run_id
         await pilot.press("p")
         assert app.clipboard == f"teamtape replay --store {synthetic.path} {run_id}"
+        # On a session's header line the keys say where to go instead of doing nothing.
+        table.cursor = next(i for i, line in enumerate(table.lines) if not isinstance(line, RunLine))
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.clipboard.endswith(run_id)
+        notes = " ".join(n.message for n in app._notifications)
+        assert "This line heads a session: move to one of its runs to copy its id." in notes
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
