@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from teamtape.store import Store
 
 Payload = dict[str, Any] | RawJson
+ALIVE_EVERY = 1.0
+"""Seconds between touches of the journal that show this process is alive (see Recorder._keep_alive_mark)."""
 _LIFECYCLE = frozenset({"run_started", "run_ended"})
 
 
@@ -81,6 +83,7 @@ class Recorder:
         self._writer: JournalWriter | None = None
         self._journal_broken = False
         self._lock = threading.Lock()
+        self._stop_alive = threading.Event()
 
     @property
     def store(self) -> Store:
@@ -107,6 +110,7 @@ class Recorder:
         if self._writer is None and not self._journal_broken:
             try:
                 self._writer = open_journal(self.root, self.redactor)
+                threading.Thread(target=self._keep_alive_mark, name="teamtape-alive", daemon=True).start()
             except OSError as e:
                 self._journal_broken = True
                 fix = (
@@ -163,6 +167,20 @@ class Recorder:
                 self._writing_failed(e)
                 return None
             return written
+
+    def _keep_alive_mark(self) -> None:
+        """Touch the journal every ``ALIVE_EVERY`` seconds while it is open (a thread: the team's event
+        loop may be stuck): its modification time then tells a reader, within that, when this process
+        was last alive. A run left open by a ``kill -9`` while it waited (a model that hung) shows how
+        long it waited after its last event, instead of seeming to crash right after it."""
+        while not self._stop_alive.wait(ALIVE_EVERY):
+            with self._lock:
+                if self._writer is None:
+                    return
+                try:
+                    self._writer.touch()
+                except OSError:
+                    pass  # a store deleted meanwhile: the next write says so
 
     def _to_sinks(self, written: bytes | None, events: list[Event]) -> None:
         """Hand events to the sinks as they were written (redacted), or redacted here if they were not."""
@@ -235,6 +253,7 @@ class Recorder:
                 sink.close()
             except Exception as e:
                 failures.report(f"closing {type(sink).__name__}", e)
+        self._stop_alive.set()
         with self._lock:
             if self._writer is not None:
                 self._writer.close()

@@ -374,24 +374,53 @@ def _crashed_run_events(
             alive_cache[journal] = alive
         if alive_cache[journal]:
             continue
+        alive = _last_alive(layout, journal, last_ts)
         out.append(
             {
                 "event_id": f"crash-{run_id}",
                 "run_id": run_id,
                 "seq": int(max_seq) + 1,
-                "ts": now,
+                "ts": alive if alive is not None else now,
                 "kind": Kind.RUN_CRASHED.value,
                 "agent": None,
                 "payload": json.dumps(
                     {
-                        "reason": "the recording process ended without finishing this run",
+                        "reason": _crash_reason(last_ts, alive),
                         "last_event_ts": last_ts,
+                        "last_alive_ts": alive,
                     }
                 ),
                 "schema_version": SCHEMA_VERSION,
             }
         )
     return out
+
+
+def _last_alive(layout: StoreLayout, journal: str | None, last_event_ts: float | None) -> float | None:
+    """When the dead writer of ``journal`` was last known alive: its journal's modification time, which
+    the recorder touches every second (see ``Recorder._keep_alive_mark``); None when the journal is gone."""
+    if not journal:
+        return None
+    try:
+        touched = os.stat(layout.journal_dir / journal).st_mtime
+    except OSError:
+        return None
+    return max(touched, last_event_ts or 0.0)
+
+
+def _crash_reason(last_event_ts: float | None, last_alive_ts: float | None) -> str:
+    """Why a run has no end, with how long its process went on after its last event when that says
+    something (a model call or tool that hung, then the process was killed)."""
+    reason = "the recording process ended without finishing this run"
+    if last_event_ts is None or last_alive_ts is None or last_alive_ts - last_event_ts < CRASH_SILENCE_NOTED:
+        return reason
+    return (
+        f"{reason}, {last_alive_ts - last_event_ts:.0f} s after its last event (it was waiting on something)"
+    )
+
+
+CRASH_SILENCE_NOTED = 3.0
+"""Seconds between a crashed run's last event and its process's end worth saying in the reason."""
 
 
 def _stage_rows(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:

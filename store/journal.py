@@ -61,6 +61,10 @@ class JournalWriter:
             self.check_linked()
         return data
 
+    def touch(self) -> None:
+        """Set the journal's modification time to now: the writer is alive (nothing is written)."""
+        os.utime(self._fd if os.utime in os.supports_fd else self.path)
+
     def check_linked(self) -> None:
         """Raise ``FileNotFoundError`` when the journal was deleted (e.g. ``rm -rf`` of the store).
 

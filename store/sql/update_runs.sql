@@ -15,7 +15,8 @@ WITH started AS (
 ), ended AS (
     SELECT run_id, max(ts) AS ts, arg_max(kind, seq) AS kind,
            arg_max(from_json(payload, '{"status": "VARCHAR", "stop_reason": "VARCHAR", "duration_ms": "DOUBLE",
-                                        "last_event_ts": "DOUBLE", "reason": "VARCHAR",
+                                        "last_event_ts": "DOUBLE", "last_alive_ts": "DOUBLE",
+                                        "reason": "VARCHAR",
                                         "error": {"type": "VARCHAR", "message": "VARCHAR"}}'), seq) AS p
     FROM new_events WHERE kind IN ('run_ended', 'run_crashed') GROUP BY run_id
 ), calls AS (
@@ -47,8 +48,9 @@ SELECT k.run_id,
        CASE WHEN d.p.error.type IS NOT NULL THEN concat(d.p.error.type, ': ', d.p.error.message)
             ELSE d.p.error.message END,
        s.ts,
-       CASE WHEN d.kind = 'run_crashed' AND d.p.last_event_ts IS NOT NULL
-            THEN make_timestamp(CAST(d.p.last_event_ts * 1000000 AS BIGINT))
+       -- A crashed run ended when its process was last known alive (else at its last event).
+       CASE WHEN d.kind = 'run_crashed' AND coalesce(d.p.last_alive_ts, d.p.last_event_ts) IS NOT NULL
+            THEN make_timestamp(CAST(coalesce(d.p.last_alive_ts, d.p.last_event_ts) * 1000000 AS BIGINT))
             ELSE d.ts END,
        CASE WHEN d.kind = 'run_ended' THEN d.p.duration_ms END,
        k.messages, coalesce(c.n, 0), k.tool_calls,
@@ -90,7 +92,7 @@ ON CONFLICT (run_id) DO UPDATE SET
     events        = runs.events + excluded.events,
     journal       = coalesce(excluded.journal, runs.journal);
 
--- Duration of crashed runs: from start to their last event.
+-- Duration of crashed runs: from start to when their process was last known alive.
 UPDATE runs SET duration_ms = date_diff('microsecond', started_at, ended_at) / 1000.0
 WHERE status = 'crashed' AND duration_ms IS NULL AND run_id IN (SELECT DISTINCT run_id FROM new_events);
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +43,23 @@ def test_kill_9_loses_nothing_emitted_and_the_run_shows_crashed(store_dir: Path)
     assert texts[0] == "go" and texts[1] == "thinking it over"
     # The store opens cleanly afterwards and keeps working.
     assert store.query("SELECT count(*) AS n FROM events")[0]["n"] > seen
+
+
+def test_a_run_killed_while_its_model_hung_shows_how_long_it_waited(store_dir: Path) -> None:
+    """The last event is the model call before the one that hung: the run did not end there, it waited
+    until the process was killed, and its duration and reason say so."""
+    proc = spawn("hang", str(store_dir), "2")
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.strip() == "HANGING", f"{line!r} {proc.stderr.read() if proc.stderr else ''}"
+    time.sleep(4.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+    (run,) = open_store(store_dir).query("SELECT status, duration_ms, stop_reason FROM runs")
+    assert run["status"] == "crashed"
+    assert run["duration_ms"] >= 3000, "the run lasted until its process died, not until its last event"
+    assert re.search(r"ended without finishing this run, \d s after its last event", run["stop_reason"])
 
 
 def test_four_processes_of_eight_teams_record_into_one_store(store_dir: Path) -> None:

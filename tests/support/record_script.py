@@ -3,6 +3,7 @@
 Modes:
   slow N        one team whose model answers slowly; prints ``MSG <i>`` after each message is seen
   concurrent N  N teams at once in one event loop; prints one JSON line with each run's message count
+  hang N        one team whose model answers N calls, then hangs on the next; prints ``HANGING`` then
 """
 
 from __future__ import annotations
@@ -51,6 +52,21 @@ async def concurrent(store: str, n: int) -> None:
         print(json.dumps({"tasks": tasks, "run_ids": rec.run_ids}), flush=True)
 
 
+async def hang(store: str, n: int) -> None:
+    answered = [0]
+
+    def answer(request: dict[str, object]) -> Reply:
+        answered[0] += 1
+        if answered[0] <= n:
+            return Reply(content="on it")
+        print("HANGING", flush=True)
+        return Reply(content="too late", delay_s=600)
+
+    with ScriptedOpenAIServer(answer) as server:
+        async with teamtape.record(store=store, name="hang"):
+            await team(server, "hang", 100).run(task="go")
+
+
 if __name__ == "__main__":
     mode, store, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    asyncio.run({"slow": slow, "concurrent": concurrent}[mode](store, count))
+    asyncio.run({"slow": slow, "concurrent": concurrent, "hang": hang}[mode](store, count))
