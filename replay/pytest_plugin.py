@@ -20,7 +20,8 @@ The recording lives next to the test module, in ``tapes/<module>/<test>.tape.jso
 - ``all``: re-record everything.
 
 Options of the marker: ``tape="name"`` (file name under ``tapes/<module>/``), ``execute_tools=True``
-(run real tools and memory instead of serving their recorded results).
+(run real tools and memory instead of serving their recorded results), ``matchers=[...]`` (what a
+request must share with a recorded one to be served it; see ``teamtape.replay.DEFAULT_MATCHERS``).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(tape=None, execute_tools=False): record this test's AutoGen team runs once into "
+        f"{MARKER}(tape=None, execute_tools=False, matchers=None): record this test's AutoGen team runs once into "
         "tapes/<module>/<test>.tape.json and replay them afterwards (see --record-mode)",
     )
 
@@ -112,7 +113,7 @@ def teamtape_replay(
 ) -> Iterator[TapeUse]:
     """Serve the test's tape to every AutoGen model client, tool and memory (or record it)."""
     import teamtape
-    from teamtape.replay import RecordMode, ReplayError, ReplaySession, read_tape, serving
+    from teamtape.replay import DEFAULT_MATCHERS, RecordMode, ReplayError, ReplaySession, read_tape, serving
 
     marker = request.node.get_closest_marker(MARKER)
     options = dict(marker.kwargs) if marker is not None else {}
@@ -134,7 +135,12 @@ def teamtape_replay(
         mode = RecordMode.NONE if tape is not None else RecordMode.ALL
     if mode is RecordMode.NEW_EPISODES and tape is None:
         mode = RecordMode.ALL
-    session = ReplaySession(tape, mode=mode, execute_tools=bool(options.get("execute_tools", False)))
+    session = ReplaySession(
+        tape,
+        mode=mode,
+        execute_tools=bool(options.get("execute_tools", False)),
+        matchers=options.get("matchers") or DEFAULT_MATCHERS,
+    )
     store_dir = tmp_path_factory.mktemp("teamtape-store")
     use = TapeUse(path, mode, session, None)
     request.node.stash[_KEY] = use

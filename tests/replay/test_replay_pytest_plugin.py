@@ -232,3 +232,25 @@ def test_the_tests_own_skip_or_error_comes_through(
     no_team.stdout.fnmatch_lines(
         ["*the test ran no AutoGen team, but its tape*test_early_exit.tape.json holds 1 run(s)*"]
     )
+
+
+LOOSE = """
+
+from teamtape.replay import match_model, match_tools
+
+
+@pytest.mark.teamtape(matchers=[match_model, match_tools])
+async def test_prompt_may_change():
+    results = await _agent_run("Refund FL-1234, please.")
+    assert results[0].messages[-1].content == "Done: FL-1234 is refunded."
+"""
+
+
+def test_the_marker_takes_matchers(inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prompt that changes from run to run (today's date in it) need not fail the test."""
+    inner.makepyfile(test_loose=INNER + LOOSE)
+    with ScriptedOpenAIServer(_script()) as server:
+        monkeypatch.setenv("BASE_URL", server.base_url)
+        run(inner, "--record-mode=once", "-k", "test_prompt_may_change").assert_outcomes(passed=1)
+    monkeypatch.setenv("PROMPT", "You refund flights. Today is 2026-11-24.")
+    run(inner, "-k", "test_prompt_may_change").assert_outcomes(passed=1)
