@@ -209,13 +209,20 @@ def test_a_bad_record_mode_is_a_usage_error(inner: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*valid modes are: none, once, new_episodes, all*"])
 
 
+def _record_once(
+    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, name: str, source: str, test: str
+) -> None:
+    """Write the inner test module ``name`` and record the tape of its ``test`` (one refund)."""
+    inner.makepyfile(**{name: source})
+    with ScriptedOpenAIServer(_script()) as server:
+        monkeypatch.setenv("BASE_URL", server.base_url)
+        run(inner, "--record-mode=once", "-k", test).assert_outcomes(passed=1)
+
+
 def test_the_tests_own_skip_or_error_comes_through(
     inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    inner.makepyfile(test_early=INNER + EARLY_EXIT)
-    with ScriptedOpenAIServer(_script()) as server:
-        monkeypatch.setenv("BASE_URL", server.base_url)
-        run(inner, "--record-mode=once", "-k", "test_early_exit").assert_outcomes(passed=1)
+    _record_once(inner, monkeypatch, "test_early", INNER + EARLY_EXIT, "test_early_exit")
 
     monkeypatch.setenv("EARLY", "skip")
     run(inner, "-k", "test_early_exit").assert_outcomes(skipped=1)
@@ -248,9 +255,6 @@ async def test_prompt_may_change():
 
 def test_the_marker_takes_matchers(inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """A prompt that changes from run to run (today's date in it) need not fail the test."""
-    inner.makepyfile(test_loose=INNER + LOOSE)
-    with ScriptedOpenAIServer(_script()) as server:
-        monkeypatch.setenv("BASE_URL", server.base_url)
-        run(inner, "--record-mode=once", "-k", "test_prompt_may_change").assert_outcomes(passed=1)
+    _record_once(inner, monkeypatch, "test_loose", INNER + LOOSE, "test_prompt_may_change")
     monkeypatch.setenv("PROMPT", "You refund flights. Today is 2026-11-24.")
     run(inner, "-k", "test_prompt_may_change").assert_outcomes(passed=1)

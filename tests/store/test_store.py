@@ -67,7 +67,9 @@ def test_missing_store_says_how_to_create_one(tmp_path: Path) -> None:
         open_store(tmp_path / "nope")
 
 
-def test_projections_follow_the_events(store_dir: Path) -> None:
+def test_projections_follow_the_events(store_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from teamtape.cli import main
+
     store = open_store(store_dir, create=True)
     w = store.writer()
     parent = write_run(w)
@@ -79,16 +81,7 @@ def test_projections_follow_the_events(store_dir: Path) -> None:
     assert rows[parent]["cost_usd"] == pytest.approx(2.65), "a parent's cost includes its children"
     assert rows[parent]["messages"] == 1 and rows[parent]["llm_calls"] == 1
     assert rows[parent]["status"] == "ok" and rows[parent]["stop_reason"] == "done"
-
-
-def test_show_says_a_cost_includes_nested_runs(store_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The header's calls and tokens are the run's own; its cost is not: that is said, not left to guess."""
-    from teamtape.cli import main
-
-    store = open_store(store_dir, create=True)
-    w = store.writer()
-    parent = write_run(w)
-    write_run(w, parent=parent, cost_model="gpt-4o")
+    # `show`'s header: calls and tokens are the run's own, its cost is not; that is said, not left to guess.
     assert main(["show", parent, "--store", str(store_dir)]) == 0
     header = " ".join(capsys.readouterr().out.split())
     assert "· 1 LLM call ·" in header and "tokens · $2.6500 (incl. 1 nested run)" in header
