@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from teamtape.store import Event, IdFactory, JournalWriter, RawJson, Redactor, decode_event
 from teamtape.store.events import event_line
-from teamtape.store.journal import open_journal
+from teamtape.store.journal import mark_alive_until, open_journal
 from teamtape.store.paths import resolve_store_path
 
 from ._guard import failures
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from teamtape.store import Store
 
 Payload = dict[str, Any] | RawJson
-ALIVE_EVERY = 1.0
-"""Seconds between touches of the journal that show this process is alive (see Recorder._keep_alive_mark)."""
 _LIFECYCLE = frozenset({"run_started", "run_ended"})
 
 
@@ -83,7 +81,7 @@ class Recorder:
         self._writer: JournalWriter | None = None
         self._journal_broken = False
         self._lock = threading.Lock()
-        self._stop_alive = threading.Event()
+        self._stop_alive = threading.Event()  # stops the alive marks of the journal open now
 
     @property
     def store(self) -> Store:
@@ -110,7 +108,6 @@ class Recorder:
         if self._writer is None and not self._journal_broken:
             try:
                 self._writer = open_journal(self.root, self.redactor)
-                threading.Thread(target=self._keep_alive_mark, name="teamtape-alive", daemon=True).start()
             except OSError as e:
                 self._journal_broken = True
                 fix = (
@@ -124,6 +121,8 @@ class Recorder:
                     f"this run is not being recorded, but your team runs normally. {fix} "
                     "with --store / $TEAMTAPE_STORE.",
                 )
+            if self._writer is not None:
+                self._mark_alive(self._writer.path)
         return self._writer
 
     def append(self, run_id: str, seq: int, kind: str, agent: str | None, payload: Payload) -> None:
@@ -168,19 +167,18 @@ class Recorder:
                 return None
             return written
 
-    def _keep_alive_mark(self) -> None:
-        """Touch the journal every ``ALIVE_EVERY`` seconds while it is open (a thread: the team's event
-        loop may be stuck): its modification time then tells a reader, within that, when this process
-        was last alive. A run left open by a ``kill -9`` while it waited (a model that hung) shows how
-        long it waited after its last event, instead of seeming to crash right after it."""
-        while not self._stop_alive.wait(ALIVE_EVERY):
-            with self._lock:
-                if self._writer is None:
-                    return
-                try:
-                    self._writer.touch()
-                except OSError:
-                    pass  # a store deleted meanwhile: the next write says so
+    def _mark_alive(self, journal: Path) -> None:
+        """Mark, from a thread of its own, that this process is alive while ``journal`` is open."""
+        self._stop_alive.set()  # the marks of a journal open before stop
+        stop = self._stop_alive = threading.Event()
+        try:
+            threading.Thread(
+                target=mark_alive_until, args=(journal, stop), name="teamtape-alive", daemon=True
+            ).start()
+        except (
+            RuntimeError
+        ):  # no thread to be had (the interpreter is exiting): crash times use the last event
+            pass
 
     def _to_sinks(self, written: bytes | None, events: list[Event]) -> None:
         """Hand events to the sinks as they were written (redacted), or redacted here if they were not."""

@@ -184,7 +184,9 @@ class TapeImport:
     events: int = 0
     journal: str = ""
     already: list[str] = field(default_factory=list)
-    """The tape's runs the store held before (importing them again adds nothing)."""
+    """The tape's runs the store held before."""
+    new_events: int = 0
+    """Events the store did not hold before (importing a tape again adds none)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -193,6 +195,7 @@ class TapeImport:
             "events": self.events,
             "journal": self.journal,
             "already_there": self.already,
+            "new_events": self.new_events,
         }
 
 
@@ -207,11 +210,7 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
     """
     tape = read_tape(path)
     ids = [r.run_id for r in tape.runs]
-    already = (
-        [r["run_id"] for r in store.query("SELECT run_id FROM runs WHERE list_contains(?, run_id)", [ids])]
-        if ids and store.exists
-        else []
-    )
+    held = _held(store, ids)
     redactor = Redactor()
     lines = []
     for run in tape.runs:
@@ -259,4 +258,23 @@ def import_tape(store: Store, path: str | os.PathLike[str]) -> TapeImport:
         os.close(fd)
     os.replace(partial, journal)
     store.sync()
-    return TapeImport(path=str(path), runs=ids, events=len(lines), journal=journal.name, already=already)
+    _, events_after = _held(store, ids)
+    return TapeImport(
+        path=str(path),
+        runs=ids,
+        events=len(lines),
+        journal=journal.name,
+        already=held[0],
+        new_events=events_after - held[1],
+    )
+
+
+def _held(store: Store, run_ids: list[str]) -> tuple[list[str], int]:
+    """Which of ``run_ids`` the store holds (in that order), and how many events of theirs."""
+    if not run_ids or not store.exists:
+        return [], 0
+    rows = store.query(
+        "SELECT run_id, count(*) AS n FROM events WHERE list_contains(?, run_id) GROUP BY run_id", [run_ids]
+    )
+    counts = {r["run_id"]: r["n"] for r in rows}
+    return [r for r in run_ids if r in counts], sum(counts.values())

@@ -26,7 +26,7 @@ import pyarrow as pa
 from .costs import PriceBook, llm_call_cost
 from .db import load_sql
 from .events import SCHEMA_VERSION, Kind
-from .journal import list_journals, writer_is_alive
+from .journal import ALIVE_SUFFIX, alive_path, last_alive, list_journals, writer_is_alive
 from .paths import StoreLayout
 from .spill import SPILL_BYTES, spill
 
@@ -397,15 +397,10 @@ def _crashed_run_events(
 
 
 def _last_alive(layout: StoreLayout, journal: str | None, last_event_ts: float | None) -> float | None:
-    """When the dead writer of ``journal`` was last known alive: its journal's modification time, which
-    the recorder touches every second (see ``Recorder._keep_alive_mark``); None when the journal is gone."""
-    if not journal:
-        return None
-    try:
-        touched = os.stat(layout.journal_dir / journal).st_mtime
-    except OSError:
-        return None
-    return max(touched, last_event_ts or 0.0)
+    """When the dead writer of ``journal`` was last known alive (its mark, see
+    :func:`teamtape.store.journal.mark_alive_until`), never before its last event; None without a mark."""
+    alive = last_alive(layout.journal_dir / journal) if journal else None
+    return None if alive is None else max(alive, last_event_ts or 0.0)
 
 
 def _crash_reason(last_event_ts: float | None, last_alive_ts: float | None) -> str:
@@ -441,6 +436,10 @@ def _remove_abandoned_files(layout: StoreLayout, report: FoldReport) -> None:
     if layout.spill_dir.is_dir():
         for path in layout.spill_dir.glob(".*.tmp"):
             path.unlink(missing_ok=True)
+    if layout.journal_dir.is_dir():  # the alive marks of journals removed before them
+        for path in layout.journal_dir.glob(f"*{ALIVE_SUFFIX}"):
+            if not path.with_name(path.name.removesuffix(ALIVE_SUFFIX)).exists():
+                path.unlink(missing_ok=True)
     if not layout.tmp_dir.is_dir():
         return
     for path in layout.tmp_dir.glob("*.jsonl"):
@@ -513,6 +512,7 @@ def _fold_batches(
     for chunk in chunks:
         if not chunk.alive and chunk.journal.stat().st_size <= chunk.end:
             chunk.journal.unlink(missing_ok=True)
+            alive_path(chunk.journal).unlink(missing_ok=True)
             con.execute("DELETE FROM journal_offsets WHERE journal = ?", [chunk.journal.name])
             report.journals_removed += 1
 

@@ -13,6 +13,8 @@ import errno
 import fcntl
 import os
 import socket
+import threading
+import time
 from pathlib import Path
 
 from ._files import write_all
@@ -61,10 +63,6 @@ class JournalWriter:
             self.check_linked()
         return data
 
-    def touch(self) -> None:
-        """Set the journal's modification time to now: the writer is alive (nothing is written)."""
-        os.utime(self._fd if os.utime in os.supports_fd else self.path)
-
     def check_linked(self) -> None:
         """Raise ``FileNotFoundError`` when the journal was deleted (e.g. ``rm -rf`` of the store).
 
@@ -86,6 +84,49 @@ class JournalWriter:
                 os.close(self._fd)
             finally:
                 self._fd = -1
+
+
+ALIVE_SUFFIX = ".alive"
+ALIVE_EVERY = 1.0
+"""Seconds between the marks a recording process leaves that it is alive (see :func:`mark_alive_until`)."""
+_ALIVE_BYTES = 24
+
+
+def alive_path(journal: Path) -> Path:
+    """Where the writer of ``journal`` marks when it was last alive (next to it; not a journal)."""
+    return journal.with_name(journal.name + ALIVE_SUFFIX)
+
+
+def mark_alive_until(journal: Path, stop: threading.Event, every: float = ALIVE_EVERY) -> None:
+    """Write the time now into ``alive_path(journal)`` every ``every`` seconds until ``stop`` is set.
+
+    Run in a thread of its own, sharing nothing with the writer (no lock, its own descriptor), so the
+    team's event loop never waits on it and a fork never inherits it half-way. When the process is
+    killed, the mark says within a second when it was last alive: a run left open while it waited
+    (a model call that hung) ends then, not at its last event. The time is the file's content, not its
+    modification time, so copying a store does not change it.
+    """
+    try:
+        fd = os.open(alive_path(journal), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return  # crash times fall back to the last event
+    try:
+        while True:
+            os.pwrite(fd, f"{time.time():.3f}".encode().ljust(_ALIVE_BYTES), 0)
+            if stop.wait(every):
+                return
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+
+
+def last_alive(journal: Path) -> float | None:
+    """When the writer of ``journal`` last marked it was alive (None: no mark, or not readable)."""
+    try:
+        return float(alive_path(journal).read_bytes().strip() or b"x")
+    except (OSError, ValueError):
+        return None
 
 
 def open_journal(root: Path, redactor: Redactor | None = None) -> JournalWriter:

@@ -217,11 +217,14 @@ class Translator:
     def _end_run(self, run: _Run, event: Event) -> None:
         p = event.payload
         if event.kind == Kind.RUN_CRASHED:
-            status, end = "crashed", run.last_ts
-        else:
-            status = str(p.get("status") or "ok")
-            duration = p.get("duration_ms")
-            end = run.start + round(duration * 1000) if isinstance(duration, (int, float)) else us(event.ts)
+            # It ended when its process was last known alive, as the runs table says (else at its last event).
+            alive = p.get("last_alive_ts")
+            end = max(run.last_ts, us(alive)) if isinstance(alive, (int, float)) else run.last_ts
+            self._close(run, end, "crashed", p.get("reason"), p)
+            return
+        status = str(p.get("status") or "ok")
+        duration = p.get("duration_ms")
+        end = run.start + round(duration * 1000) if isinstance(duration, (int, float)) else us(event.ts)
         self._close(run, end, status, p.get("stop_reason"), p)
 
     def _close(

@@ -57,13 +57,14 @@ def import_tape_command(args: argparse.Namespace) -> int:
     report = import_tape(store, args.path)
     if getattr(args, "json", False):
         print_json({**report.to_dict(), "store": str(store.root)})
-    elif report.runs and len(report.already) == len(report.runs):
+    elif report.runs and not report.new_events:
         print(
             f"nothing new: the {counted(len(report.runs), 'run')} of {args.path} were already in {store.root}."
         )
     else:
-        there = f" ({len(report.already)} already there)" if report.already else ""
+        there = f"; {len(report.already)} of them were there before" if report.already else ""
         print(
-            f"imported {counted(len(report.runs) - len(report.already), 'run')} from {args.path} into {store.root}{there}."
+            f"imported {counted(report.new_events, 'new event')} of {counted(len(report.runs), 'run')} "
+            f"from {args.path} into {store.root}{there}."
         )
     return 0

@@ -205,8 +205,10 @@ class RunScript:
             payload["error"] = error
         return self._add("run_ended", at, None, **payload)
 
-    def crashed(self, at: float) -> Event:
-        return self._add("run_crashed", at, None, reason="the recording process died")
+    def crashed(self, at: float, alive: float | None = None) -> Event:
+        """The store's crash event, noticed ``at``; ``alive``: when the process was last known alive."""
+        extra = {"last_alive_ts": self.t0 + alive} if alive is not None else {}
+        return self._add("run_crashed", at, None, reason="the recording process died", **extra)
 
 
 def support_run(run_id: str = "a1a1a1a1a1a1a1a1", child_id: str = "c2c2c2c2c2c2c2c2") -> list[Event]:

@@ -265,6 +265,16 @@ def test_a_crashed_run_ends_at_its_last_event_with_an_error(translate) -> None:
     assert root.end_time == round((T0 + 0.2505) * 1e6) * 1000
 
 
+def test_a_crashed_run_that_waited_ends_when_its_process_was_last_alive(translate) -> None:
+    """As the runs table says: a run killed while a model call hung lasted until the kill."""
+    r = RunScript("dead")
+    r.llm("triage", 0.1, 100)
+    r.crashed(3600.0, alive=26.0)
+    root = translate(r.events).one("invoke_workflow support")
+    assert root.end_time == round((T0 + 26.0) * 1e6) * 1000
+    assert root.attributes[sc.TT_STOP_REASON] == "the recording process died"
+
+
 def test_a_failed_run_records_the_exception(translate) -> None:
     r = RunScript("failed")
     r.ended(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +44,44 @@ def test_kill_9_loses_nothing_emitted_and_the_run_shows_crashed(store_dir: Path)
     assert texts[0] == "go" and texts[1] == "thinking it over"
     # The store opens cleanly afterwards and keeps working.
     assert store.query("SELECT count(*) AS n FROM events")[0]["n"] > seen
+
+
+def test_a_copied_store_does_not_make_up_a_wait(store_dir: Path, tmp_path: Path) -> None:
+    """A process killed right after its last event, its store copied later (new file times): the run
+    still ended at the kill. When a process was last alive is in its mark's content, not a file time."""
+    proc = spawn("slow", str(store_dir), "1000")
+    assert proc.stdout is not None
+    while not proc.stdout.readline().startswith("MSG 4"):
+        pass
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    time.sleep(4)
+    copy = tmp_path / "copy"
+    shutil.copytree(store_dir, copy, copy_function=shutil.copy)  # as `cp -r`: file times are now
+    (run,) = open_store(copy).query("SELECT status, duration_ms, stop_reason FROM runs")
+    assert run["status"] == "crashed" and run["duration_ms"] < 3000
+    assert "after its last event" not in run["stop_reason"]
+    assert not list((copy / "journal").iterdir()), "the dead journal and its alive mark are removed"
+
+
+def test_a_journal_opened_again_after_close_is_marked_alive(store_dir: Path) -> None:
+    """Recording that goes on after a recorder closed (a run still emitting) opens a new journal: that one
+    is marked alive too."""
+    from teamtape.recorder._recorder import Recorder
+    from teamtape.store.journal import alive_path, last_alive
+
+    recorder = Recorder(store_dir)
+    recorder.append("r1", 0, "message", "a", {"text": "before"})
+    first = recorder.journal_path
+    recorder.close()
+    recorder.append("r1", 1, "message", "a", {"text": "after"})
+    second = recorder.journal_path
+    assert first is not None and second is not None and second != first
+    start = time.time()
+    time.sleep(1.5)
+    marked = last_alive(second)
+    assert alive_path(second).exists() and marked is not None and marked >= start
+    recorder.close()
 
 
 def test_a_run_killed_while_its_model_hung_shows_how_long_it_waited(store_dir: Path) -> None:

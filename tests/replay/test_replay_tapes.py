@@ -50,7 +50,7 @@ async def test_import_round_trip_then_replay_in_another_store(
     path, run_ids = await _exported(H.SWARM, tmp_path)
     other = tmp_path / "other"
     assert main(["--store", str(other), "import", str(path)]) == 0
-    assert "imported 2 runs" in capsys.readouterr().out
+    assert " new events of 2 runs from " in capsys.readouterr().out
     store = teamtape.open_store(other)
     events = store.query("SELECT count(*) AS n FROM events")[0]["n"]
     assert main(["--store", str(other), "import", str(path)]) == 0  # a second import adds nothing
@@ -64,6 +64,26 @@ async def test_import_round_trip_then_replay_in_another_store(
 
     report = await replay_run(store, run_ids[0])
     assert report.identical, report.render()
+
+
+async def test_importing_a_tape_again_adds_what_is_new(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tape exported while its run went on, then again once it ended: the second import adds the end."""
+    path, run_ids = await _exported(H.SINGLE, tmp_path)
+    whole = json.loads(path.read_text())
+    early = tmp_path / "early.tape.json"
+    cut = json.loads(path.read_text())
+    cut["runs"][0]["events"] = [e for e in cut["runs"][0]["events"] if e["kind"] != "run_ended"]
+    early.write_text(json.dumps(cut))
+    other = str(tmp_path / "other")
+    assert main(["--store", other, "import", str(early)]) == 0
+    capsys.readouterr()
+    assert main(["--store", other, "import", str(path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "imported 1 new event of 1 run from" in out and "1 of them were there before" in out
+    (run,) = teamtape.open_store(other).query("SELECT status FROM runs WHERE run_id = ?", [run_ids[0]])
+    assert run["status"] == whole["runs"][0]["events"][-1]["payload"]["status"] == "ok"
 
 
 async def test_secrets_never_reach_a_tape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

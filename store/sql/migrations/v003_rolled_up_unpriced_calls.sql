@@ -20,3 +20,7 @@ WHERE runs.run_id = t.root;
 -- to a model with no known price: adding a price would not give them a cost.
 UPDATE llm_calls SET price_source = 'no-usage'
 WHERE cost_usd IS NULL AND price_source IS NULL AND input_tokens IS NULL AND output_tokens IS NULL;
+
+-- A crashed run's reason is its stop reason (runs lists show it), for runs folded before too.
+UPDATE runs SET stop_reason = 'the recording process ended without finishing this run'
+WHERE status = 'crashed' AND stop_reason IS NULL;
