@@ -61,6 +61,9 @@ class RunScreen(Screen[None]):
         self._inspect_timer: Timer | None = None
         self._details: dict[tuple[str, int, str], _data.EventDetail] = {}
         self._expanding: set[tuple[str, int, str]] = set()
+        # The events each expanded nested run had when its lines were loaded: a live one is reloaded
+        # when it has more (it kept running, or it ended).
+        self._expanded_events: dict[tuple[str, int, str], int] = {}
 
     @property
     def tt(self) -> TeamtapeApp:
@@ -103,7 +106,7 @@ class RunScreen(Screen[None]):
             self.post_message(LoadFailed("timeline", str(e)))
 
     @work(thread=True, group="nested")
-    def _load_child(self, entry: Entry) -> None:
+    def _load_child(self, entry: Entry, refresh: bool = False) -> None:
         try:
             timeline = _data.fetch_timeline(self.tt.store, entry.child_run_id or "", depth=entry.depth + 1)
         except TeamtapeError as e:
@@ -115,7 +118,7 @@ class RunScreen(Screen[None]):
             )
             return
         _data.place_children(timeline.entries, timeline.children, entry.depth + 1)
-        self.post_message(TimelineLoaded(timeline, append=False, parent_key=entry.key))
+        self.post_message(TimelineLoaded(timeline, append=False, parent_key=entry.key, refresh=refresh))
 
     @work(thread=True, exclusive=True, group="detail")
     def _load_detail(self, entry: Entry) -> None:
@@ -132,7 +135,8 @@ class RunScreen(Screen[None]):
         tl = message.timeline
         table = self.timeline
         if message.parent_key is not None:
-            self._insert_child(message.parent_key, tl.entries)
+            self._expanded_events[message.parent_key] = tl.run.events
+            self._insert_child(message.parent_key, tl.entries, replace=message.refresh)
             return
         self._querying = not tl.complete
         self.run = tl.run
@@ -158,6 +162,8 @@ class RunScreen(Screen[None]):
                 keys = [e.key for e in table.entries]
                 cursor = keys.index(selected) if selected in keys else min(table.cursor, len(keys) - 1)
                 table.set_entries(table.entries, table.start_ts, cursor=cursor)
+            if message.append:
+                self._refresh_expanded(tl.children)
         self._show_summary()
         if message.painted is not None:
             self.call_after_refresh(message.painted.set)
@@ -173,15 +179,34 @@ class RunScreen(Screen[None]):
             self._load(self.run_id, self.last_seq)
         self._show_summary()
 
-    def _insert_child(self, key: tuple[str, int, str], entries: list[Entry]) -> None:
+    def _insert_child(self, key: tuple[str, int, str], entries: list[Entry], replace: bool = False) -> None:
+        """Show a nested run's lines under its line (``replace``: instead of the ones shown)."""
         self._expanding.discard(key)
         table = self.timeline
         index = next((i for i, e in enumerate(table.entries) if e.key == key), None)
-        if index is None or table.entries[index].expanded:
+        if index is None or table.entries[index].expanded != replace:
             return
-        table.entries[index].expanded = True
-        new = table.entries[: index + 1] + entries + table.entries[index + 1 :]
-        table.set_entries(new, table.start_ts, cursor=table.cursor)
+        parent = table.entries[index]
+        end = index + 1
+        while replace and end < len(table.entries) and table.entries[end].depth > parent.depth:
+            end += 1
+        selected = table.entries[table.cursor].key if 0 <= table.cursor < len(table.entries) else None
+        parent.expanded = True
+        new = table.entries[: index + 1] + entries + table.entries[end:]
+        keys = [e.key for e in new]
+        cursor = keys.index(selected) if selected in keys else min(table.cursor, len(new) - 1)
+        table.set_entries(new, table.start_ts, cursor=cursor)
+
+    def _refresh_expanded(self, children: list[_data.RunRow]) -> None:
+        """Reload the lines of each expanded nested run (of this run) that has grown since they were
+        loaded: a live nested run goes on, and ends, under its line."""
+        events = {c.run_id: c.events for c in children}
+        for entry in self.timeline.entries:
+            key, shown = entry.key, self._expanded_events.get(entry.key)
+            grown = shown is not None and events.get(entry.child_run_id or "", shown) != shown
+            if entry.depth == 0 and entry.expanded and grown and key not in self._expanding:
+                self._expanding.add(key)
+                self._load_child(entry, refresh=True)
 
     @on(LoadFailed)
     def _failed(self, message: LoadFailed) -> None:
@@ -272,6 +297,7 @@ class RunScreen(Screen[None]):
             while end < len(table.entries) and table.entries[end].depth > entry.depth:
                 end += 1
             entry.expanded = False
+            self._expanded_events.pop(entry.key, None)
             table.set_entries(table.entries[: index + 1] + table.entries[end:], table.start_ts, cursor=index)
         elif entry.key not in self._expanding:
             self._expanding.add(entry.key)

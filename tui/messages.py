@@ -36,6 +36,8 @@ class TimelineLoaded(Message):
     append: bool
     parent_key: tuple[str, int, str] | None = None
     """Set when this is a nested run being expanded under that entry."""
+    refresh: bool = False
+    """With ``parent_key``: the nested run is expanded already and has grown; its lines are replaced."""
     painted: threading.Event | None = None
     """Set by the UI once these entries are on screen (the worker waits for it before loading more)."""
 

@@ -382,6 +382,70 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
     writer.close()
 
 
+async def test_an_expanded_nested_run_goes_on_live_under_its_line(tmp_path: Path) -> None:
+    """A nested run expanded while it runs keeps growing, and ends, under its line (it was a snapshot)."""
+    store = open_store(tmp_path / "live", create=True)
+    writer = store.writer()  # a live recording process: its journal stays locked
+    base, seqs = 1732370400.0, {"parent00000000001": 0, "child000000000001": 0}
+
+    def emit(run: str, kind: str, agent: str | None, payload: dict) -> None:  # type: ignore[type-arg]
+        seq = seqs[run]
+        seqs[run] += 1
+        writer.append(Event(f"{run}-{seq}", run, seq, base + sum(seqs.values()), kind, agent, payload))
+
+    started = {"team_type": "RoundRobinGroupChat", "task": "go", "journal": writer.name}
+    emit("parent00000000001", "run_started", None, {**started, "name": "outer", "session_id": "s1"})
+    emit("parent00000000001", "message", "user", {"type": "TextMessage", "source": "user", "text": "go"})
+    emit(
+        "child000000000001",
+        "run_started",
+        None,
+        {**started, "name": "inner", "session_id": "s2", "parent_run_id": "parent00000000001"},
+    )
+    emit(
+        "child000000000001",
+        "message",
+        "helper",
+        {"type": "TextMessage", "source": "helper", "text": "first step"},
+    )
+
+    app = TeamtapeApp(store, poll_interval=0.1)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await _open(pilot, app, "parent00000000001")
+        table = _timeline(app)
+        table.cursor = next(i for i, e in enumerate(table.entries) if e.child_run_id)
+        await pilot.press("enter")  # expand the nested run
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if any(e.depth == 1 for e in table.entries):
+                break
+        assert "first step" in screen_text(app) and "second step" not in screen_text(app)
+
+        emit(
+            "child000000000001",
+            "message",
+            "helper",
+            {"type": "TextMessage", "source": "helper", "text": "second step"},
+        )
+        emit(
+            "child000000000001",
+            "run_ended",
+            None,
+            {"status": "ok", "stop_reason": "inner done", "duration_ms": 5.0},
+        )
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if "second step" in screen_text(app):
+                break
+        await settle(pilot)
+        nested = [e.summary for e in _timeline(app).entries if e.depth == 1]
+        assert sum("first step" in line for line in nested) == 1 and any(
+            "second step" in line for line in nested
+        )
+    writer.close()
+
+
 async def test_a_store_that_breaks_while_open_is_reported_not_fatal(fresh_synthetic) -> None:  # type: ignore[no-untyped-def]
     store = fresh_synthetic.open()
     app = TeamtapeApp(store, poll_interval=0.1)
