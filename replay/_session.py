@@ -66,6 +66,12 @@ def recorded_calls(tape: Tape) -> list[RecordedCall]:
         full.update(((run.run_id, call_id), refs) for call_id, refs in resolved.items())
     calls = []
     for i, event in enumerate(tape.events("llm_call")):
+        if not event.payload.get("response") and not event.payload.get("error"):
+            raise ReplayError(
+                f"Model call {event.payload.get('call_id') or i + 1} of agent '{event.agent}' in {tape.origin} "
+                "has neither an answer nor an error, which no recording leaves: the tape was edited or "
+                "damaged. Restore it, or record the team again."
+            )
         counts[event.agent] += 1
         refs = full.get((event.run_id, str(event.payload.get("call_id"))))
         request = recorded_request(event.payload, tape.blob_data, cache, event.agent, refs, prefixes)

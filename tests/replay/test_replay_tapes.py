@@ -66,6 +66,19 @@ async def test_import_round_trip_then_replay_in_another_store(
     assert report.identical, report.render()
 
 
+async def test_a_tape_with_an_answer_cut_out_is_refused(tmp_path: Path) -> None:
+    """Served as an empty answer, it would fail later as a change of the team; it is a damaged tape."""
+    from teamtape.replay import ReplaySession
+
+    path, _ = await _exported(H.SINGLE, tmp_path)
+    tape = json.loads(path.read_text())
+    call = next(e for r in tape["runs"] for e in r["events"] if e["kind"] == "llm_call")
+    del call["payload"]["response"]
+    path.write_text(json.dumps(tape))
+    with pytest.raises(ReplayError, match="has neither an answer nor an error, which no recording leaves"):
+        ReplaySession(read_tape(path))
+
+
 async def test_importing_a_tape_again_adds_what_is_new(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
