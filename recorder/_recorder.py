@@ -175,10 +175,8 @@ class Recorder:
             threading.Thread(
                 target=mark_alive_until, args=(journal, stop), name="teamtape-alive", daemon=True
             ).start()
-        except (
-            RuntimeError
-        ):  # no thread to be had (the interpreter is exiting): crash times use the last event
-            pass
+        except RuntimeError:
+            pass  # no thread to be had (the interpreter is exiting): crash times use the last event
 
     def _to_sinks(self, written: bytes | None, events: list[Event]) -> None:
         """Hand events to the sinks as they were written (redacted), or redacted here if they were not."""

@@ -192,7 +192,10 @@ def _open_events(loc: LakeLocation, files: Sequence[str]) -> pads.Dataset:
             meta = pq.read_metadata(loc.fs.open_input_file(f))
         except (OSError, ValueError) as e:
             raise ImportFileError(f"{_shown(loc, f)} is not a readable Parquet file ({e}).") from e
-        kv = {k.decode(): v.decode() for k, v in (meta.metadata or {}).items()}
+        try:
+            kv = {k.decode(): v.decode() for k, v in (meta.metadata or {}).items()}
+        except UnicodeDecodeError as e:  # damaged: teamtape writes its metadata as UTF-8 text
+            raise ImportFileError(f"{_shown(loc, f)} is damaged: its metadata is not text ({e}).") from e
         table = kv.get(META_TABLE, "events")
         if table != "events":
             raise ImportFileError(

@@ -335,3 +335,24 @@ def test_a_lake_with_a_damaged_events_part_is_imported_or_refused_naming_it(
         quietly_open(store.root).query("SELECT * FROM runs")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_lake_part_whose_metadata_is_not_text_is_refused_naming_it(lake_dir: Path) -> None:
+    """Found by the fuzz test above: damage to the key/value metadata of a part is a damaged part, not a
+    UnicodeDecodeError."""
+    import pyarrow.parquet as pq
+
+    root = fresh_dir()
+    try:
+        lake = root / "lake"
+        shutil.copytree(lake_dir, lake)
+        part = sorted((lake / "events").rglob("*.parquet"))[-1]
+        table = pq.read_table(part)
+        metadata = {**(table.schema.metadata or {}), b"teamtape.\xf4": b"\xf4\x80"}
+        pq.write_table(table.replace_schema_metadata(metadata), part)
+        store = open_store(root / "store", create=True)
+        with pytest.raises(ImportFileError, match="is damaged: its metadata is not text") as raised:
+            import_lake(store, lake)
+        assert str(part) in str(raised.value)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
