@@ -38,10 +38,13 @@ SELECT r.*, roots.root_id AS root_run_id, r.parent_run_id IS NULL AS is_root,
        coalesce(root.name, root.team_type, '(unknown team)') AS team
 FROM runs r JOIN roots USING (run_id) LEFT JOIN runs root ON root.run_id = roots.root_id;
 -- LLM and tool calls with the names the dashboards filter on (the same as `teamtape cost --by`).
+-- Model calls a replay answered from a recording (provider 'replay') are left out, as `teamtape cost`
+-- leaves them out: they cost nothing and repeat calls already counted.
 CREATE OR REPLACE VIEW llm_call_facts AS
 SELECT c.* REPLACE (coalesce(c.agent, '(team)') AS agent, coalesce(c.model, '(unknown model)') AS model),
        f.team, f.root_run_id
-FROM llm_calls c LEFT JOIN run_facts f USING (run_id);
+FROM llm_calls c LEFT JOIN run_facts f USING (run_id)
+WHERE c.provider IS DISTINCT FROM 'replay';
 CREATE OR REPLACE VIEW tool_call_facts AS
 SELECT t.* REPLACE (coalesce(t.agent, '(team)') AS agent), f.team, f.root_run_id
 FROM tool_calls t LEFT JOIN run_facts f USING (run_id);

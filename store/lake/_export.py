@@ -320,15 +320,18 @@ def _stage_spilled_events(
 def _price_without_cache(con: duckdb.DuckDBPyConnection, store: Store) -> None:
     """Price the new LLM calls as if no token had been served from a cache (for savings panels)."""
     rows = con.execute(
-        "SELECT event_id, model, provider, input_tokens, output_tokens, cost_usd "
+        "SELECT event_id, model, provider, input_tokens, output_tokens, cost_usd, price_source "
         "FROM llm_calls ANTI JOIN lake_keys USING (event_id)"
     ).fetchall()
     if not rows:
         return
-    # A call without token counts (e.g. failed before any usage) saved nothing: keep its own cost.
+    # A call without token counts (e.g. failed before any usage) saved nothing, and one answered whole
+    # from a cache (a replay, ChatCompletionCache) had no cached tokens to discount: keep its own cost.
     costs = [
-        cost if i is None and o is None else store.prices.price(model, provider, i, o, 0)[0]
-        for _, model, provider, i, o, cost in rows
+        cost
+        if (i is None and o is None) or source == "cache"
+        else store.prices.price(model, provider, i, o, 0)[0]
+        for _, model, provider, i, o, cost, source in rows
     ]
     prices = pa.table(
         {

@@ -15,9 +15,12 @@ from teamtape.store.lake import export_lake
 
 @pytest.fixture(scope="session")
 def recorded_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every demo scenario recorded from real AutoGen teams, plus one run of a model with no known price."""
+    """Every demo scenario recorded from real AutoGen teams, one replay of one of them (its model calls
+    answered from the recording), plus one run of a model with no known price."""
     path = tmp_path_factory.mktemp("recorded") / "store"
     assert main(["demo", "--store", str(path), "--json"]) == 0
+    (selector,) = open_store(path).query("SELECT run_id FROM runs WHERE name = 'selector_research' LIMIT 1")
+    assert main(["replay", selector["run_id"], "--store", str(path), "--json"]) == 0
     add_run(open_store(path))
     open_store(path).sync()
     return path

@@ -1,4 +1,6 @@
-SELECT model, provider, count(*) AS llm_calls, sum(input_tokens) AS input_tokens,
+SELECT CASE WHEN price_source = 'no-usage' THEN model || ' (stream without usage: set include_usage)'
+            ELSE model END AS model,
+       provider, count(*) AS llm_calls, sum(input_tokens) AS input_tokens,
        sum(output_tokens) AS output_tokens, max(ts) AS last_call
 FROM llm_call_facts
 WHERE $__timeFilter(ts)
