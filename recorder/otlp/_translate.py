@@ -246,6 +246,8 @@ class Translator:
         put(a, sc.TT_TOOL_CALLS, run.tool_calls)
         if run.llm_calls > run.unpriced:
             put(a, sc.TT_COST_USD, run.cost)
+        if run.unpriced:  # the cost above is a lower bound (or absent): say by how many calls
+            put(a, sc.TT_UNPRICED_CALLS, run.unpriced)
         put(a, sc.OI_OUTPUT_VALUE, run.output)
         end_ns = ns(max(end, run.start))
         events = list(run.span_events)

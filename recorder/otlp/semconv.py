@@ -148,6 +148,8 @@ TT_CHILD_RUN_ID = "teamtape.tool.child_run_id"
 TT_MEMORY_TYPE = "teamtape.memory.type"
 TT_MEMORY_N_RESULTS = "teamtape.memory.n_results"
 TT_LLM_CALLS = "teamtape.run.llm_calls"
+TT_UNPRICED_CALLS = "teamtape.run.unpriced_calls"
+"""Model calls of the run whose cost is unknown: its ``teamtape.cost_usd`` leaves them out."""
 TT_TOOL_CALLS = "teamtape.run.tool_calls"
 
 # Span events on the run span.

@@ -80,6 +80,9 @@ def test_a_model_no_price_source_knows_has_no_cost_rather_than_zero(translate) -
     unknown = got.one("chat my-finetune-v3")
     assert sc.TT_COST_USD not in unknown.attributes
     assert sc.GEN_AI_USAGE_COST not in unknown.attributes
+    # The run's cost adds only what is known: the run says how many calls it leaves out.
+    run = next(s for s in got.named("invoke_workflow support") if s.attributes.get(sc.TT_COST_USD))
+    assert run.attributes[sc.TT_UNPRICED_CALLS] == 1
 
 
 def test_failures_are_errors_with_their_type(translate) -> None:
