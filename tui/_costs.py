@@ -112,11 +112,15 @@ class CostScreen(Screen[None]):
         c = message.costs
         run = message.run
         nested = f" across {c.runs} runs (this one and its nested runs)" if c.runs > 1 else ""
+        # Tokens over the same runs as the cost (the run's own counts leave its nested runs out).
+        tokens_in, tokens_out = (
+            sum(m.input_tokens for m in c.by_model),
+            sum(m.output_tokens for m in c.by_model),
+        )
         total = Text.assemble(
             ("Total ", "bold"),
             (fmt_cost(run.cost_usd, unpriced=run.unpriced_calls), "bold"),
-            f"{nested} · {fmt_tokens(run.input_tokens)} input · "
-            f"{fmt_tokens(run.output_tokens)} output tokens",
+            f"{nested} · {fmt_tokens(tokens_in)} input · {fmt_tokens(tokens_out)} output tokens",
         )
         self.query_one("#costs-total", Static).update(total)
         self.query_one("#by-agent", Static).update(CostChart("By agent", c.by_agent))

@@ -14,6 +14,7 @@ from teamtape.store import Event, open_store
 from teamtape.tui import TeamtapeApp
 from teamtape.tui._compare_screen import CompareScreen
 from teamtape.tui._costs import CostScreen
+from teamtape.tui._format import fmt_tokens
 from teamtape.tui._help import HelpScreen
 from teamtape.tui._inspector import Inspector
 from teamtape.tui._run_screen import RunScreen
@@ -151,6 +152,12 @@ async def test_cost_breakdown_by_agent_and_model(synthetic) -> None:  # type: ig
         assert "By agent" in text and "By model" in text and "across 2 runs" in text
         assert "█" in text and "calls" in text
         assert "reviewer" in text or "checker" in text  # the nested run's agents count too
+        # Its tokens are those of the same runs as its cost, nested ones included.
+        (tree,) = synthetic.open().query(
+            "SELECT sum(input_tokens) AS i FROM llm_calls WHERE run_id IN (?, ?)",
+            [synthetic.nested_parent_id, synthetic.nested_child_id],
+        )
+        assert f"· {fmt_tokens(tree['i'])} input ·" in text
         await pilot.press("escape")
         assert isinstance(app.screen, RunScreen)
 
