@@ -67,10 +67,17 @@ class CostChart:
                 bar((line.cost_usd or 0.0) / top, bar_w) if line.cost_usd is not None else "?".ljust(bar_w)
             )
             yield Text.assemble(f"  {label:<{label_w}} ", (chart, colour), " ", tail)
-        unpriced = sum(line.unpriced for line in self.lines)
+        no_usage = sum(line.no_usage for line in self.lines)
+        unpriced = sum(line.unpriced for line in self.lines) - no_usage
         if unpriced:
             yield Text(
                 f"  {unpriced} call(s) with no known price (shown as ?): add prices in prices.toml",
+                style="dim italic",
+            )
+        if no_usage:
+            yield Text(
+                f"  {no_usage} streamed call(s) reported no token usage (shown as ?): "
+                'ask for it with stream_options={"include_usage": True} on the client',
                 style="dim italic",
             )
 

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from teamtape.store import Store
+from teamtape.store.costs import NO_USAGE
 from teamtape.store.requests import resolve_request_messages
 
 from ._filter import RunFilter
@@ -393,6 +394,8 @@ class CostLine:
     output_tokens: int
     cost_usd: float | None
     unpriced: int
+    no_usage: int = 0
+    """Of ``unpriced``, the calls whose usage was not reported (a stream without ``include_usage``)."""
 
 
 @dataclass
@@ -411,7 +414,8 @@ WITH RECURSIVE tree(run_id, depth) AS (
     SELECT r.run_id, t.depth + 1 FROM runs r JOIN tree t ON r.parent_run_id = t.run_id WHERE t.depth < 64
 )
 SELECT coalesce({key}, '(unknown)'), count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
-       sum(cost_usd), count(*) FILTER (WHERE cost_usd IS NULL)
+       sum(cost_usd), count(*) FILTER (WHERE cost_usd IS NULL),
+       count(*) FILTER (WHERE cost_usd IS NULL AND price_source = ?)
 FROM llm_calls WHERE run_id IN (SELECT run_id FROM tree)
 GROUP BY 1 ORDER BY sum(cost_usd) DESC NULLS LAST, 1
 """
@@ -422,8 +426,10 @@ def fetch_costs(store: Store, run_id: str) -> CostBreakdown:
     with store.connect() as con:
         out = []
         for key in ("agent", "model"):
-            rows = con.execute(_COSTS_SQL.format(key=key), [run_id]).fetchall()
-            out.append([CostLine(str(k), int(n), int(i), int(o), c, int(u)) for k, n, i, o, c, u in rows])
+            rows = con.execute(_COSTS_SQL.format(key=key), [run_id, NO_USAGE]).fetchall()
+            out.append(
+                [CostLine(str(k), int(n), int(i), int(o), c, int(u), int(x)) for k, n, i, o, c, u, x in rows]
+            )
         (runs,) = con.execute(  # type: ignore[misc]
             "WITH RECURSIVE tree(run_id, depth) AS (SELECT ?::VARCHAR, 0 UNION ALL SELECT r.run_id, t.depth + 1 "
             "FROM runs r JOIN tree t ON r.parent_run_id = t.run_id WHERE t.depth < 64) SELECT count(*) FROM tree",

@@ -316,3 +316,23 @@ def test_synthetic_stores_are_reused_only_when_built_the_same_way(tmp_path) -> N
     assert again == first and db.stat().st_mtime_ns == stamp  # not rebuilt
     other = build_synthetic_store(tmp_path / "s", runs=7, events=140, reuse=True)
     assert other.runs == first.runs + 1 and len(fetch_runs(other.open()).rows) == other.runs
+
+
+def test_the_cost_chart_tells_a_missing_price_from_unreported_usage() -> None:
+    """Adding a price gives a cost only to the calls whose model had none: the chart says which is which."""
+    import io
+
+    from rich.console import Console
+
+    from teamtape.tui._costs import CostChart
+    from teamtape.tui._data import CostLine
+
+    lines = [
+        CostLine("gpt-4o-mini", 3, 100, 10, 0.01, unpriced=1, no_usage=1),
+        CostLine("my-local-llama", 2, 50, 5, None, unpriced=2),
+    ]
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(CostChart("By model", lines))
+    text = " ".join(console.export_text().split())
+    assert "2 call(s) with no known price (shown as ?): add prices in prices.toml" in text
+    assert '1 streamed call(s) reported no token usage (shown as ?): ask for it with stream_options=' in text
