@@ -238,6 +238,17 @@ def _duration_text(run: dict[str, Any]) -> str:
     return "duration unknown"
 
 
+def _tokens_text(doc: dict[str, Any]) -> str:
+    """The run's tokens in/out; ``?`` when no call reported them, ``+?`` after a sum that misses some
+    (failed calls, streams without usage), as costs are shown."""
+    run = doc["run"]
+    calls = [e for e in doc["events"] if e["kind"] == "llm_call"]
+    unknown = sum(1 for e in calls if (e["payload"].get("usage") or {}).get("input_tokens") is None)
+    if calls and unknown == len(calls):
+        return fmt_tokens(None, None)
+    return fmt_tokens(run["input_tokens"], run["output_tokens"]) + ("+?" if unknown else "")
+
+
 def _nested_note(doc: dict[str, Any]) -> str:
     """Calls and tokens are the run's own, its cost adds its nested runs' (as in ``runs``): say so."""
     nested = len(doc["children"])
@@ -272,7 +283,7 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
         ("  ", ""),
         (
             f"started {fmt_ts(run['started_at'])} · {_duration_text(run)} · "
-            f"{counted(run['messages'], 'message')} · {counted(run['llm_calls'], 'LLM call')} · {fmt_tokens(run['input_tokens'], run['output_tokens'])} tokens · "
+            f"{counted(run['messages'], 'message')} · {counted(run['llm_calls'], 'LLM call')} · {_tokens_text(doc)} tokens · "
             f"{fmt_cost(run['cost_usd'], run['unpriced_calls'])}{_nested_note(doc)}",
             "dim",
         ),

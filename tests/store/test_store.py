@@ -282,6 +282,7 @@ def test_a_stream_without_usage_is_not_blamed_on_a_missing_price(
     assert main(["show", run, "--store", str(store_dir)]) == 0
     shown = capsys.readouterr().out
     assert "(streamed)" in shown and "first chunk ;" not in shown  # no time to first chunk was recorded
+    assert "· 1,000,000/0+? tokens ·" in " ".join(shown.split())  # a sum that misses a call says so
 
 
 def test_show_says_how_long_a_running_run_has_been_going(

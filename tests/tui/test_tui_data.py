@@ -335,4 +335,4 @@ def test_the_cost_chart_tells_a_missing_price_from_unreported_usage() -> None:
     console.print(CostChart("By model", lines))
     text = " ".join(console.export_text().split())
     assert "2 call(s) with no known price (shown as ?): add prices in prices.toml" in text
-    assert '1 streamed call(s) reported no token usage (shown as ?): ask for it with stream_options=' in text
+    assert "1 streamed call(s) reported no token usage (shown as ?): ask for it with stream_options=" in text
