@@ -207,7 +207,8 @@ class Store:
     def _missing_message(self) -> str:
         return (
             f"No teamtape store at {self.root}. Create one by recording: `teamtape demo`, or "
-            f"`teamtape run your_team.py`, or point at an existing one with --store PATH / $TEAMTAPE_STORE."
+            f"`teamtape run your_team.py`, or point at an existing one with --store PATH / $TEAMTAPE_STORE "
+            "(`teamtape tui --wait` opens it once a recording starts)."
         )
 
     def _fold(self, con: duckdb.DuckDBPyConnection) -> None:

@@ -543,6 +543,26 @@ def test_cli_refuses_a_missing_or_corrupt_store(tmp_path: Path, case: str) -> No
     assert "Traceback" not in done.stderr
     expected = "No teamtape store at" if case == "missing" else "is not a readable teamtape database"
     assert expected in done.stderr
+    if case == "missing":
+        assert "`teamtape tui --wait` opens it once a recording starts" in done.stderr
+
+
+def test_tui_wait_opens_a_store_once_a_recording_starts(tmp_path: Path) -> None:
+    """Someone opens the TUI first and starts their team after: ``--wait`` waits for the store."""
+    import threading
+
+    from teamtape.cli._tui import wait_for_store
+
+    path, said = tmp_path / "later", []
+    timer = threading.Timer(0.3, lambda: open_store(path, create=True).writer().close())
+    timer.start()
+    wait_for_store(path, 0.05, said.append)
+    timer.join()
+    assert open_store(path).exists and said == [
+        f"waiting for the first recording into {path} (Ctrl-C to stop)..."
+    ]
+    wait_for_store(path, 0.05, said.append)  # there now: no wait, nothing said
+    assert len(said) == 1
 
 
 def test_run_tui_raises_for_a_missing_store(tmp_path: Path) -> None:
