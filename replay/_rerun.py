@@ -20,6 +20,7 @@ from ._compare import RunComparison, compare_run_lists
 from ._errors import ReplayError
 from ._interceptor import serving
 from ._modes import RecordMode
+from ._names import replay_name
 from ._rebuild import load_factory, task_of, team_from_config, team_from_factory
 from ._session import ReplaySession, ReplayStats
 from ._tape import Tape
@@ -161,7 +162,9 @@ async def replay_run(
     link = "fork_of" if fork_at is not None else "replay_of"
     errors: dict[str, str] = {}
     async with teamtape.record(
-        store=store.root, name=_name(tops[0], fork=fork_at is not None), labels={"teamtape.replay": link}
+        store=store.root,
+        name=replay_name(tops[0].started.get("name"), fork=fork_at is not None),
+        labels={"teamtape.replay": link},
     ) as recording:
         with serving(session):
             for original in tops:
@@ -177,18 +180,6 @@ async def replay_run(
     comparisons = compare_run_lists(tops, replayed.top_level, "fork" if fork_at else "replay", errors)
     mismatches = [str(m) for m in session.stats.mismatches]
     return ReplayReport([r.run_id for r in tops], replay_ids, comparisons, session.stats, fork_at, mismatches)
-
-
-def _name(run: Any, *, fork: bool = False) -> str | None:
-    """The name of a replay of ``run`` (``teamtape runs`` reads the suffix: cli/_browse._run_title)."""
-    name = str(run.started.get("name") or "")
-    for suffix in REPLAY_SUFFIXES:  # a replay of a replay is named after the original
-        name = name.removesuffix(suffix)
-    return f"{name}{REPLAY_SUFFIXES[fork]}" if name else None
-
-
-REPLAY_SUFFIXES = (" (replay)", " (fork)")
-"""What a replay's and a fork's names end with."""
 
 
 def numbered_calls(store: Store, run: str) -> list[dict[str, Any]]:

@@ -113,6 +113,8 @@ class ReplaySession:
         execute_tools: run real tools, memory queries and code instead of serving their results.
         fork_at: serve the first ``fork_at - 1`` model calls from the recording by position, whatever
             they ask, then go live from call ``fork_at`` on (tools too).
+        rerecord_hint: how to re-record, said after a request the recording does not hold (the pytest
+            plugin names its own option).
     """
 
     def __init__(
@@ -123,9 +125,11 @@ class ReplaySession:
         matchers: Sequence[Matcher] = DEFAULT_MATCHERS,
         execute_tools: bool = False,
         fork_at: int | None = None,
+        rerecord_hint: str = RERECORD_HINT,
     ) -> None:
         if tape is not None:
             tape.require_content()
+        self.rerecord_hint = rerecord_hint
         self.tape = tape
         self.mode = RecordMode.parse(mode)
         if self.mode is RecordMode.ONCE:
@@ -204,7 +208,7 @@ class ReplaySession:
             lines.append(diff)
         else:
             lines.append("The recording holds no model calls at all.")
-        lines.append(RERECORD_HINT)
+        lines.append(self.rerecord_hint)
         return ReplayMismatchError(
             "\n".join(lines),
             run_id=self.run_id,
@@ -276,7 +280,7 @@ class ReplaySession:
             )
         else:
             lines.append("That agent never called that tool in the recording.")
-        lines.append("Run real tools with --execute-tools (or execute_tools=True). " + RERECORD_HINT)
+        lines.append("Run real tools with --execute-tools (or execute_tools=True). " + self.rerecord_hint)
         error = ReplayMismatchError(
             "\n".join(lines), run_id=self.run_id, agent=agent, call_index=0, kind="tool", diff=""
         )
@@ -292,7 +296,7 @@ class ReplaySession:
     def side_effect_missing(self, what: str, agent: str | None) -> ReplayMismatchError:
         error = ReplayMismatchError(
             f"The recording ({self.label}) holds no more {what} for agent '{agent}'. "
-            "Run the real thing with --execute-tools (or execute_tools=True). " + RERECORD_HINT,
+            "Run the real thing with --execute-tools (or execute_tools=True). " + self.rerecord_hint,
             run_id=self.run_id,
             agent=agent,
             call_index=0,

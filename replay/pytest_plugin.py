@@ -38,6 +38,7 @@ MARKER = "teamtape"
 FIXTURE = "teamtape_replay"
 _KEY = pytest.StashKey["TapeUse"]()
 _MISSING = pytest.StashKey[str]()
+PYTEST_RERECORD_HINT = "If the change is intended, re-record: pytest --record-mode=all (or new_episodes)."
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -140,6 +141,7 @@ def teamtape_replay(
         mode=mode,
         execute_tools=bool(options.get("execute_tools", False)),
         matchers=options.get("matchers") or DEFAULT_MATCHERS,
+        rerecord_hint=PYTEST_RERECORD_HINT,
     )
     store_dir = tmp_path_factory.mktemp("teamtape-store")
     use = TapeUse(path, mode, session, None)
@@ -216,15 +218,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-_PYTEST_RERECORD_HINT = "If the change is intended, re-record: pytest --record-mode=all (or new_episodes)."
-
-
 def _replay_problem(use: TapeUse, *, failed: bool = False) -> str | None:
     """Why the replay does not match the tape (None: it does). ``failed``: the test raised an error
     of its own, which is reported instead when the test ran no team at all."""
     from teamtape.replay import Tape
     from teamtape.replay._compare import compare_run_lists
-    from teamtape.replay._session import RERECORD_HINT
 
     if not use.recording.run_ids:
         if failed:
@@ -239,10 +237,7 @@ def _replay_problem(use: TapeUse, *, failed: bool = False) -> str | None:
         more = (
             f"\n({len(stats.mismatches) - 1} more unmatched request(s))" if len(stats.mismatches) > 1 else ""
         )
-        explained = str(first).replace(RERECORD_HINT, _PYTEST_RERECORD_HINT)
-        return (
-            f"teamtape: the test's team asked something its tape {use.path} does not hold.\n{explained}{more}"
-        )
+        return f"teamtape: the test's team asked something its tape {use.path} does not hold.\n{first}{more}"
     replayed = Tape.from_runs(use.store, use.recording.run_ids)
     comparisons = compare_run_lists(use.session.tape.top_level, replayed.top_level)
     diverged = [c for c in comparisons if not c.diff.identical]
@@ -253,5 +248,5 @@ def _replay_problem(use: TapeUse, *, failed: bool = False) -> str | None:
         where = f"from message {c.diff.first_divergence}" if c.diff.first_divergence else "in how it ended"
         replay = c.replay or "(none: the test did not run it)"
         parts.append(f"recorded run {c.original} -> replay {replay}: diverges {where}\n{c.diff.diff}")
-    parts.append(_PYTEST_RERECORD_HINT)
+    parts.append(PYTEST_RERECORD_HINT)
     return "\n".join(parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from teamtape.replay._names import original_name
 from teamtape.store import QueryError, RunStatus, TeamtapeError, open_store, resolve_run_ref
 from teamtape.store.costs import NO_USAGE
 
@@ -111,11 +112,7 @@ def runs_command(args: argparse.Namespace) -> int:
 
 def _run_title(run: dict[str, Any]) -> str:
     """A run's name and team type; a replay or fork says so first, where a narrow column does not cut it."""
-    from teamtape.replay._rerun import REPLAY_SUFFIXES  # how replays and forks are named
-
-    name = run["name"] or ""
-    for suffix in REPLAY_SUFFIXES:
-        name = name.removesuffix(suffix)
+    name = original_name(run["name"] or "")
     title = " · ".join(part for part in (name, run["team_type"]) if part)
     if run.get("fork_of"):
         return f"(fork) {title}"
