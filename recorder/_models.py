@@ -251,6 +251,9 @@ def _end(state: dict[str, Any], result: Any = None, error: BaseException | None 
     if error is not None:
         payload["error"] = error_payload(error)
     run.emit_payload("llm_call", state["agent"], payload)
+    # The tasks the client started for this call keep their context (and so this state) for as long
+    # as the run's CancellationToken lives: leave them an empty dict, not the request and response.
+    state.clear()
 
 
 def _note_inner(client: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 from autogen_agentchat.agents import AssistantAgent
@@ -175,3 +176,31 @@ async def test_a_consumer_breaking_out_of_run_stream_ends_the_run(
         ("b", "TextMessage"),
         ("a", "TextMessage"),
     ]
+
+
+def _call_records_alive() -> int:
+    """The recorder's notes on model calls (request, provider response) that are still reachable."""
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is dict and "call_id" in o and "request" in o)
+
+
+async def test_a_finished_model_call_keeps_nothing_of_it_alive_while_the_run_goes_on(
+    serve, client, store_path, stream
+) -> None:
+    """AutoGen's cancellation token holds every task a model call starts until the run ends, and each
+    task holds the context it started in; a long run must not keep every call's request and provider
+    response alive through it (it did, and made garbage collection slower on every call)."""
+    server = serve([f"answer {i}" for i in range(6)])
+    model = client(server)
+    agents = [AssistantAgent(f"agent_{i}", model_client=model, model_client_stream=stream) for i in range(2)]
+    team = RoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(7))
+    alive_mid_run = []
+    async with teamtape.record(store=store_path):
+        async for item in team.run_stream(task="Count."):
+            if (
+                getattr(item, "source", None) in ("agent_0", "agent_1")
+                and type(item).__name__ == "TextMessage"
+            ):
+                alive_mid_run.append(_call_records_alive())
+    assert len(alive_mid_run) == 6
+    assert alive_mid_run == [0] * 6
