@@ -3,7 +3,8 @@
 The suite (``tests/bench/run.py``) starts this module once per variant and repetition, so no
 variant's patches, tracer provider or caches leak into another's figures::
 
-    .venv/bin/python -m tests.bench.overhead VARIANT [--messages 900] [--store DIR] [--context N] [--out F]
+    .venv/bin/python -m tests.bench.overhead VARIANT [--messages 900] [--client instant|openai] [--context N]
+                                                      [--store DIR] [--out F]
 
 It writes one JSON object (to ``--out``, or prints it): wall and process CPU seconds of ``team.run()`` only (imports, set-up,
 a warm-up run and tear-down are left out), the chat messages produced, and what the recorder kept
@@ -16,6 +17,8 @@ Variants:
 - ``openinference``: OpenInference's ``AutogenAgentChatInstrumentor`` with an ``InMemorySpanExporter``.
   It wraps only OpenAI-family clients' ``create``; its own create wrapper is applied to the in-process
   model too, so it traces the model calls a real OpenAI-backed team would make;
+- ``openinference-as-installed``: the same instrumentor alone, as its documentation sets it up: on the
+  in-process model it traces the agents and the team but no model call;
 - ``autogen-otel``: AutoGen's own runtime and GenAI tracing, with an SDK ``TracerProvider`` set as the
   global provider and a ``SimpleSpanProcessor(InMemorySpanExporter)``.
 """
@@ -37,20 +40,17 @@ from autogen_agentchat.messages import BaseChatMessage
 from tests.bench._harness import write_figures
 from tests.bench.zero_latency_team import InstantModel, build_team
 
-VARIANTS = ("bare", "teamtape", "teamtape-no-content", "openinference", "autogen-otel")
+VARIANTS = (
+    "bare",
+    "teamtape",
+    "teamtape-no-content",
+    "openinference",
+    "openinference-as-installed",
+    "autogen-otel",
+)
+CLIENTS = ("instant", "openai")
 TASK = "Look up every key and report."
 WARM_UP_MESSAGES = 30
-
-
-def _team(messages: int, context: int | None) -> Any:
-    """The benchmark team; with ``context`` each agent keeps only its last ``context`` messages."""
-    team = build_team(messages)
-    if context:
-        from autogen_core.model_context import BufferedChatCompletionContext
-
-        for agent in team._participants:
-            agent._model_context = BufferedChatCompletionContext(buffer_size=context)
-    return team
 
 
 def _in_memory_provider() -> tuple[Any, Any]:
@@ -64,7 +64,7 @@ def _in_memory_provider() -> tuple[Any, Any]:
     return provider, exporter
 
 
-def _instrument_openinference() -> Any:
+def _instrument_openinference(trace_instant_model: bool) -> Any:
     from openinference.instrumentation.autogen_agentchat import AutogenAgentChatInstrumentor
     from openinference.instrumentation.autogen_agentchat._wrappers import (
         _BaseOpenAIChatCompletionClientCreateWrapper,
@@ -74,11 +74,12 @@ def _instrument_openinference() -> Any:
     provider, exporter = _in_memory_provider()
     instrumentor = AutogenAgentChatInstrumentor()
     instrumentor.instrument(tracer_provider=provider)
-    wrap_function_wrapper(
-        InstantModel.__module__,
-        "InstantModel.create",
-        _BaseOpenAIChatCompletionClientCreateWrapper(instrumentor._tracer),
-    )
+    if trace_instant_model:
+        wrap_function_wrapper(
+            InstantModel.__module__,
+            "InstantModel.create",
+            _BaseOpenAIChatCompletionClientCreateWrapper(instrumentor._tracer),
+        )
     return exporter
 
 
@@ -94,8 +95,8 @@ def _chat_messages(result: Any) -> int:
     return sum(1 for m in result.messages if isinstance(m, BaseChatMessage))
 
 
-async def _timed_run(messages: int, context: int | None) -> dict[str, Any]:
-    team = _team(messages, context)
+async def _timed_run(messages: int, context: int | None, client: str = "instant") -> dict[str, Any]:
+    team = build_team(messages, client, context)  # type: ignore[arg-type]
     gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
     result = await team.run(task=TASK)
@@ -103,8 +104,10 @@ async def _timed_run(messages: int, context: int | None) -> dict[str, Any]:
     return {"wall_s": wall, "cpu_s": cpu, "messages": _chat_messages(result)}
 
 
-async def measure(variant: str, messages: int, store: Path, context: int | None = None) -> dict[str, Any]:
-    """Warm up, then time one run of ``messages`` messages under ``variant``."""
+async def measure(
+    variant: str, messages: int, store: Path, context: int | None = None, client: str = "instant"
+) -> dict[str, Any]:
+    """Warm up, then time one run of ``messages`` messages under ``variant``, on ``client``'s model."""
     if variant not in VARIANTS:
         raise SystemExit(f"unknown variant {variant!r}; pick one of: {', '.join(VARIANTS)}")
     # Nobody prints while we time the team (OpenTelemetry warns on every span past 128 attributes).
@@ -116,9 +119,9 @@ async def measure(variant: str, messages: int, store: Path, context: int | None 
     import autogen_ext.models.openai  # noqa: F401
 
     exporter: Any = None
-    if variant == "openinference":
+    if variant.startswith("openinference"):
         try:
-            exporter = _instrument_openinference()
+            exporter = _instrument_openinference(trace_instant_model=variant == "openinference")
         except ImportError as e:
             return {
                 "skipped": f"{e.name or e} is not installed (pip install openinference-instrumentation-autogen-agentchat)"
@@ -132,17 +135,17 @@ async def measure(variant: str, messages: int, store: Path, context: int | None 
         async with teamtape.record(
             store=store, capture_content=variant == "teamtape", save_state=True
         ) as rec:
-            await _timed_run(WARM_UP_MESSAGES, context)
+            await _timed_run(WARM_UP_MESSAGES, context, client)
             before, journal_before = rec.recorder.events_written, _journal_bytes(rec)
-            out = await _timed_run(messages, context)
+            out = await _timed_run(messages, context, client)
             out["events"] = rec.recorder.events_written - before
             out["journal_bytes"] = _journal_bytes(rec) - journal_before
         out["recorder_failures"] = recorder_failures()
         return out
-    await _timed_run(WARM_UP_MESSAGES, context)
+    await _timed_run(WARM_UP_MESSAGES, context, client)
     if exporter is not None:
         exporter.clear()
-    out = await _timed_run(messages, context)
+    out = await _timed_run(messages, context, client)
     if exporter is not None:
         out["spans"] = len(exporter.get_finished_spans())
     return out
@@ -162,6 +165,12 @@ def main() -> None:
     parser.add_argument(
         "--store", type=Path, default=None, help="teamtape store directory (default: a temp dir)"
     )
+    parser.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="instant",
+        help="the model: in-process (default) or the OpenAI client",
+    )
     parser.add_argument("--context", type=int, default=None, help="bound each agent's context to N messages")
     parser.add_argument("--out", type=Path, default=None, help="write the figures here (default: print them)")
     args = parser.parse_args()
@@ -173,7 +182,7 @@ def main() -> None:
         args.store = Path(tempfile.mkdtemp(prefix="teamtape-bench-overhead-")) / "store"
     figures = {
         "variant": args.variant,
-        **asyncio.run(measure(args.variant, args.messages, args.store, args.context)),
+        **asyncio.run(measure(args.variant, args.messages, args.store, args.context, args.client)),
     }
     if args.out is not None:
         write_figures(args.out, figures)

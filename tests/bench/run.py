@@ -7,7 +7,8 @@ its ratio against a reference measured in the same run, and the goals with pass/
     .venv/bin/python -m tests.bench.run --smoke --output /tmp/bench.md   # tiny sizes, seconds
     .venv/bin/python -m tests.bench.run --only overhead,replay
 
-Sections: ``overhead`` (recorder overhead vs no recording and the peers), ``ingest``, ``replay``,
+Sections: ``overhead`` (recorder overhead vs no recording and the peers), ``overhead-openai`` (the
+same on AutoGen's OpenAI client), ``ingest``, ``replay``,
 ``tui`` and ``queries`` (on a synthetic 10,000-run / 1,000,000-event store built once per run),
 ``growth`` (one run from 1,000 to 100,000 events). Exit code 1 when a section failed to run (the
 report is written anyway, naming the failure); a missed goal is reported, not an error.
@@ -28,7 +29,7 @@ from pathlib import Path
 from tests.bench import suite_growth, suite_overhead, suite_replay, suite_store, suite_tui
 from tests.bench._harness import ROOT, Section, WorkerError, machine_facts
 
-SECTIONS = ("overhead", "ingest", "replay", "tui", "queries", "growth")
+SECTIONS = ("overhead", "overhead-openai", "ingest", "replay", "tui", "queries", "growth")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Sizes:
 
     overhead_messages: int = 900
     overhead_rounds: int = 5
+    openai_messages: int = 900
+    openai_rounds: int = 3
+    openai_context: int = 10
     ingest_events: int = 200_000
     ingest_rounds: int = 3
     replay_calls: int = 200
@@ -53,6 +57,8 @@ class Sizes:
 SMOKE = Sizes(
     overhead_messages=12,
     overhead_rounds=1,
+    openai_messages=12,
+    openai_rounds=1,
     ingest_events=400,
     ingest_rounds=1,
     replay_calls=6,
@@ -104,6 +110,9 @@ def _plan(sizes: Sizes, synthetic: SyntheticStore) -> dict[str, Callable[[], Sec
 
     return {
         "overhead": lambda: suite_overhead.section(sizes.overhead_messages, sizes.overhead_rounds),
+        "overhead-openai": lambda: suite_overhead.openai_section(
+            sizes.openai_messages, sizes.openai_rounds, sizes.openai_context
+        ),
         "ingest": lambda: suite_store.ingest_section(sizes.ingest_events, sizes.ingest_rounds),
         "replay": lambda: suite_replay.section(sizes.replay_calls, sizes.replay_rounds),
         "tui": tui,

@@ -3,12 +3,18 @@
 The model is a minimal ``ChatCompletionClient`` that answers instantly (no HTTP, no token counting,
 no logging), alternating a tool call and a text answer, so the figures measure AutoGen and the
 recorder, nothing else.
+
+``build_team(client="openai")`` puts the same script behind AutoGen's real
+``OpenAIChatCompletionClient`` instead, answered in this process by an ``httpx.MockTransport``
+(no socket, no wait): the path a team on an OpenAI-compatible model takes, the network aside.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination
@@ -83,12 +89,48 @@ def lookup(key: str) -> str:
     return f"value of {key}"
 
 
-def build_team(messages: int = 900) -> RoundRobinGroupChat:
-    """A fresh team that produces ``messages`` chat messages (plus tool events) with no latency."""
-    client = InstantModel()
+def openai_client() -> ChatCompletionClient:
+    """AutoGen's ``OpenAIChatCompletionClient`` on an in-process endpoint with InstantModel's script."""
+    import httpx
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
+
+    from teamtape.demo.server import Reply, ToolCall
+    from teamtape.demo.wire import chat_completion, response_model
+
+    numbers = itertools.count()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        i = next(numbers)
+        if i % 2 == 0 and body.get("tools"):
+            reply = Reply(tool_calls=[ToolCall("lookup", {"key": f"k{i}"})])
+        else:
+            reply = Reply(content=f"answer {i}")
+        completion = chat_completion(body, reply, i, response_model(body["model"]), [f"call_{i}"], 0)
+        return httpx.Response(200, json=completion)
+
+    transport = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    return OpenAIChatCompletionClient(model="gpt-4o-mini", api_key="sk-bench", http_client=transport)
+
+
+def build_team(
+    messages: int = 900, client: Literal["instant", "openai"] = "instant", context: int | None = None
+) -> RoundRobinGroupChat:
+    """A fresh team that produces ``messages`` chat messages (plus tool events) with no latency.
+
+    ``client`` picks the model (see the module docstring); with ``context`` each agent keeps only its
+    last ``context`` messages (a ``BufferedChatCompletionContext``).
+    """
+    from autogen_core.model_context import BufferedChatCompletionContext
+
+    model = InstantModel() if client == "instant" else openai_client()
     agents = [
         AssistantAgent(
-            f"agent_{i}", model_client=client, tools=[lookup], system_message=f"You are agent {i}."
+            f"agent_{i}",
+            model_client=model,
+            tools=[lookup],
+            system_message=f"You are agent {i}.",
+            model_context=BufferedChatCompletionContext(buffer_size=context) if context else None,
         )
         for i in range(3)
     ]
