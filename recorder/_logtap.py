@@ -18,6 +18,7 @@ from typing import Any
 from ._context import current_llm_call
 
 _LLM_EVENTS = ("LLMCallEvent", "LLMStreamEndEvent")
+_REQUEST_PARTS = frozenset(("messages", "tools"))
 
 
 def _observe(msg: Any) -> None:
@@ -25,8 +26,8 @@ def _observe(msg: Any) -> None:
     if state is None or type(msg).__name__ not in _LLM_EVENTS:
         return
     kwargs = getattr(msg, "kwargs", None)
-    if isinstance(kwargs, dict):
-        state["raw"] = {k: v for k, v in kwargs.items() if k != "messages"}
+    if isinstance(kwargs, dict):  # the request's messages and tools are recorded from the call itself
+        state["raw"] = {k: v for k, v in kwargs.items() if k not in _REQUEST_PARTS}
 
 
 class _Tap:

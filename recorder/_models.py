@@ -219,6 +219,11 @@ def _usage(usage: dict[str, Any], raw: dict[str, Any] | None, *, streamed: bool)
     return {"input_tokens": n_in, "output_tokens": n_out, "cache_read_tokens": _cache_read_tokens(raw)}
 
 
+_PROVIDER_DETAILS = ("usage", "system_fingerprint", "service_tier")
+"""Kept from a provider's raw response (AutoGen's LLMCallEvent): token details such as cached and
+reasoning tokens, and which backend configuration answered."""
+
+
 def _end(state: dict[str, Any], result: Any = None, error: BaseException | None = None) -> None:
     close_taps()
     run: RunRecorder = state["run"]
@@ -248,6 +253,10 @@ def _end(state: dict[str, Any], result: Any = None, error: BaseException | None 
     if raw:
         payload["raw"] = to_jsonable({k: v for k, v in raw.items() if k != "response"})
         payload["raw"]["response_id"] = raw_response.get("id")
+        # What the provider said beyond the CreateResult (its choices are the response above).
+        for key in _PROVIDER_DETAILS:
+            if raw_response.get(key) is not None and "choices" in raw_response:
+                payload["raw"][key] = to_jsonable(raw_response[key])
     if error is not None:
         payload["error"] = error_payload(error)
     run.emit_payload("llm_call", state["agent"], payload)

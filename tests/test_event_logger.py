@@ -48,11 +48,18 @@ async def test_cached_tokens_are_joined_even_when_handlers_are_replaced(
             await order_team(server, max_messages=3).run(task="Where is my order?")
     calls = rec.store.query(
         "SELECT cache_read_tokens, response->>'$.finish_reason' AS fr, "
-        "json_extract_string(e.payload, '$.raw.response_id') AS rid "
+        "json_extract_string(e.payload, '$.raw.response_id') AS rid, "
+        "json_extract(e.payload, '$.raw.usage.prompt_tokens_details.cached_tokens')::INT AS provider_cached, "
+        "json_extract_string(e.payload, '$.raw.system_fingerprint') AS fingerprint, "
+        "json_exists(e.payload, '$.raw.tools') AS tools_again "
         "FROM llm_calls JOIN events e USING (event_id)"
     )
     assert calls and all(c["cache_read_tokens"] == 1024 for c in calls)
     assert all(c["rid"] and c["rid"].startswith("chatcmpl-") for c in calls)
+    # The provider's own token details are kept as it sent them; the tools it was offered are the
+    # request's (one blob), not repeated in every call.
+    assert all(c["provider_cached"] == 1024 and c["fingerprint"] for c in calls)
+    assert not any(c["tools_again"] for c in calls)
     # The user's own handler sees exactly what it would have seen without teamtape.
     llm_records = [r for r in studio_logger.records if type(r.msg).__name__ == "LLMCallEvent"]
     assert len(llm_records) == (len(calls) if level == logging.INFO else 0)
