@@ -89,9 +89,12 @@ def model_of(client: Any) -> str | None:
 
 
 def _harvest_secrets(client: Any, run: RunRecorder) -> None:
-    raw = getattr(client, "_raw_config", None)
-    if isinstance(raw, dict):
-        run.recorder.redactor.redact_obj(raw)  # remembers the values of api_key & co.
+    """Learn the keys of ``client`` and of the clients it wraps (a cache's) before its call is written."""
+    while client is not None:
+        raw = getattr(client, "_raw_config", None)
+        if isinstance(raw, dict):
+            run.recorder.redactor.redact_obj(raw)  # remembers the values of api_key & co.
+        client = _wrapped_client(client)
 
 
 def _client_args(client: Any) -> dict[str, Any]:

@@ -58,9 +58,9 @@ class Recorder:
         self.root = resolve_store_path(store)
         self._store: Store | None = None
         self.name = name
-        self.labels = dict(labels or {})
         self.redactor = Redactor(secrets=secrets)
         self.redactor.add_patterns(redact_patterns)
+        self.labels: dict[str, Any] = self.redactor.redact_obj(dict(labels or {}))
         self.sinks = list(sinks)
         self.save_state = save_state
         self.capture_content = capture_content
@@ -215,7 +215,7 @@ class Recorder:
     def _redacted_copy(self, event: Event) -> Event:
         from teamtape.store import encode_event
 
-        return decode_event(self.redactor.scrub_text(encode_event(event)))
+        return decode_event(self.redactor.scrub_json(encode_event(event)))
 
     def _emit_blob(self, digest: str, media_type: str, data: Any) -> None:
         from ._context import current_run

@@ -8,6 +8,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from teamtape.store.events import MAX_STATE_BYTES, RawJson, encode_json, encode_json_bytes, message_text
+from teamtape.store.redact import env_secrets
 
 from ._content import message_without_content, without_content
 from ._context import current_tool_call
@@ -37,15 +38,37 @@ def _secret_values(value: Any) -> list[str]:
     return [secret] if isinstance(secret, str) else []
 
 
+def _learned_config(component: Any, recorder: Recorder) -> Any:
+    """``component``'s config, its secrets blanked. Every key it holds is learned first: a key may
+    also sit in plain text elsewhere (a header, a URL, a reply) where no key name says it is one."""
+    model = component.dump_component()
+    recorder.redactor.add_secrets(_secret_values(model.model_dump()))
+    return recorder.redactor.redact_obj(model.model_dump(mode="json"))
+
+
 def _component_config(owner: Any, recorder: Recorder) -> tuple[Any, str | None]:
+    recorder.redactor.add_secrets(env_secrets())  # keys a script put in its environment (load_dotenv)
     try:
-        model = owner.dump_component()
-        # Learn every key the config holds before anything is written: a key may also sit in plain
-        # text elsewhere (a header, a URL) where no key name says it is a secret.
-        recorder.redactor.add_secrets(_secret_values(model.model_dump()))
-        return recorder.redactor.redact_obj(model.model_dump(mode="json")), None
+        return _learned_config(owner, recorder), None
     except Exception as e:
+        _learn_parts(owner, recorder)
         return None, f"{type(e).__name__}: {e}"[:500]
+
+
+def _learn_parts(owner: Any, recorder: Recorder) -> None:
+    """When a team's config does not serialize (one custom agent is enough), learn the keys of its
+    parts that do: each participant, or else its model client, and the team's own model client."""
+    for part in [*(getattr(owner, "_participants", None) or []), owner]:
+        for component in (part, getattr(part, "_model_client", None)):
+            if component is None or (component is owner and part is owner):
+                continue
+            try:
+                _learned_config(component, recorder)
+                break
+            except Exception:
+                raw = getattr(component, "_raw_config", None)  # a client that cannot dump itself
+                if isinstance(raw, dict):
+                    recorder.redactor.redact_obj(raw)
 
 
 class _ChunkBuffer:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
-from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.agents import AssistantAgent, BaseChatAgent
+from autogen_agentchat.base import Response
 from autogen_agentchat.conditions import MaxMessageTermination
+from autogen_agentchat.messages import BaseChatMessage, TextMessage
 from autogen_agentchat.teams import RoundRobinGroupChat
+from autogen_core import InMemoryStore
+from autogen_ext.models.cache import CHAT_CACHE_VALUE_TYPE, ChatCompletionCache
 
 import teamtape
 from teamtape.demo.server import Reply, ScriptedOpenAIServer
@@ -59,3 +66,114 @@ def test_a_secret_learned_after_scrubbing_began_is_scrubbed_from_then_on() -> No
     assert redactor.scrub_text("x late-secret-0042 y") == "x [REDACTED] y"
     redactor.add_secrets(["Token tok-credential-77"])  # the credential alone is remembered too
     assert redactor.scrub_text("repeat tok-credential-77") == "repeat [REDACTED]"
+
+
+class _Unserializable(BaseChatAgent):
+    """A custom agent with no component config: the team's config cannot be dumped."""
+
+    @property
+    def produced_message_types(self) -> Sequence[type[BaseChatMessage]]:
+        return (TextMessage,)
+
+    async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: Any) -> Response:
+        return Response(chat_message=TextMessage(content="noted", source=self.name))
+
+    async def on_reset(self, cancellation_token: Any) -> None:
+        pass
+
+
+def _assert_nowhere(store_dir: Path, rec: Any, secrets: dict[str, str]) -> None:
+    """No secret in any byte under the store, before or after folding, nor in the events table."""
+    raw = _all_bytes(store_dir)
+    dump = "\n".join(r["p"] for r in rec.store.query("SELECT payload::VARCHAR AS p FROM events"))
+    raw += _all_bytes(store_dir)
+    found = [where for where, s in secrets.items() if s.encode() in raw or s in dump]
+    assert not found, f"found on disk or in the events table: {found}"
+
+
+async def test_keys_under_other_names_urls_and_wrapped_clients_are_learned(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Secrets that no built-in key name or pattern knows, in a team whose config cannot be dumped,
+    repeated by the model in plain text."""
+    secrets = {
+        "subscription key header": "apim-subscription-5a1b2c3d4e",
+        "auth key header": "xauth-key-0f9e8d7c6b",
+        "password in base_url": "url-password-77aa88bb",
+        "key of the client inside a cache": "inner-cache-key-13579bdf",
+        "key set in the environment after recording began": "dotenv-late-key-24680ace",
+        "secret-named label": "label-token-11223344",
+    }
+    said = " ".join(secrets.values())
+    with ScriptedOpenAIServer([Reply(content=f"Repeating: {said}"), Reply(content="ok")] * 2) as server:
+        base = server.base_url.replace("://", f"://svc:{secrets['password in base_url']}@")
+        headed = server.client(
+            "gpt-4o-mini",
+            default_headers={
+                "Ocp-Apim-Subscription-Key": secrets["subscription key header"],
+                "X-Auth-Key": secrets["auth key header"],
+            },
+        )
+        headed._client.base_url = base  # what base_url=... would have given (the server ignores auth)
+        headed._raw_config["base_url"] = base
+        inner = server.client("gpt-4o-mini", api_key=secrets["key of the client inside a cache"])
+        cached = ChatCompletionCache(inner, InMemoryStore[CHAT_CACHE_VALUE_TYPE]())
+        team = RoundRobinGroupChat(
+            [
+                _Unserializable("scribe", description="takes notes"),
+                AssistantAgent("talker", model_client=headed),
+                AssistantAgent("cached", model_client=cached),
+            ],
+            termination_condition=MaxMessageTermination(4),
+        )
+        labels = {"api_token": secrets["secret-named label"]}
+        async with teamtape.record(store=store_dir, labels=labels) as rec:
+            monkeypatch.setenv("SERVICE_API_KEY", secrets["key set in the environment after recording began"])
+            result = await team.run(task="Go.")
+    assert said in result.messages[2].content, "the team itself saw everything unchanged"
+    started = rec.store.query(
+        "SELECT json_extract_string(payload, '$.config_error') AS error, payload->'$.labels' AS labels"
+        " FROM events WHERE kind = 'run_started'"
+    )[0]
+    assert started["error"], "the team's config could not be dumped"
+    assert json.loads(started["labels"]) == {"api_token": "[REDACTED]"}
+    _assert_nowhere(store_dir, rec, secrets)
+
+
+async def test_user_patterns_match_the_text_as_written_and_never_break_what_is_kept(store_dir: Path) -> None:
+    """Patterns with real newlines, line anchors, or that would run past a string's end."""
+    pem = "-----BEGIN KEY-----\nMIIBVwIBADANBgkqhkiG9w0BAQEFAASC\n-----END KEY-----"
+    reply = f"Here it is:\n{pem}\nACME-424242\nand password=hunter2-correct-horse"
+    patterns = [r"-----BEGIN KEY-----\n[^-]+\n-----END KEY-----", r"(?m)^ACME-\d{6}$", r"password=\S+"]
+    with ScriptedOpenAIServer([Reply(content=reply)]) as server:
+        agent = AssistantAgent("keeper", model_client=server.client("gpt-4o-mini"))
+        async with teamtape.record(store=store_dir, redact=patterns) as rec:
+            result = await agent.run(task="Show me the key.")
+    assert result.messages[-1].content == reply
+    run = rec.store.query("SELECT status, messages FROM runs")[0]
+    assert run == {"status": "ok", "messages": 2}, "every event was kept (none quarantined)"
+    kept = rec.store.query("SELECT content FROM messages WHERE source = 'keeper'")[0]["content"]
+    assert kept == "Here it is:\n[REDACTED]\n[REDACTED]\nand [REDACTED]"
+    _assert_nowhere(
+        store_dir, rec, {"key": "MIIBVwIBADANBgkqhkiG9w0BAQEFAASC", "code": "ACME-424242", "pw": "hunter2"}
+    )
+
+
+def test_command_line_flags_and_escaped_secrets() -> None:
+    from teamtape.store import Redactor
+
+    redactor = Redactor()
+    config = {
+        "command": "mcp-server",
+        "args": ["--api-key", "flag-secret-123", "--token=inline-secret-456", "-v"],
+    }
+    assert redactor.redact_obj(config)["args"] == ["--api-key", "[REDACTED]", "--token=[REDACTED]", "-v"]
+    assert redactor.scrub_text("echo flag-secret-123 inline-secret-456") == "echo [REDACTED] [REDACTED]"
+    redactor.redact_obj({"X-Api-Key": 'back\\slash"quote-789'})
+    line = json.dumps({"said": 'it is back\\slash"quote-789'}).encode()
+    assert redactor.scrub_bytes(line) == b'{"said": "it is [REDACTED]"}'
+    redactor.redact_obj({"env": {"DATABASE_URL": "postgres://app:db-password-42@db/prod"}})
+    assert redactor.scrub_text("connect with db-password-42") == "connect with [REDACTED]"
+    assert (
+        redactor.scrub_text('"url":"https://bob:pa55word-x@host/v1"') == '"url":"https://[REDACTED]@host/v1"'
+    )

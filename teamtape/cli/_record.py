@@ -38,6 +38,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--otlp", metavar="URL", help="also send spans and metrics to this OTLP endpoint")
     p.add_argument(
+        "--redact",
+        action="append",
+        metavar="REGEX",
+        help="also remove matches of this regular expression before anything is written (repeatable)",
+    )
+    p.add_argument(
         "--no-content",
         action="store_true",
         help="keep structure, timings, tokens and costs, but not what was said (runs cannot be replayed)",
@@ -96,6 +102,13 @@ def run_command(args: argparse.Namespace) -> int:
             "give a script to run (teamtape run my_team.py) or a module (teamtape run -m pkg.mod)"
         )
     labels = _labels(args.label)
+    patterns = list(args.redact or [])
+    try:
+        from teamtape.store import Redactor
+
+        Redactor(patterns, defaults=False)  # a bad pattern is an error now, before the script runs
+    except ValueError as e:
+        raise TeamtapeError(f"--redact: {e}") from None
     if args.otlp:
         from teamtape.recorder.otlp import resolve_settings
 
@@ -112,6 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
         name=args.name,
         labels=labels,
         otlp_endpoint=args.otlp,
+        redact=patterns,
         capture_content=not args.no_content,
     )
     saved_argv, saved_path = sys.argv[:], sys.path[:]

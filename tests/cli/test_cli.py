@@ -183,6 +183,29 @@ def test_run_requires_a_script(
     assert not (tmp_path / "s").exists(), "nothing is recorded for a module that is not there"
 
 
+def test_run_redacts_the_patterns_it_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "my_team.py"
+    script.write_text(USER_SCRIPT.format(support=str(Path(__file__).parents[1] / "support")))
+    store = tmp_path / "store"
+    assert main(["run", "--store", str(store), "--redact", "(unclosed", str(script), "0"]) == 2
+    assert (
+        "--redact: redaction pattern '(unclosed' is not a valid regular expression" in capsys.readouterr().err
+    )
+    assert not store.exists(), "nothing ran"
+    proc = subprocess.run(
+        [TEAMTAPE, "run", "--store", str(store), "--redact", r"A-\d+", str(script), "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = run_json(capsys, "show", "last", "--store", str(store))
+    assert doc["run"]["task"] == "Where is order [REDACTED]?"
+    assert b"A-0" not in b"".join(p.read_bytes() for p in store.rglob("*") if p.is_file())
+
+
 def test_run_says_when_nothing_was_recorded(tmp_path: Path) -> None:
     script = tmp_path / "my_team.py"
     script.write_text(USER_SCRIPT.format(support=str(Path(__file__).parents[1] / "support")))
