@@ -114,7 +114,8 @@ def _begin(
     call_id = run.next_call_id()
     tools = kwargs.get("tools", args[0] if args else None) or []
     extra_args = kwargs.get("extra_create_args")
-    run.hold()  # the request's new blobs are written together
+    model, provider, client_class = model_of(client), provider_of(client), type(client).__name__
+    run.hold()  # the request's new blobs and the call's start are written together
     try:
         request: dict[str, Any] = {
             **_message_delta(run, (agent, id(client)), call_id, list(messages or [])),
@@ -124,6 +125,8 @@ def _begin(
         }
         if tools:
             request["tools"] = _tools_ref(run, list(tools))
+        started = {"call_id": call_id, "model": model, "provider": provider, "client": client_class}
+        run.emit_payload("llm_call_started", agent, started)
     finally:
         run.release()
     client_args = _client_args(client)
@@ -133,9 +136,9 @@ def _begin(
         "run": run,
         "call_id": call_id,
         "agent": agent,
-        "client": type(client).__name__,
-        "provider": provider_of(client),
-        "model": model_of(client),
+        "client": client_class,
+        "provider": provider,
+        "model": model,
         "request": request,
         "started_ts": time.time(),
         "perf": time.perf_counter(),

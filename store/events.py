@@ -56,6 +56,9 @@ class Kind(StrEnum):
       call failed),
       usage {input_tokens, output_tokens, cache_read_tokens}, chunks {n, offsets_ms, sizes}?,
       raw? (what autogen logged for the call), error? {type, message}.
+    - ``llm_call_started``: call_id, model, provider, client: written as a model call is sent (with
+      its new request blobs), so a call that never comes back (a hang, then a kill) still shows who
+      was waiting on which model; the call's ``llm_call`` (same call_id) carries everything else.
     - ``tool_call``: call_id, tool, kind (function|handoff|agent|team|mcp|workbench), arguments,
       result, is_error, started_ts, duration_ms, child_run_id?.
     - ``memory_query``: memory, query?, results [...], n_results, started_ts, duration_ms.
@@ -74,6 +77,7 @@ class Kind(StrEnum):
     MESSAGE = "message"
     MESSAGE_CHUNKS = "message_chunks"
     LLM_CALL = "llm_call"
+    LLM_CALL_STARTED = "llm_call_started"
     TOOL_CALL = "tool_call"
     MEMORY_QUERY = "memory_query"
     SPEAKER_SELECTION = "speaker_selection"

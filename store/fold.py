@@ -363,8 +363,7 @@ def _crashed_run_events(
            WHERE r.status = 'running' GROUP BY r.run_id, r.journal"""
     ).fetchall()
     alive_cache: dict[str | None, bool] = {}
-    out = []
-    now = time.time()
+    dead = []
     for run_id, journal, max_seq, last_ts in running:
         if journal not in alive_cache:
             seen = alive_when_read.get(journal) if journal else None
@@ -372,8 +371,12 @@ def _crashed_run_events(
                 seen if seen is not None else bool(journal) and writer_is_alive(layout.journal_dir / journal)
             )
             alive_cache[journal] = alive
-        if alive_cache[journal]:
-            continue
+        if not alive_cache[journal]:
+            dead.append((run_id, journal, max_seq, last_ts))
+    pending = _pending_model_calls(con, [run_id for run_id, *_ in dead]) if dead else {}
+    out = []
+    now = time.time()
+    for run_id, journal, max_seq, last_ts in dead:
         alive = _last_alive(layout, journal, last_ts)
         out.append(
             {
@@ -385,7 +388,7 @@ def _crashed_run_events(
                 "agent": None,
                 "payload": json.dumps(
                     {
-                        "reason": _crash_reason(last_ts, alive),
+                        "reason": _crash_reason(last_ts, alive, pending.get(run_id, [])),
                         "last_event_ts": last_ts,
                         "last_alive_ts": alive,
                     }
@@ -403,15 +406,38 @@ def _last_alive(layout: StoreLayout, journal: str | None, last_event_ts: float |
     return None if alive is None else max(alive, last_event_ts or 0.0)
 
 
-def _crash_reason(last_event_ts: float | None, last_alive_ts: float | None) -> str:
+def _crash_reason(last_event_ts: float | None, last_alive_ts: float | None, pending: list[str]) -> str:
     """Why a run has no end, with how long its process went on after its last event when that says
-    something (a model call or tool that hung, then the process was killed)."""
+    something (a model call or tool that hung, then the process was killed), and the model calls it
+    had sent and not had an answer to (``pending``: "agent → model")."""
     reason = "the recording process ended without finishing this run"
+    waiting = f"waiting on {_model_calls(pending)}" if pending else "it was waiting on something"
     if last_event_ts is None or last_alive_ts is None or last_alive_ts - last_event_ts < CRASH_SILENCE_NOTED:
-        return reason
-    return (
-        f"{reason}, {last_alive_ts - last_event_ts:.0f} s after its last event (it was waiting on something)"
-    )
+        return f"{reason} ({waiting})" if pending else reason
+    return f"{reason}, {last_alive_ts - last_event_ts:.0f} s after its last event ({waiting})"
+
+
+def _model_calls(pending: list[str]) -> str:
+    shown = ", ".join(pending[:3]) + (f" and {len(pending) - 3} more" if len(pending) > 3 else "")
+    return f"a model call: {shown}" if len(pending) == 1 else f"{len(pending)} model calls: {shown}"
+
+
+def _pending_model_calls(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> dict[str, list[str]]:
+    """The model calls each run sent and had no answer to, as "agent → model", in order."""
+    rows = con.execute(
+        """SELECT s.run_id, s.agent, s.payload->>'$.model'
+           FROM events s
+           WHERE s.kind = 'llm_call_started' AND list_contains(?, s.run_id)
+             AND NOT EXISTS (SELECT 1 FROM events c
+                             WHERE c.run_id = s.run_id AND c.kind = 'llm_call'
+                               AND c.payload->>'$.call_id' = s.payload->>'$.call_id')
+           ORDER BY s.run_id, s.seq""",
+        [run_ids],
+    ).fetchall()
+    out: dict[str, list[str]] = {}
+    for run_id, agent, model in rows:
+        out.setdefault(run_id, []).append(f"{agent or 'the team'} → {model or 'its model'}")
+    return out
 
 
 CRASH_SILENCE_NOTED = 3.0

@@ -167,8 +167,11 @@ def _load_entries(
     rows = con.execute(
         f"""SELECT e.seq, epoch_us(e.ts) / 1e6, e.kind, e.agent, CAST({payload_sql} AS VARCHAR), l.cost_usd
            FROM events e LEFT JOIN (SELECT event_id, cost_usd FROM llm_calls WHERE run_id = ?) l USING (event_id)
-           WHERE e.run_id = ? AND e.seq > ? ORDER BY e.seq {"LIMIT ?" if limit else ""}""",
-        [run_id, run_id, after_seq, *([limit] if limit else [])],
+           WHERE e.run_id = ? AND e.seq > ?
+             AND NOT (e.kind = 'llm_call_started' AND e.payload->>'$.call_id' IN
+                      (SELECT call_id FROM llm_calls WHERE run_id = ?))
+           ORDER BY e.seq {"LIMIT ?" if limit else ""}""",
+        [run_id, run_id, after_seq, run_id, *([limit] if limit else [])],
     ).fetchall()
     entries = []
     last = after_seq
@@ -226,6 +229,17 @@ def refresh_placeholders(entries: list[Entry], children: list[RunRow], depth: in
             changed = True
         i += 1
     return changed
+
+
+def drop_answered_calls(entries: list[Entry]) -> bool:
+    """Remove the lines of model calls sent and not answered when they were loaded (a live run) whose
+    answer (their ``llm_call``) has arrived since. Returns whether any was removed."""
+    answered = {e.payload.get("call_id") for e in entries if e.kind == "llm_call"}
+    kept = [e for e in entries if e.kind != "llm_call_started" or e.payload.get("call_id") not in answered]
+    if len(kept) == len(entries):
+        return False
+    entries[:] = kept
+    return True
 
 
 def place_children(entries: list[Entry], children: list[RunRow], depth: int) -> list[str]:

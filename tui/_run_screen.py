@@ -157,7 +157,10 @@ class RunScreen(Screen[None]):
             table.focus()
         if tl.complete:
             selected = table.entries[table.cursor].key if 0 <= table.cursor < len(table.entries) else None
-            refreshed = message.append and _data.refresh_placeholders(table.entries, tl.children, 0)
+            refreshed = message.append and (
+                _data.drop_answered_calls(table.entries)
+                | _data.refresh_placeholders(table.entries, tl.children, 0)
+            )
             if _data.place_children(table.entries, tl.children, 0) or refreshed:
                 keys = [e.key for e in table.entries]
                 cursor = keys.index(selected) if selected in keys else min(table.cursor, len(keys) - 1)

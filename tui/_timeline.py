@@ -172,6 +172,8 @@ def make_entry(
             is_error = any(isinstance(r, dict) and r.get("is_error") for r in p["content"])
     elif kind == Kind.LLM_CALL:
         marker, summary, is_error = Marker.LLM, _llm_summary(p, cost), bool(p.get("error"))
+    elif kind == Kind.LLM_CALL_STARTED:  # listed only while its call has no answer (see _data)
+        marker, summary = Marker.LLM, f"{p.get('model') or '(unknown model)'} · sent, no answer recorded"
     elif kind == Kind.TOOL_CALL:
         child = p.get("child_run_id")
         marker = Marker.NESTED if child else (Marker.ERROR if p.get("is_error") else Marker.TOOL)

@@ -233,9 +233,13 @@ def _duration_text(run: dict[str, Any]) -> str:
         return fmt_ms(run["duration_ms"])
     started = run.get("started_at")
     if run.get("status") == "running" and isinstance(started, dt.datetime):
-        so_far = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds() * 1000
-        return f"running for {fmt_ms(max(so_far, 0.0))}"
+        return f"running for {_time_since(started)}"
     return "duration unknown"
+
+
+def _time_since(ts: dt.datetime) -> str:
+    """How long ago a stored (naive UTC) time was."""
+    return fmt_ms(max((dt.datetime.now(dt.UTC).replace(tzinfo=None) - ts).total_seconds() * 1000, 0.0))
 
 
 def _tokens_text(doc: dict[str, Any]) -> str:
@@ -260,6 +264,25 @@ def _message_ids(doc: dict[str, Any]) -> set[str]:
     run's messages (AgentTool) passes them on in its own run too, where they need not be shown twice."""
     own = {m for m in map(_message_id, doc["events"]) if m}
     return own.union(*(_message_ids(child) for child in doc["children"]))
+
+
+def _render_unanswered_call(out: Console, e: dict[str, Any], indent: str, run: dict[str, Any]) -> None:
+    """A model call sent and not answered: still waiting (a running run), or never answered."""
+    ts = e["ts"].strftime("%H:%M:%S.%f")[:-3] if e["ts"] else ""
+    if run["status"] == "running":
+        state = "waiting for the answer" + (f" for {_time_since(e['ts'])}" if e["ts"] else "")
+    else:
+        state = "no answer: the run ended while it waited"
+    agent = e["agent"]
+    _line(
+        out,
+        indent,
+        (f"{ts} ", "dim"),
+        ("  ◆ llm  ", "blue"),
+        (f"{agent or 'team'} ", agent_style(agent)),
+        (f"{e['payload'].get('model') or '(unknown model)'}  ", "dim"),
+        (state, "yellow" if run["status"] == "running" else "bold red"),
+    )
 
 
 def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
@@ -290,6 +313,7 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
     )
     children = list(doc["children"])
     shown_nested = {m for child in children for m in _message_ids(child)}
+    answered = {e["payload"].get("call_id") for e in doc["events"] if e["kind"] == "llm_call"}
     for e in doc["events"]:
         while (
             children
@@ -299,6 +323,10 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
         ):
             _render(out, children.pop(0), indent + "    │ ")
         if e["kind"] in HIDDEN_KINDS or e["kind"] == "run_started" or _message_id(e) in shown_nested:
+            continue
+        if e["kind"] == "llm_call_started":  # shown only while it has no answer (a call in flight, or hung)
+            if e["payload"].get("call_id") not in answered:
+                _render_unanswered_call(out, e, indent, run)
             continue
         _render_event(out, e, indent)
     for child in children:
@@ -312,7 +340,9 @@ def render_run(doc: dict[str, Any], store: str = "") -> None:
     _render(out, doc, "")
     run = doc["run"]
     run_arg = shlex.quote(run["run_id"])  # ids come from recordings, and tapes come from anyone
-    hints = [f"teamtape show {run_arg}{store} --json", f"teamtape replay {run_arg}{store}"]
+    hints = [f"teamtape show {run_arg}{store} --json"]
+    if run["status"] != "running":  # a replay needs the whole recording
+        hints.append(f"teamtape replay {run_arg}{store}")
     if run.get("session_id") and _PLAIN_ID.fullmatch(run["session_id"]):
         hints.append(f"teamtape sql{store} \"SELECT * FROM runs WHERE session_id = '{run['session_id']}'\"")
     out.print(Text("\nnext: " + "   ".join(hints), style="dim"), overflow="fold")

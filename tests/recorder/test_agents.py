@@ -274,11 +274,13 @@ async def test_agent_run_is_recorded_in_the_order_things_happened(
     assert timeline == [
         ("run_started", None),
         ("message", "TextMessage"),
+        ("llm_call_started", None),
         ("llm_call", None),
         ("message", "ToolCallRequestEvent"),
         ("tool_call", None),
         ("tool_call", None),
         ("message", "ToolCallExecutionEvent"),
+        ("llm_call_started", None),
         ("llm_call", None),
         *streamed_answer,
         ("message", "TextMessage"),

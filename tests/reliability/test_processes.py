@@ -84,21 +84,43 @@ def test_a_journal_opened_again_after_close_is_marked_alive(store_dir: Path) -> 
     recorder.close()
 
 
-def test_a_run_killed_while_its_model_hung_shows_how_long_it_waited(store_dir: Path) -> None:
-    """The last event is the model call before the one that hung: the run did not end there, it waited
-    until the process was killed, and its duration and reason say so."""
+def _show_last(store_dir: Path) -> str:
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("teamtape")), "show", "last", "--store", str(store_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_a_run_killed_while_its_model_hung_shows_how_long_it_waited_and_on_what(store_dir: Path) -> None:
+    """The model call that hung was sent, never answered: while the process waits, `show` says who is
+    waiting on which model; after the kill, the run lasted until its process died and its reason
+    names the call it was waiting on."""
     proc = spawn("hang", str(store_dir), "2")
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.strip() == "HANGING", f"{line!r} {proc.stderr.read() if proc.stderr else ''}"
-    time.sleep(4.5)
+    time.sleep(1.5)
+    live = _show_last(store_dir)
+    assert re.search(r"◆ llm  hang_\w gpt-4o-mini  waiting for the answer for \d", live), live
+    time.sleep(3)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
 
     (run,) = open_store(store_dir).query("SELECT status, duration_ms, stop_reason FROM runs")
     assert run["status"] == "crashed"
     assert run["duration_ms"] >= 3000, "the run lasted until its process died, not until its last event"
-    assert re.search(r"ended without finishing this run, \d s after its last event", run["stop_reason"])
+    assert re.search(
+        r"ended without finishing this run, \d s after its last event "
+        r"\(waiting on a model call: hang_\w → gpt-4o-mini\)",
+        run["stop_reason"],
+    ), run["stop_reason"]
+    after = _show_last(store_dir)
+    assert re.search(r"gpt-4o-mini  no answer: the run ended while it waited", after), after
 
 
 def test_four_processes_of_eight_teams_record_into_one_store(store_dir: Path) -> None:

@@ -370,15 +370,26 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
         await pilot.press("f")  # follow: the cursor goes to the newest event and stays with the newest
         await settle(pilot)
         assert _timeline(app).cursor == len(_timeline(app).entries) - 1 > 0
-        emit(2, "message", "counter", {"type": "TextMessage", "source": "counter", "text": "two, live"})
-        emit(3, "run_ended", None, {"status": "ok", "stop_reason": "done counting", "duration_ms": 3000})
+        call = {"call_id": "liverun000000001-c1", "model": "gpt-4o-mini", "provider": "openai", "client": "X"}
+        emit(2, "llm_call_started", "counter", call)  # the model is thinking: the call has no answer yet
         for _ in range(50):
             await pilot.pause(0.05)
-            if len(_timeline(app).entries) >= 4:
+            if "no answer recorded" in screen_text(app):
+                break
+        assert "gpt-4o-mini · sent, no answer recorded" in screen_text(app)
+        answer = {"content": "two, live", "finish_reason": "stop"}
+        usage = {"input_tokens": 10, "output_tokens": 2, "cache_read_tokens": 0}
+        emit(3, "llm_call", "counter", {**call, "duration_ms": 900.0, "response": answer, "usage": usage})
+        emit(4, "message", "counter", {"type": "TextMessage", "source": "counter", "text": "two, live"})
+        emit(5, "run_ended", None, {"status": "ok", "stop_reason": "done counting", "duration_ms": 3000})
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if "done counting" in screen_text(app):
                 break
         await settle(pilot)
         text = screen_text(app)
         assert "two, live" in text and "done counting" in text and "● ok" in text
+        assert "no answer recorded" not in text, "the answered call is listed once, by its answer"
         assert _timeline(app).cursor == len(_timeline(app).entries) - 1
         await pilot.press("escape")
         for _ in range(50):
