@@ -103,3 +103,65 @@ def without_recorder_frames(traceback: str) -> Traceback:
             skip_indent = None
         kept.append(line)
     return Traceback("\n".join(kept) if hidden else traceback, hidden)
+
+
+_CHAINED = (
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
+)
+_LIBRARY_PATH = re.compile(r"[/\\](?:site-packages|dist-packages|lib[/\\]python\d[\d.]*)[/\\]")
+
+
+def condensed_lines(traceback: str, limit: int) -> list[str]:
+    """A traceback's non-blank lines cut to about its last ``limit``, keeping what a cut would hide
+    that says most about the failure: in a chain of exceptions, the first one (the root cause) and the
+    last frames of the user's own code in it.
+
+    Example:
+        >>> tb = "\\n".join([
+        ...     "Traceback (most recent call last):",
+        ...     '  File "/home/me/team.py", line 15, in charge_card',
+        ...     "    sys.exit(3)",
+        ...     "SystemExit: 3",
+        ...     "",
+        ...     "During handling of the above exception, another exception occurred:",
+        ...     "",
+        ...     "Traceback (most recent call last):",
+        ...     *[f'  File "/venv/lib/python3.11/site-packages/x.py", line {i}, in f' for i in range(9)],
+        ...     "asyncio.exceptions.CancelledError",
+        ... ])
+        >>> print("\\n".join(condensed_lines(tb, 4)))
+        … (9 more lines in --json; it started here:)
+          File "/home/me/team.py", line 15, in charge_card
+            sys.exit(3)
+        SystemExit: 3
+          File "/venv/lib/python3.11/site-packages/x.py", line 6, in f
+          File "/venv/lib/python3.11/site-packages/x.py", line 7, in f
+          File "/venv/lib/python3.11/site-packages/x.py", line 8, in f
+        asyncio.exceptions.CancelledError
+    """
+    lines = [line for line in traceback.rstrip().splitlines() if line.strip()]
+    if len(lines) <= limit:
+        return lines
+    tail = lines[-limit:]
+    tail = tail[next((i for i, line in enumerate(tail) if _FRAME.match(line)), 0) :]  # from a whole frame
+    first_end = next((i for i, line in enumerate(lines) if line.strip() in _CHAINED), None)
+    if first_end is None or first_end >= len(lines) - len(tail):
+        return [f"… ({len(lines) - len(tail)} earlier lines in --json)", *tail]
+    first = lines[:first_end]
+    own = _own_frames(first)[-4:]  # the user's last two frames: File line and source line each
+    head = [*own, first[-1]] if first[-1] not in own else own
+    return [f"… ({len(lines) - len(tail) - len(head)} more lines in --json; it started here:)", *head, *tail]
+
+
+def _own_frames(lines: list[str]) -> list[str]:
+    """The ``File`` lines (with the source line after each) of frames outside installed libraries."""
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        frame = _FRAME.match(line)
+        if frame is None or _LIBRARY_PATH.search(frame.group("path")):
+            continue
+        out.append(line)
+        if i + 1 < len(lines) and _FRAME.match(lines[i + 1]) is None and not lines[i + 1].startswith(" " * 8):
+            out.append(lines[i + 1])
+    return out

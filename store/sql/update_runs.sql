@@ -45,8 +45,9 @@ SELECT k.run_id,
             WHEN d.kind = 'run_ended' THEN coalesce(d.p.status, 'ok')
             WHEN s.run_id IS NOT NULL THEN 'running' END,
        coalesce(d.p.stop_reason, d.p.reason),  -- a crash's reason: why it has no stop reason
-       CASE WHEN d.p.error.type IS NOT NULL THEN concat(d.p.error.type, ': ', d.p.error.message)
-            ELSE d.p.error.message END,
+       CASE WHEN d.p.error.type IS NULL THEN d.p.error.message
+            WHEN coalesce(d.p.error.message, '') = '' THEN d.p.error.type  -- a cancellation has no message
+            ELSE concat(d.p.error.type, ': ', d.p.error.message) END,
        s.ts,
        -- A crashed run ended when its process was last known alive (else at its last event).
        CASE WHEN d.kind = 'run_crashed' AND coalesce(d.p.last_alive_ts, d.p.last_event_ts) IS NOT NULL

@@ -94,6 +94,21 @@ def _summary(recorder: Any, runs: int, flag: str) -> str:
     )
 
 
+_OWN_OPTIONS = ("--store", "--name", "--label", "--otlp", "--redact", "--no-content")
+
+
+def _warn_of_options_after_the_script(script_args: list[str], args: argparse.Namespace) -> None:
+    """Say so when teamtape's own options come after the script: they are the script's then (as with
+    ``python script.py --store S``), which is easy to miss when the recording lands elsewhere."""
+    given = [a for a in script_args if a.split("=", 1)[0] in _OWN_OPTIONS]
+    if given and args.store is None:
+        print(
+            f"teamtape: {' '.join(given)} comes after the script, so it is passed to the script; "
+            f"teamtape's own options go before it (teamtape run --store DIR my_team.py ...)",
+            file=sys.stderr,
+        )
+
+
 def run_command(args: argparse.Namespace) -> int:
     import teamtape
 
@@ -120,6 +135,7 @@ def run_command(args: argparse.Namespace) -> int:
         target, script_args = args.script, list(args.args)
         if not os.path.isfile(target):
             raise TeamtapeError(f"no such script: {target}")
+    _warn_of_options_after_the_script(script_args, args)
     recorder = teamtape.instrument(
         store=args.store,
         name=args.name,

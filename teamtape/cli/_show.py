@@ -16,7 +16,7 @@ from rich.text import Text
 from teamtape.store import message_text
 from teamtape.store.db import rows_as_dicts
 from teamtape.tui._format import printable
-from teamtape.tui._tracebacks import error_line, without_recorder_frames
+from teamtape.tui._tracebacks import condensed_lines, error_line, without_recorder_frames
 
 from ._output import console, counted, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
 
@@ -137,12 +137,14 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             (f"{agent or 'team'} ", agent_style(agent)),
             (
                 f"{p.get('model') or '(unknown model)'}  {fmt_tokens(usage.get('input_tokens'), usage.get('output_tokens'))} tok  "
-                f"{fmt_cost(e.get('cost_usd'))}  {fmt_ms(p.get('duration_ms'))}{detail}",
+                f"{'failed' if p.get('error') else fmt_cost(e.get('cost_usd'))}  {fmt_ms(p.get('duration_ms'))}{detail}",
                 "dim",
             ),
         )
-        if p.get("error"):
-            _line(out, indent, ("      ✗ ", "bold red"), (_short(p["error"].get("message"), 600), "red"))
+        err = p.get("error")
+        if isinstance(err, dict):  # a cancelled call has no message: its type says what happened
+            said = error_line(err.get("type"), _short(err.get("message") or "", 600))
+            _line(out, indent, ("      ✗ ", "bold red"), (said, "red"))
     elif kind == "tool_call":
         failed = bool(p.get("is_error"))
         _line(
@@ -205,13 +207,11 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             )
             traceback = without_recorder_frames(remote_tb.strip() or str(err.get("traceback") or ""))
             if traceback.text:
-                lines = [ln for ln in traceback.text.rstrip().splitlines() if ln.strip()]
-                shown = lines[-TRACEBACK_LINES:]
-                if len(lines) > len(shown):
-                    shown.insert(0, f"... ({len(lines) - len(shown)} earlier lines in --json)")
+                shown = condensed_lines(traceback.text, TRACEBACK_LINES)
                 if traceback.note:
                     shown.append(traceback.note)
-                out.print(Text(printable("\n".join(shown)), style="dim red"), overflow="fold")
+                text = "\n".join(f"{indent}{line}" for line in shown)  # a nested run's stays in its column
+                out.print(Text(printable(text), style="dim red"), overflow="fold")
     elif kind == "run_crashed":
         _line(out, indent, stamp, ("■ run crashed: ", "bold red"), (str(p.get("reason")), "red"))
     elif kind == "recorder_warning":

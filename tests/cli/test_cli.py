@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from autogen_agentchat.agents import AssistantAgent, BaseChatAgent
+from autogen_agentchat.base import Response
+from autogen_agentchat.messages import BaseChatMessage, TextMessage
+from autogen_agentchat.tools import AgentTool
 
+import teamtape
 from teamtape.cli import main
+from teamtape.demo.server import Reply, ScriptedOpenAIServer, ToolCall
 
 TEAMTAPE = str(Path(sys.executable).with_name("teamtape"))
 
@@ -204,6 +213,87 @@ def test_run_redacts_the_patterns_it_is_given(
     doc = run_json(capsys, "show", "last", "--store", str(store))
     assert doc["run"]["task"] == "Where is order [REDACTED]?"
     assert b"A-0" not in b"".join(p.read_bytes() for p in store.rglob("*") if p.is_file())
+
+
+class _Payer(BaseChatAgent):
+    """Fails the way user code does: a lookup fails, and the handler of that fails deep down."""
+
+    @property
+    def produced_message_types(self) -> Sequence[type[BaseChatMessage]]:
+        return (TextMessage,)
+
+    async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: Any) -> Response:
+        cards: dict[str, str] = {}
+        try:
+            return Response(chat_message=TextMessage(content=cards["visa"], source=self.name))
+        except KeyError:
+            _charge_elsewhere(15)
+            raise
+
+    async def on_reset(self, cancellation_token: Any) -> None:
+        pass
+
+
+def _charge_elsewhere(depth: int) -> None:
+    if depth:
+        _retry_charge(depth - 1)
+    raise RuntimeError("payment backend failed")
+
+
+def _retry_charge(depth: int) -> None:
+    _charge_elsewhere(depth)  # alternating frames: Python does not fold them as repeats
+
+
+async def test_a_nested_runs_long_traceback_keeps_its_column_and_its_root_cause(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    replies = [Reply(tool_calls=[ToolCall("payer", {"task": "pay"})]), Reply(content="could not pay")]
+    with ScriptedOpenAIServer(replies) as server:
+        tool = AgentTool(_Payer("payer", description="pays"))
+        agent = AssistantAgent("clerk", model_client=server.client("gpt-4o-mini"), tools=[tool])
+        async with teamtape.record(store=store):
+            await agent.run(task="Pay for it.")
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["show", "last", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    nested = out[out.index("▶ _Payer") :].split("\n")
+    traceback = nested[nested.index(next(line for line in nested if "✗ RuntimeError" in line)) + 1 :]
+    traceback = traceback[: next(i for i, line in enumerate(traceback) if "⚙ tool" in line)]
+    assert len(traceback) > 10 and all(line.startswith("    │ ") for line in traceback), traceback
+    text = "\n".join(traceback)
+    assert "more lines in --json; it started here:" in text
+    assert "KeyError: 'visa'" in text and 'cards["visa"]' in text, "the root cause and the user's line"
+    assert "RuntimeError: payment backend failed" in traceback[-2], "the last exception ends it"
+
+
+async def test_a_failed_model_call_reads_failed_not_free(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    with ScriptedOpenAIServer([Reply(error_status=500, error_message="the model is overloaded")]) as server:
+        agent = AssistantAgent("clerk", model_client=server.client("gpt-4o-mini"))
+        async with teamtape.record(store=store):
+            with pytest.raises(Exception, match="overloaded"):
+                await agent.run(task="Hello?")
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["show", "last", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    call = next(line for line in out.splitlines() if "◆ llm" in line)
+    assert "?/? tok  failed" in call and "$" not in call, call
+    assert re.search(r"✗ InternalServerError: .*the model is overloaded", out), out
+
+
+def test_run_warns_of_its_own_options_after_the_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "echo_args.py"
+    script.write_text("import sys\nprint('script got', sys.argv[1:])\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(script), "--store", "elsewhere"]) == 0
+    out, err = capsys.readouterr()
+    assert "script got ['--store', 'elsewhere']" in out, "the script still gets its arguments"
+    assert "--store comes after the script, so it is passed to the script" in err
 
 
 def test_run_says_when_nothing_was_recorded(tmp_path: Path) -> None:

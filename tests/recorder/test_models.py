@@ -137,7 +137,7 @@ async def test_cancelling_a_run_records_it_as_cancelled(serve, client, store_pat
     assert outcome == "cancelled"
     db = recorded()
     run = db.top_run()
-    assert run["status"] == "cancelled"
+    assert run["status"] == "cancelled" and run["error"] == "CancelledError"
     assert db.messages(run["run_id"]) == [("user", "TextMessage"), ("writer", "TextMessage")]
     calls = db.rows("SELECT agent, error FROM llm_calls ORDER BY ts")
     assert [c["agent"] for c in calls] == ["writer", "critic"]

@@ -46,3 +46,13 @@ def test_an_error_without_a_message_is_named_by_its_type() -> None:
     assert error_line("CancelledError", "") == "CancelledError"  # not "CancelledError: "
     assert error_line("ValueError", "boom") == "ValueError: boom"
     assert error_line(None, "boom") == "Error: boom"
+
+
+def test_the_docstring_examples_hold() -> None:
+    """The module's examples (leaving out teamtape's frames, condensing a chained traceback) are run."""
+    import doctest
+
+    from teamtape.tui import _tracebacks
+
+    result = doctest.testmod(_tracebacks)
+    assert result.attempted >= 6 and result.failed == 0
