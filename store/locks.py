@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shlex
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +32,20 @@ def exclusive_lock(
                 if time.monotonic() >= deadline:
                     raise on_timeout() from None
                 time.sleep(poll_s)
+        with contextlib.suppress(OSError):  # who holds it, for whoever waits (see lock_holder)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {shlex.join(sys.argv)[:300]}".encode(errors="replace"), 0)
         yield
     finally:
         os.close(fd)
+
+
+def lock_holder(path: Path) -> str | None:
+    """Who took the lock on ``path`` last, as "process PID (`COMMAND`)", if it is still running."""
+    try:
+        pid_text, _, command = path.read_text(errors="replace").partition(" ")
+        pid = int(pid_text)
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return f"process {pid} (`{command.strip()}`)" if command.strip() else f"process {pid}"

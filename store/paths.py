@@ -32,5 +32,6 @@ class StoreLayout:
         self.tmp_dir = root / "tmp"
         self.spill_dir = root / SPILL_DIR  # events too large for DuckDB, whole (see teamtape.store.spill)
         self.lock = root / ".write.lock"
+        self.db_made = root / ".database-made"  # written once the database exists: its loss is noticed
         self.prices = root / "prices.toml"
         self.config = root / "config.toml"

@@ -20,7 +20,7 @@ from .errors import QueryError, RunNotFoundError, StoreBusyError, StoreError, St
 from .events import Event
 from .fold import FoldReport, fold, rebuild_projections
 from .journal import JournalWriter, list_journals, open_journal
-from .locks import exclusive_lock
+from .locks import exclusive_lock, lock_holder
 from .paths import StoreLayout, resolve_store_path
 from .redact import Redactor
 from .requests import expand_llm_requests
@@ -96,9 +96,11 @@ class Store:
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
         def busy() -> StoreBusyError:
+            holder = lock_holder(self.layout.lock) or "another teamtape process"
             return StoreBusyError(
-                f"The store at {self.root} is busy: another teamtape process has held its lock "
-                f"for {self.busy_timeout:.0f} s. Try again in a moment."
+                f"The store at {self.root} is busy: {holder} has held its lock for "
+                f"{self.busy_timeout:g} s. Try again when it is done, or wait longer with "
+                f"TEAMTAPE_BUSY_TIMEOUT=60 (seconds)."
             )
 
         with contextlib.ExitStack() as stack:
@@ -149,7 +151,9 @@ class Store:
                 yield con
             return
         with self._write_lock():
+            lost = self.layout.db_made.exists() and not self.layout.db.exists()
             con = self._open_duckdb()
+            self._note_database_made(lost)
             try:
                 try:
                     migrate(con, str(self.root))
@@ -167,6 +171,20 @@ class Store:
                     raise StoreError(self._unreadable_db_message(e)) from e
             finally:
                 con.close()
+
+    def _note_database_made(self, lost: bool) -> None:
+        """Remember that this store has a database, and say so when one it had is gone (deleted or moved:
+        what was folded into it is not in the new one, only journals not yet folded are)."""
+        if lost:
+            self._warn_once(
+                f"the database {self.layout.db} is gone (deleted or moved aside?): the runs folded into it are "
+                "not in this store any more, only what journals not yet folded held. If that was not meant, "
+                "put the file back (with no teamtape running), or import a lake you exported "
+                "(`teamtape import LAKE`)."
+            )
+        if not self.layout.db_made.exists():
+            with contextlib.suppress(OSError):
+                self.layout.db_made.touch(mode=0o600)
 
     def _read_only(self) -> bool:
         """True when this process cannot write the store (``access`` also says so on a read-only disk)

@@ -161,14 +161,21 @@ def test_busy_store_waits_then_explains(
     import fcntl
     import os
 
+    from teamtape.store import open_store
+
     monkeypatch.setenv("TEAMTAPE_BUSY_TIMEOUT", "0.3")
-    fd = os.open(recorded_store / ".write.lock", os.O_RDWR)
+    fd = os.open(recorded_store / ".write.lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         assert main(["runs", "--store", str(recorded_store)]) == 2
     finally:
         os.close(fd)
-    assert "is busy" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is busy" in err and "for 0.3 s" in err and "TEAMTAPE_BUSY_TIMEOUT=60" in err
+    # A teamtape process that holds the store is named (here: this one, by another connection).
+    with open_store(recorded_store).connect():
+        assert main(["runs", "--store", str(recorded_store)]) == 2
+    assert f"is busy: process {os.getpid()} (`" in capsys.readouterr().err
 
 
 def test_json_output_is_only_json(recorded_store: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -235,3 +236,27 @@ def test_the_quarantine_keeps_the_bad_line_itself_even_after_blank_lines(
         open_store(target).sync()
     assert (target / "quarantine" / f"{journal.name}.bad").read_bytes() == b"GARBAGE AFTER BLANK LINES\n"
     assert sorted(event_ids(open_store(target))) == sorted(e.event_id for e in events)
+
+
+def test_a_deleted_database_is_noticed_not_silently_replaced(tmp_path: Path) -> None:
+    """Deleting the database loses the runs folded into it: the next reader says so (once), keeps what
+    journals still hold, and goes on working."""
+    from teamtape.store.events import Event
+
+    store = open_store(tmp_path / "store", create=True)
+    writer = store.writer()
+    writer.append(Event("e1", "folded0000000001", 0, 1732370400.0, "run_started", None, {"task": "first"}))
+    writer.close()
+    assert [r["task"] for r in store.query("SELECT task FROM runs")] == ["first"]
+    store.layout.db.unlink()
+    late = store.writer()  # a recording still going on: its journal is not folded yet
+    late.append(Event("e2", "journal000000002", 0, 1732370500.0, "run_started", None, {"task": "second"}))
+    with pytest.warns(
+        UserWarning, match=r"teamtape\.duckdb is gone .*runs folded into it are not in this store"
+    ):
+        tasks = [r["task"] for r in open_store(store.root).query("SELECT task FROM runs")]
+    assert tasks == ["second"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once: the new database is the store's from now on
+        open_store(store.root).query("SELECT count(*) FROM runs")
+    late.close()
