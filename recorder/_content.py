@@ -72,7 +72,10 @@ def without_content(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
             payload = {**payload, "response": _drop_fields(response, ("content", "thought"))}
         return payload
     if kind == "tool_call":
-        return _drop_fields(payload, ("arguments", "result"))
+        bare = _drop_fields(payload, ("arguments", "result"))
+        if isinstance(payload.get("error"), dict):  # its message and traceback repeat the result
+            bare["error"] = {"type": payload["error"].get("type")}
+        return bare
     if kind == "memory_query":
         return {**_drop_fields(payload, ("query",)), "results": []}
     if kind == "run_started":

@@ -8,7 +8,7 @@ from ._logtap import install_tap, remove_tap
 from ._models import wrap_create, wrap_create_stream
 from ._patch import Patcher, all_subclasses
 from ._runs import wrap_agent_run, wrap_reset, wrap_run_stream
-from ._tools import wrap_execute_tool_call, wrap_query, wrap_update_context
+from ._tools import wrap_execute_tool_call, wrap_query, wrap_tool_run_json, wrap_update_context
 from ._turns import (
     MODEL_FREE_HANDLERS,
     SELF_SELECTING,
@@ -33,6 +33,7 @@ def _apply() -> None:
     from autogen_core import EVENT_LOGGER_NAME
     from autogen_core.memory import Memory
     from autogen_core.models import ChatCompletionClient
+    from autogen_core.tools import BaseTool
 
     _patcher.wrap_tree(BaseGroupChat, ["run_stream"], wrap_run_stream)
     _patcher.wrap_tree(BaseGroupChat, ["reset"], wrap_reset)
@@ -54,6 +55,7 @@ def _apply() -> None:
     _patcher.wrap_tree(Memory, ["update_context"], wrap_update_context)
     _patcher.wrap_tree(Memory, ["query"], wrap_query)
     _patcher.wrap(AssistantAgent, "_execute_tool_call", wrap_execute_tool_call)
+    _patcher.wrap_tree(BaseTool, ["run_json"], wrap_tool_run_json)
     install_tap(EVENT_LOGGER_NAME)
 
 

@@ -76,6 +76,8 @@ def wrap_execute_tool_call(original: Callable[..., Any]) -> Callable[..., Any]:
                 execution = result[1] if isinstance(result, tuple) and len(result) == 2 else result
                 payload["result"] = to_jsonable(getattr(execution, "content", execution))
                 payload["is_error"] = bool(getattr(execution, "is_error", False))
+                if payload["is_error"] and state.get("raised"):  # the exception the workbench made text of
+                    payload["error"] = state["raised"]
             run.emit("tool_call", agent_name, **payload)
 
         try:
@@ -89,6 +91,22 @@ def wrap_execute_tool_call(original: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return _execute_tool_call
+
+
+def wrap_tool_run_json(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps ``BaseTool.run_json``: an exception the tool raises is noted on its call (with its
+    traceback) before the workbench turns it into the text the model sees."""
+
+    async def run_json(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await original(self, *args, **kwargs)
+        except Exception as e:
+            state = current_tool_call.get()
+            if state is not None and "raised" not in state:
+                state["raised"] = safely("a tool's exception", error_payload, e, True)
+            raise
+
+    return run_json
 
 
 def _memory_name(memory: Any) -> str:

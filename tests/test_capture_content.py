@@ -64,3 +64,17 @@ async def test_no_content_keeps_structure_and_cost_but_no_words(
     tape = store_dir.parent / "no-content.tape.json"
     assert main(["export", "tape", "last", str(tape), "--store", str(store_dir)]) == 2
     assert "was recorded without content" in capsys.readouterr().err and not tape.exists()
+
+
+def test_a_failed_tools_error_keeps_only_its_type_without_content() -> None:
+    """The message and traceback of what a tool raised repeat its arguments and result."""
+    from teamtape.recorder._content import without_content
+
+    raised = {
+        "type": "KeyError",
+        "message": f"'{SECRET_PHRASE}'",
+        "traceback": f"KeyError: '{SECRET_PHRASE}'",
+    }
+    payload = {"tool": "lookup", "arguments": {"id": SECRET_PHRASE}, "result": SECRET_PHRASE, "error": raised}
+    bare = without_content("tool_call", payload)
+    assert bare["error"] == {"type": "KeyError"} and SECRET_PHRASE not in str(bare)

@@ -165,3 +165,18 @@ def _own_frames(lines: list[str]) -> list[str]:
         if i + 1 < len(lines) and _FRAME.match(lines[i + 1]) is None and not lines[i + 1].startswith(" " * 8):
             out.append(lines[i + 1])
     return out
+
+
+def last_frame(traceback: str) -> str | None:
+    """Where a traceback's exception was raised, as ``file.py:LINE in function`` (None without frames).
+
+    Example:
+        >>> last_frame('Traceback (most recent call last):\\n  File "/src/tools.py", line 15, in lookup\\nKeyError: 1')
+        'tools.py:15 in lookup'
+    """
+    found = None
+    for line in traceback.splitlines():
+        frame = re.match(r'\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<name>.+)$', line)
+        if frame is not None:
+            found = f"{Path(frame.group('path')).name}:{frame.group('line')} in {frame.group('name')}"
+    return found

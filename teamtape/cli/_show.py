@@ -16,7 +16,7 @@ from rich.text import Text
 from teamtape.store import message_text
 from teamtape.store.db import rows_as_dicts
 from teamtape.tui._format import printable
-from teamtape.tui._tracebacks import condensed_lines, error_line, without_recorder_frames
+from teamtape.tui._tracebacks import condensed_lines, error_line, last_frame, without_recorder_frames
 
 from ._output import console, counted, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
 
@@ -158,6 +158,15 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             (_short(p.get("result"), 400), "red" if failed else "green"),
             (f"  {fmt_ms(p.get('duration_ms'))}", "dim"),
         )
+        raised = p.get("error")
+        if failed and isinstance(raised, dict) and raised.get("type"):  # what the tool raised, and where
+            where = last_frame(str(raised.get("traceback") or ""))
+            _line(
+                out,
+                indent,
+                ("      ✗ ", "bold red"),
+                (f"{raised['type']}{f' at {where}' if where else ''}", "red"),
+            )
     elif kind == "memory_query":
         query = f" query={_short(p.get('query'), 80)!r}" if p.get("query") else ""
         _line(

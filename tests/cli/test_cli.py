@@ -291,6 +291,33 @@ async def test_a_failed_model_call_reads_failed_not_free(
     assert re.search(r"✗ InternalServerError: .*the model is overloaded", out), out
 
 
+def _lookup_order(order_id: str) -> str:
+    """Look an order up."""
+    return {"A-1": "shipped"}[order_id]
+
+
+async def test_a_failing_tool_shows_what_it_raised_and_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    replies = [
+        Reply(tool_calls=[ToolCall("_lookup_order", {"order_id": "A-42"})]),
+        Reply(content="Not found."),
+    ]
+    with ScriptedOpenAIServer(replies) as server:
+        agent = AssistantAgent("clerk", model_client=server.client("gpt-4o-mini"), tools=[_lookup_order])
+        async with teamtape.record(store=store):
+            await agent.run(task="Where is A-42?")
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["show", "last", "--store", str(store)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    tool = next(i for i, line in enumerate(lines) if "⚙ tool" in line)
+    assert "→ ✗ error: 'A-42'" in lines[tool]
+    assert re.search(r"✗ KeyError at test_cli\.py:\d+ in _lookup_order$", lines[tool + 1].rstrip()), lines[
+        tool + 1
+    ]
+
+
 def test_run_warns_of_its_own_options_after_the_script(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

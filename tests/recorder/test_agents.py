@@ -313,3 +313,8 @@ async def test_a_failing_tool_is_recorded_as_an_error_result(serve, client, stor
     )
     assert "unknown quarter '2025-Q5'" in tool["result"]
     assert result.messages[-1].content == "That quarter is unknown."
+    # The model saw text; the recording keeps what was raised, and where (the workbench kept neither).
+    (event,) = db.events(db.top_run()["run_id"], "tool_call")
+    raised = event["payload"]["error"]
+    assert raised["type"] == "ValueError" and raised["message"] == "unknown quarter '2025-Q5'"
+    assert 'in fetch_report\n    raise ValueError(f"unknown quarter {quarter!r}")' in raised["traceback"]
