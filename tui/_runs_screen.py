@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from teamtape.store import TeamtapeError
+from teamtape.store import StoreNotFoundError, TeamtapeError
 
 from . import _data
 from ._filter import FilterError, RunFilter
@@ -62,6 +62,7 @@ class RunsScreen(Screen[None]):
         self.total = 0
         self._querying = False
         self._reload_wanted = False  # the filter or sort changed while a query was in flight
+        self._said_error: str | None = None  # the store failure last shown (not repeated every poll)
 
     @property
     def tt(self) -> TeamtapeApp:
@@ -143,11 +144,20 @@ class RunsScreen(Screen[None]):
             result = _data.fetch_runs(self.tt.store, flt, first_page=show_first_page if first_page else None)
             lines = arrange(result.rows, column, reverse)
             self.post_message(RunsLoaded(lines, len(result.rows), result.total, result.fingerprint))
+        except StoreNotFoundError:  # deleted while open: a recording that starts makes it again
+            self.post_message(
+                LoadFailed(
+                    "runs",
+                    f"The store at {self.tt.store.root} is gone; its runs come back here when "
+                    "a recording creates it again.",
+                )
+            )
         except TeamtapeError as e:
             self.post_message(LoadFailed("runs", str(e)))
 
     @on(RunsLoaded)
     def _show_runs(self, message: RunsLoaded) -> None:
+        self._said_error = None  # readable again: a new failure is news
         if not message.partial:
             self._query_done()
             if self._querying:  # a newer query is already on its way: this answer is stale
@@ -169,7 +179,9 @@ class RunsScreen(Screen[None]):
     def _failed(self, message: LoadFailed) -> None:
         self.fingerprint = None  # reload everything once the store is readable again
         self._set_title("store unreadable")
-        self.notify(message.error, title="Could not read the store", severity="error", timeout=8)
+        if message.error != self._said_error:  # each poll fails the same way: say it once
+            self._said_error = message.error
+            self.notify(message.error, title="Could not read the store", severity="error", timeout=8)
         self._query_done()
 
     def _set_title(self, text: str) -> None:

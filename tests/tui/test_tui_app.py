@@ -476,6 +476,8 @@ async def test_a_store_that_breaks_while_open_is_reported_not_fatal(fresh_synthe
         await settle(pilot, 0.2)
         assert "store unreadable" in screen_text(app)
         assert isinstance(app.screen, RunsScreen)  # still running, still usable
+        await pilot.pause(0.6)  # several polls fail the same way: the failure is told once
+        assert len(app._notifications) == 1
         db.unlink()
         db.with_suffix(".moved").rename(db)
         for _ in range(40):  # the next poll finds the store readable again
