@@ -23,7 +23,7 @@ _REQUEST_PARTS = frozenset(("messages", "tools"))
 
 def _observe(msg: Any) -> None:
     state = current_llm_call.get()
-    if state is None or type(msg).__name__ not in _LLM_EVENTS:
+    if not state or type(msg).__name__ not in _LLM_EVENTS:  # {}: a finished call's note
         return
     kwargs = getattr(msg, "kwargs", None)
     if isinstance(kwargs, dict):  # the request's messages and tools are recorded from the call itself
@@ -39,7 +39,7 @@ class _Tap:
         original = self.original
 
         def info(self: logging.Logger, msg: Any, *args: Any, **kwargs: Any) -> None:
-            if current_llm_call.get() is not None:  # another task may log between a call's steps
+            if current_llm_call.get():  # another task may log between a call's steps
                 try:
                     _observe(msg)
                 except Exception:

@@ -90,7 +90,9 @@ def model_of(client: Any) -> str | None:
 
 def _harvest_secrets(client: Any, run: RunRecorder) -> None:
     """Learn the keys of ``client`` and of the clients it wraps (a cache's) before its call is written."""
-    while client is not None:
+    seen: set[int] = set()
+    while client is not None and id(client) not in seen:  # wrappers that wrap each other: once each
+        seen.add(id(client))
         raw = getattr(client, "_raw_config", None)
         if isinstance(raw, dict):
             run.recorder.redactor.redact_obj(raw)  # remembers the values of api_key & co.
@@ -273,7 +275,7 @@ def _end(state: dict[str, Any], result: Any = None, error: BaseException | None 
 
 def _note_inner(client: Any) -> None:
     outer = current_llm_call.get()
-    if outer is not None:
+    if outer:
         outer["inner_provider"] = provider_of(client)
         outer["model"] = outer["model"] or model_of(client)
 
@@ -281,7 +283,7 @@ def _note_inner(client: Any) -> None:
 def wrap_create(original: Callable[..., Any]) -> Callable[..., Any]:
     async def create(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
         run = current_run.get()
-        if run is None or current_llm_call.get() is not None:
+        if run is None or current_llm_call.get():  # {}: a finished call's note
             if run is not None:
                 safely("a model call", _note_inner, self)
             return await call_create(original, self, messages, args, kwargs)
@@ -339,7 +341,7 @@ async def _recorded_llm_stream(
 def wrap_create_stream(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_stream(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
         run = current_run.get()
-        if run is None or current_llm_call.get() is not None:
+        if run is None or current_llm_call.get():  # {}: a finished call's note
             if run is not None:
                 safely("a model call", _note_inner, self)
             return call_create_stream(original, self, messages, args, kwargs)

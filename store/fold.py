@@ -428,9 +428,8 @@ def _pending_model_calls(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> 
         """SELECT s.run_id, s.agent, s.payload->>'$.model'
            FROM events s
            WHERE s.kind = 'llm_call_started' AND list_contains(?, s.run_id)
-             AND NOT EXISTS (SELECT 1 FROM events c
-                             WHERE c.run_id = s.run_id AND c.kind = 'llm_call'
-                               AND c.payload->>'$.call_id' = s.payload->>'$.call_id')
+             AND NOT EXISTS (SELECT 1 FROM llm_calls c
+                             WHERE c.run_id = s.run_id AND c.call_id = s.payload->>'$.call_id')
            ORDER BY s.run_id, s.seq""",
         [run_ids],
     ).fetchall()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -34,18 +33,29 @@ def exclusive_lock(
                 time.sleep(poll_s)
         with contextlib.suppress(OSError):  # who holds it, for whoever waits (see lock_holder)
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {shlex.join(sys.argv)[:300]}".encode(errors="replace"), 0)
+            os.pwrite(fd, f"{os.getpid()} {_program()}".encode(errors="replace"), 0)
         yield
     finally:
         os.close(fd)
 
 
+def _program() -> str:
+    """This process's program (``teamtape runs``, ``my_team.py``): never its arguments, which may
+    hold secrets (``--api-key ...``)."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+    if name == "teamtape" and len(sys.argv) > 1 and sys.argv[1].isidentifier():
+        name += f" {sys.argv[1]}"  # the subcommand
+    return name
+
+
 def lock_holder(path: Path) -> str | None:
-    """Who took the lock on ``path`` last, as "process PID (`COMMAND`)", if it is still running."""
+    """Who took the lock on ``path`` last, as "process PID (`PROGRAM`)", if it is still running."""
     try:
-        pid_text, _, command = path.read_text(errors="replace").partition(" ")
+        pid_text, _, program = path.read_text(errors="replace").partition(" ")
         pid = int(pid_text)
         os.kill(pid, 0)
+    except PermissionError:
+        pass  # running, as another user
     except (OSError, ValueError):
         return None
-    return f"process {pid} (`{command.strip()}`)" if command.strip() else f"process {pid}"
+    return f"process {pid} (`{program.strip()}`)" if program.strip() else f"process {pid}"

@@ -25,12 +25,14 @@ from typing import Any
 REDACTED = "[REDACTED]"
 
 SECRET_KEY_RE = re.compile(
-    r"(api[_-]?key|apikey|secret|password|passwd|token|authorization|auth[_-]?header|credential|"
-    r"private[_-]?key|access[_-]?key|session[_-]?key|cookie|[_.-]key$|signature|"
-    r"conn(?:ection)?[_-]?str(?:ing)?|dsn$)",
+    r"(api_?key|apikey|secret|password|passwd|token|authorization|auth_?header|credential|"
+    r"private_?key|access_?key|session_?key|cookie|"
+    # ..._key headers and settings that hold credentials (Azure's Ocp-Apim-Subscription-Key, X-Auth-Key...)
+    r"(?:subscription|auth|functions?|master|account|admin|license|signing|encryption|client|app)_?key$|"
+    r"connection_?string$|(?:^|_)dsn$)",
     re.IGNORECASE,
 )
-# Key names that match the pattern above but are not secrets.
+# Key names that match the pattern above but are not secrets (compared as normalized by secret_key_form).
 NOT_SECRET_KEYS = frozenset(
     {
         "prompt_tokens",
@@ -53,14 +55,6 @@ NOT_SECRET_KEYS = frozenset(
         "rejected_prediction_tokens",
         "token_provider",
         "azure_ad_token_provider",
-        "partition_key",
-        "sort_key",
-        "primary_key",
-        "foreign_key",
-        "cache_key",
-        "routing_key",
-        "idempotency_key",
-        "public_key",
     }
 )
 
@@ -80,12 +74,18 @@ DEFAULT_PATTERNS = tuple(pattern for _, pattern in DEFAULT_RULES)
 
 MIN_SECRET_LENGTH = 8
 AUTH_SCHEME_RE = re.compile(r"(?i)^\s*(?:bearer|basic|token|digest|apikey|api-key)\s+(\S+)\s*$")
-URL_PASSWORD_RE = re.compile(r"://[^\s/?#@:]+:([^\s/?#@]+)@")
+URL_CREDENTIALS_RE = re.compile(r"://([^\s/?#@:]+):([^\s/?#@]+)@")
+MIN_URL_PASSWORD_LENGTH = 10
+"""A URL's password shorter than this (``postgres:postgres@localhost``) is left to the URL rule: learned, it
+would be scrubbed from every text that holds the word."""
+FLAG_RE = re.compile(r"^--?(?P<name>[A-Za-z][\w.-]*)(?:=(?P<value>.*))?$", re.DOTALL)
 
 
 def is_secret_key(key: str) -> bool:
-    """Whether a mapping key names a secret value."""
-    return key.lower() not in NOT_SECRET_KEYS and SECRET_KEY_RE.search(key) is not None
+    """Whether a mapping key (or a ``--flag``'s name) names a secret value: ``X-Api-Key``, ``api.key``
+    and ``api_key`` alike."""
+    form = key.lower().replace("-", "_").replace(".", "_")
+    return form not in NOT_SECRET_KEYS and SECRET_KEY_RE.search(form) is not None
 
 
 def env_secrets(environ: Mapping[str, str] | None = None) -> set[str]:
@@ -103,9 +103,10 @@ class Redactor:
         self._hinted = [(hints, re.compile(p)) for hints, p in DEFAULT_RULES] if defaults else []
         self._patterns: list[re.Pattern[str]] = []
         self._combined: re.Pattern[str] | None = None
-        self._secrets: set[str] = set()
-        self._longest_first: list[str] = []
+        self._secrets: set[str] = set()  # as written in text
+        self._in_json: set[str] = set()  # as JSON writes them inside a string (the same, mostly)
         self._precheck: re.Pattern[str] | None = None
+        self._precheck_json: re.Pattern[str] | None = None
         self._precheck_bytes: re.Pattern[bytes] | None = None
         self._precheck_stale = True
         self.add_patterns(patterns)
@@ -121,18 +122,21 @@ class Redactor:
         """Remember literal secret values to scrub from all later text.
 
         An ``Authorization`` value (``Bearer <token>``, ``Basic <credentials>``...) is remembered with its
-        credential alone too, which is what a model or a tool would repeat. A value that JSON writes
-        differently (a quote, a backslash, a control character) is remembered as written in JSON too.
+        credential alone too, which is what a model or a tool would repeat. In JSON text a value is
+        looked for as JSON writes it (a quote or a backslash escaped), never as it is: a quote in a
+        secret must not make a match reach out of its string.
         """
         for value in values:
             if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH and value != REDACTED:
                 if value in self._secrets:
                     continue
-                forms = {value, json.dumps(value, ensure_ascii=False)[1:-1]}
+                forms = [value]
                 scheme = AUTH_SCHEME_RE.match(value)
                 if scheme and len(scheme.group(1)) >= MIN_SECRET_LENGTH:
-                    forms.add(scheme.group(1))
-                self._secrets.update(forms)
+                    forms.append(scheme.group(1))
+                for form in forms:
+                    self._secrets.add(form)
+                    self._in_json.add(json.dumps(form, ensure_ascii=False)[1:-1])
                 self._precheck_stale = True
 
     def add_patterns(self, patterns: Iterable[str]) -> None:
@@ -149,33 +153,43 @@ class Redactor:
             self._combined = None
 
     def _build_prechecks(self) -> None:
-        """One regular expression (for text, and one for UTF-8 bytes) that finds any secret value or
-        any hint of a default pattern.
+        """One regular expression (for text, one for JSON text and one for its UTF-8 bytes) that finds
+        any secret value or any hint of a default pattern.
 
         Most text holds none: one search then replaces a substring search per secret and per hint.
         """
         self._precheck_stale = False  # first: a secret added from now on makes it stale again
-        # Longest first: a secret that holds a shorter one is replaced whole.
-        self._longest_first = sorted(self._secrets, key=len, reverse=True)
-        hint_words = (hint for hints, _ in self._hinted for hint in hints)
-        literals = sorted({*self._secrets, *hint_words}, key=len, reverse=True)
-        if not literals:
-            self._precheck = self._precheck_bytes = None
-            return
-        self._precheck = re.compile("|".join(map(re.escape, literals)))
-        self._precheck_bytes = re.compile(
-            b"|".join(re.escape(s.encode("utf-8", "surrogatepass")) for s in literals)
+        hint_words = {hint for hints, _ in self._hinted for hint in hints}
+
+        def alternation(literals: set[str]) -> str:  # longest first: a longer secret wins over its part
+            return "|".join(map(re.escape, sorted(literals, key=len, reverse=True)))
+
+        text_literals, json_literals = self._secrets | hint_words, self._in_json | hint_words
+        self._precheck = re.compile(alternation(text_literals)) if text_literals else None
+        self._precheck_json = re.compile(alternation(json_literals)) if json_literals else None
+        self._precheck_bytes = (
+            re.compile(alternation(json_literals).encode("utf-8", "surrogatepass")) if json_literals else None
         )
 
     def scrub_text(self, text: str) -> str:
         """Replace every known secret value and pattern match in a string."""
-        return self._apply_patterns(self._scrub_known_in(text))
-
-    def _scrub_known_in(self, text: str) -> str:
         if self._precheck_stale:
             self._build_prechecks()
-        if self._precheck is not None and self._precheck.search(text) is not None:
-            text = self._scrub_known(text)
+        return self._apply_patterns(self._scrub_known(text, self._precheck, self._secrets))
+
+    def _scrub_known(self, text: str, precheck: re.Pattern[str] | None, secrets: set[str]) -> str:
+        """Replace the known secret values (those of ``secrets`` that ``precheck`` finds) and the
+        default patterns' matches (those whose hints it finds)."""
+        if precheck is None:
+            return text
+        found = {m.group() for m in precheck.finditer(text)}
+        if not found:
+            return text
+        for secret in sorted(found & secrets, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        for hints, pattern in self._hinted:
+            if not found.isdisjoint(hints):
+                text = pattern.sub(REDACTED, text)
         return text
 
     def _apply_patterns(self, text: str) -> str:
@@ -191,32 +205,45 @@ class Redactor:
     def scrub_json(self, text: str) -> str:
         """:meth:`scrub_text` for JSON text (one journal line, an encoded event).
 
-        Known values and the default patterns are replaced in the text as it is (they hold nothing JSON
-        escapes). The user's patterns are applied to each string of the decoded value, keys included,
-        which is then encoded again: a pattern matches what was written, and its match never reaches
-        into the JSON around a string. Text that is not JSON gets :meth:`scrub_text`.
+        Known values (as JSON writes them) and the default patterns are replaced in the text as it is.
+        The user's patterns are applied to each string value of the decoded JSON (an event's envelope
+        aside: its ids and kind stay as they are), which is then encoded again: a pattern matches what
+        was written, and its match never reaches into the JSON around a string. Text that is not JSON
+        gets :meth:`scrub_text`.
         """
-        text = self._scrub_known_in(text)
+        if self._precheck_stale:
+            self._build_prechecks()
+        text = self._scrub_known(text, self._precheck_json, self._in_json)
         if not self._patterns:
             return text
         try:
-            value = json.loads(text)
-            scrubbed = self._patterns_in_strings(value)
-        except (ValueError, RecursionError):
+            value = json.loads(text, object_pairs_hook=_unique_keys)
+            scrubbed, changed = self._patterns_in_strings(value, top=True)
+        except (ValueError, RecursionError):  # not JSON, or keys JSON would merge: as plain text
             return self._apply_patterns(text)
-        if scrubbed == value:
+        if not changed:
             return text
         newline = "\n" if text.endswith("\n") else ""
         return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":")) + newline
 
-    def _patterns_in_strings(self, value: Any) -> Any:
+    def _patterns_in_strings(self, value: Any, top: bool = False) -> tuple[Any, bool]:
+        """``value`` with the user's patterns applied to its strings, and whether any changed."""
         if isinstance(value, str):
-            return self._apply_patterns(value)
+            scrubbed = self._apply_patterns(value)
+            return scrubbed, scrubbed != value
         if isinstance(value, dict):
-            return {self._apply_patterns(k): self._patterns_in_strings(v) for k, v in value.items()}
+            out, changed = {}, False
+            for key, item in value.items():
+                if top and key in _ENVELOPE_KEYS:
+                    out[key] = item
+                    continue
+                out[key], item_changed = self._patterns_in_strings(item)
+                changed = changed or item_changed
+            return out, changed
         if isinstance(value, list):
-            return [self._patterns_in_strings(v) for v in value]
-        return value
+            pairs = [self._patterns_in_strings(item) for item in value]
+            return [item for item, _ in pairs], any(c for _, c in pairs)
+        return value, False
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """:meth:`scrub_json` of a UTF-8 journal line: bytes with no secret are returned as they are."""
@@ -224,25 +251,17 @@ class Redactor:
             self._build_prechecks()
         if not self._patterns and (self._precheck_bytes is None or self._precheck_bytes.search(data) is None):
             return data
-        return self.scrub_json(data.decode("utf-8", "surrogatepass")).encode("utf-8", "surrogatepass")
+        from teamtape.store.events import utf8_line
 
-    def _scrub_known(self, text: str) -> str:
-        """Replace the known secret values and the default patterns' matches."""
-        for secret in self._longest_first:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        for hints, pattern in self._hinted:
-            for hint in hints:
-                if hint in text:
-                    text = pattern.sub(REDACTED, text)
-                    break
-        return text
+        return utf8_line(self.scrub_json(data.decode("utf-8", "surrogatepass")))
 
     def redact_obj(self, value: Any, _depth: int = 0) -> Any:
-        """A copy of a JSON-like value with secret-named keys blanked (their values remembered).
+        """A copy of a JSON-like value with the text under secret-named keys blanked (and remembered).
 
-        Also blanked: the value after a secret-named flag in a list of arguments (``["--api-key",
-        "..."]``, ``"--token=..."``); and remembered: the password of a URL (``scheme://user:pw@host``).
+        A dict under such a key is looked into, not blanked whole (a tool's JSON schema may name a
+        parameter ``api_key``); the texts of a list under it are blanked. Also blanked: the value after a secret-named flag in a list of
+        arguments (``["--api-key", "..."]``, ``"--token=..."``); and remembered: a URL's password
+        (``scheme://user:password@host``) long enough not to be an ordinary word.
         """
         if _depth > 64:
             return value
@@ -250,37 +269,49 @@ class Redactor:
             out: dict[str, Any] = {}
             for k, v in value.items():
                 key = str(k)
-                if (
-                    is_secret_key(key)
-                    and v not in (None, "", {}, [])
-                    and not isinstance(v, (bool, int, float))
-                ):
-                    if isinstance(v, str):
-                        self.add_secrets([v])
+                if isinstance(v, str) and v and is_secret_key(key):
+                    self.add_secrets([v])
                     out[key] = REDACTED
+                elif isinstance(v, list) and is_secret_key(key):  # several keys: each text is one
+                    self.add_secrets(item for item in v if isinstance(item, str))
+                    out[key] = [REDACTED if isinstance(item, str) and item else item for item in v]
                 else:
                     out[key] = self.redact_obj(v, _depth + 1)
             return out
         if isinstance(value, list):
             return self._redact_arguments([self.redact_obj(v, _depth + 1) for v in value])
         if isinstance(value, str) and "://" in value and "@" in value:
-            self.add_secrets(URL_PASSWORD_RE.findall(value))
+            self.add_secrets(
+                password
+                for user, password in URL_CREDENTIALS_RE.findall(value)
+                if len(password) >= MIN_URL_PASSWORD_LENGTH and password != user
+            )
         return value
 
     def _redact_arguments(self, items: list[Any]) -> list[Any]:
         """Command-line arguments with the values of secret-named flags blanked (and remembered)."""
         for i, item in enumerate(items):
-            if not (isinstance(item, str) and item.startswith("-")):
+            flag = FLAG_RE.match(item) if isinstance(item, str) else None
+            if flag is None or not is_secret_key(flag.group("name")):
                 continue
-            name, eq, inline = item.lstrip("-").partition("=")
-            if not name or not is_secret_key(name):
-                continue
-            if eq and inline:
+            inline = flag.group("value")
+            if inline:
                 self.add_secrets([inline])
                 items[i] = f"{item[: len(item) - len(inline)]}{REDACTED}"
-            elif not eq and i + 1 < len(items) and isinstance(items[i + 1], str):
+            elif inline is None and i + 1 < len(items) and isinstance(items[i + 1], str):
                 following = items[i + 1]
                 if following and not following.startswith("-"):
                     self.add_secrets([following])
                     items[i + 1] = REDACTED
         return items
+
+
+_ENVELOPE_KEYS = frozenset(("event_id", "run_id", "seq", "ts", "kind", "schema_version"))
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` that refuses an object whose keys repeat (decoding would drop one)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("repeated keys")
+    return out

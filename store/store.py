@@ -100,7 +100,7 @@ class Store:
             return StoreBusyError(
                 f"The store at {self.root} is busy: {holder} has held its lock for "
                 f"{self.busy_timeout:g} s. Try again when it is done, or wait longer with "
-                f"TEAMTAPE_BUSY_TIMEOUT=60 (seconds)."
+                f"TEAMTAPE_BUSY_TIMEOUT={max(60, round(self.busy_timeout * 2))} (seconds)."
             )
 
         with contextlib.ExitStack() as stack:

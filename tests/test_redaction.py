@@ -177,3 +177,49 @@ def test_command_line_flags_and_escaped_secrets() -> None:
     assert (
         redactor.scrub_text('"url":"https://bob:pa55word-x@host/v1"') == '"url":"https://[REDACTED]@host/v1"'
     )
+
+
+def test_ordinary_names_and_values_are_not_taken_for_secrets() -> None:
+    """Over-redaction changes what a recording says (and a tape's tools no longer match on replay)."""
+    from teamtape.store import Redactor
+
+    redactor = Redactor()
+    schema = {
+        "properties": {"object_key": {"type": "string"}, "api_key": {"type": "string", "description": "d"}}
+    }
+    kept = {
+        "tools": [{"name": "fetch", "parameters": schema}],
+        "extra": {
+            "prompt_cache_key": "support-bot-v2",
+            "lookup_key": "reports/q3.csv",
+            "X-Request-Key": "r-1",
+        },
+        "args": [
+            "--max-tokens",
+            "2000",
+            "--sort-key",
+            "created_at",
+            "- Check the password policy",
+            "Restart it",
+        ],
+        "url": "postgresql://postgres:postgres@localhost/app",
+    }
+    assert redactor.redact_obj(kept) == kept
+    text = "support-bot-v2 reports/q3.csv created_at Restart it postgresql"
+    assert redactor.scrub_text(text) == text, "nothing of it was learned as a secret"
+
+
+def test_user_patterns_leave_the_envelope_and_the_shape_of_a_line_alone() -> None:
+    from teamtape.store import Redactor
+
+    redactor = Redactor(patterns=[r"\b[0-9a-f]{16}\b", r"ACME-\d{6}"])
+    line = {
+        "event_id": "abcdefabcdef0123",
+        "run_id": "0123456789abcdef",
+        "payload": {"ACME-111111": "a", "ACME-222222": "b", "said": "run 0123456789abcdef"},
+    }
+    scrubbed = json.loads(redactor.scrub_json(json.dumps(line)))
+    assert scrubbed["event_id"] == line["event_id"] and scrubbed["run_id"] == line["run_id"]
+    assert scrubbed["payload"] == {"ACME-111111": "a", "ACME-222222": "b", "said": "run [REDACTED]"}
+    redactor.add_secrets(['hunter22"'])  # a learned secret with a quote in it
+    assert json.loads(redactor.scrub_json('{"a":"hunter22","b":"x"}')) == {"a": "hunter22", "b": "x"}

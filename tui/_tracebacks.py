@@ -14,7 +14,7 @@ from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
-_FRAME = re.compile(r'^(?P<indent>\s*)File "(?P<path>[^"]+)", line \d+')
+_FRAME = re.compile(r'^(?P<indent>\s*)File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<name>.+))?')
 
 
 _INSTALLED_ELSEWHERE = "/teamtape/recorder/"
@@ -176,7 +176,13 @@ def last_frame(traceback: str) -> str | None:
     """
     found = None
     for line in traceback.splitlines():
-        frame = re.match(r'\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<name>.+)$', line)
+        frame = _FRAME.match(line)
         if frame is not None:
-            found = f"{Path(frame.group('path')).name}:{frame.group('line')} in {frame.group('name')}"
+            found = f"{_file_name(frame.group('path'))}:{frame.group('line')}"
+            found += f" in {frame.group('name')}" if frame.group("name") else ""
     return found
+
+
+def _file_name(path: str) -> str:
+    """The file's name, from a POSIX or a Windows path (a traceback may come from another machine)."""
+    return re.split(r"[/\\]", path)[-1]

@@ -94,17 +94,13 @@ def _summary(recorder: Any, runs: int, flag: str) -> str:
     )
 
 
-_OWN_OPTIONS = ("--store", "--name", "--label", "--otlp", "--redact", "--no-content")
-
-
-def _warn_of_options_after_the_script(script_args: list[str], args: argparse.Namespace) -> None:
-    """Say so when teamtape's own options come after the script: they are the script's then (as with
-    ``python script.py --store S``), which is easy to miss when the recording lands elsewhere."""
-    given = [a for a in script_args if a.split("=", 1)[0] in _OWN_OPTIONS]
-    if given and args.store is None:
+def _warn_of_store_after_the_script(script_args: list[str], args: argparse.Namespace) -> None:
+    """Say so when ``--store`` comes after the script (and not before): it is the script's then, as
+    with ``python script.py --store S``, and the recording lands in the default store instead."""
+    if args.store is None and any(a == "--store" or a.startswith("--store=") for a in script_args):
         print(
-            f"teamtape: {' '.join(given)} comes after the script, so it is passed to the script; "
-            f"teamtape's own options go before it (teamtape run --store DIR my_team.py ...)",
+            "teamtape: --store comes after the script, so it is passed to the script; teamtape's own "
+            "options go before it (teamtape run --store DIR my_team.py ...)",
             file=sys.stderr,
         )
 
@@ -135,7 +131,7 @@ def run_command(args: argparse.Namespace) -> int:
         target, script_args = args.script, list(args.args)
         if not os.path.isfile(target):
             raise TeamtapeError(f"no such script: {target}")
-    _warn_of_options_after_the_script(script_args, args)
+    _warn_of_store_after_the_script(script_args, args)
     recorder = teamtape.instrument(
         store=args.store,
         name=args.name,

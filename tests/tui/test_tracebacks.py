@@ -56,3 +56,13 @@ def test_the_docstring_examples_hold() -> None:
 
     result = doctest.testmod(_tracebacks)
     assert result.attempted >= 6 and result.failed == 0
+
+
+def test_where_an_exception_was_raised_reads_the_same_from_any_machine() -> None:
+    from teamtape.tui._tracebacks import last_frame
+
+    windows = (
+        'Traceback (most recent call last):\n  File "C:\\Users\\me\\tools.py", line 3, in lookup\nKeyError: 1'
+    )
+    assert last_frame(windows) == "tools.py:3 in lookup"
+    assert last_frame("KeyError: 1") is None
