@@ -121,57 +121,62 @@ def _summary_note(samples: dict[str, list[dict[str, Any]]]) -> str:
 HEADER = ["variant", "CPU (median)", "CPU ratio", "wall (median)", "wall ratio", "kept per run"]
 
 
-def section(messages: int, rounds: int) -> Section:
-    """Section 1: the in-process model (the goal's run)."""
-    samples = collect(list(LABELS), messages, rounds)
-    rows, ratio = _table(samples, LABELS)
+def _section(
+    title: str,
+    intro: str,
+    samples: dict[str, list[dict[str, Any]]],
+    labels: dict[str, str],
+    notes: list[str],
+    goal_suffix: str = "",
+) -> Section:
+    rows, ratio = _table(samples, labels)
     return Section(
-        title="1. Recorder overhead on a zero-latency team",
-        intro=(
-            f"A 3-agent `RoundRobinGroupChat` (`tests/bench/zero_latency_team.py`) with a tool called on every "
-            f"other model call and an in-process model that answers at once, run to {messages} chat messages "
-            f"(plus tool events). Each variant runs in its own fresh process, interleaved, rounds: {rounds}; "
-            "each process warms up with a 30-message run first and times `team.run()` only. "
-            "Process CPU time (`time.process_time`) is the headline: the machine has 2 cores shared with other "
-            "work, so wall time is noisier; both are shown. Ratios are the median over rounds of "
-            "variant ÷ no recording measured in the same round."
-        ),
+        title=title,
+        intro=intro,
         header=HEADER,
         rows=rows,
-        notes=[
-            _summary_note(samples),
+        notes=[_summary_note(samples), *notes],
+        goals=_goals(ratio, labels, goal_suffix),
+    )
+
+
+def section(messages: int, rounds: int) -> Section:
+    """Section 1: the in-process model (the goal's run)."""
+    return _section(
+        "1. Recorder overhead on a zero-latency team",
+        f"A 3-agent `RoundRobinGroupChat` (`tests/bench/zero_latency_team.py`) with a tool called on every "
+        f"other model call and an in-process model that answers at once, run to {messages} chat messages "
+        f"(plus tool events). Each variant runs in its own fresh process, interleaved, rounds: {rounds}; "
+        "each process warms up with a 30-message run first and times `team.run()` only. "
+        "Process CPU time (`time.process_time`) is the headline: the machine has 2 cores shared with other "
+        "work, so wall time is noisier; both are shown. Ratios are the median over rounds of "
+        "variant ÷ no recording measured in the same round.",
+        collect(list(LABELS), messages, rounds),
+        LABELS,
+        [
             "OpenInference wraps only OpenAI-family clients' `create`; in the first OpenInference row its own "
             "create wrapper is applied to the in-process model as well, so it traces the model calls a real "
             "OpenAI-backed team would make (and serializes each call's whole context). The row below it is "
             "OpenInference as installed, which on this model traces agents and the team only.",
             *COMMON_NOTES,
         ],
-        goals=_goals(ratio, LABELS),
     )
 
 
 def openai_section(messages: int, rounds: int, context: int) -> Section:
     """Section 1b: the same team on AutoGen's OpenAI client, answered in process."""
-    samples = collect(list(OPENAI_LABELS), messages, rounds, "--client", "openai", "--context", str(context))
-    rows, ratio = _table(samples, OPENAI_LABELS)
-    return Section(
-        title="1b. Recorder overhead on AutoGen's OpenAI client",
-        intro=(
-            f"The team of section 1, with the same script answered through AutoGen's real "
-            f"`OpenAIChatCompletionClient`: an `httpx.MockTransport` answers in this process (no socket, no "
-            f"wait), so each call pays what a team on an OpenAI-compatible model pays, the network aside "
-            f"(the openai SDK building and parsing each request, AutoGen's logging of it). Each agent keeps its "
-            f"last {context} messages (`BufferedChatCompletionContext`), as a long-running team must: with its "
-            f"whole context the SDK's per-call work on {messages} messages dominates everything (about 60 s a "
-            f"run here) and every variant's ratio tends to 1. Run to {messages} chat messages, each variant in "
-            f"its own fresh process, interleaved, rounds: {rounds}."
-        ),
-        header=HEADER,
-        rows=rows,
-        notes=[
-            _summary_note(samples),
-            "OpenInference traces this client's model calls as installed (nothing added).",
-            *COMMON_NOTES[1:],
-        ],
-        goals=_goals(ratio, OPENAI_LABELS, " (OpenAI client)"),
+    return _section(
+        "1b. Recorder overhead on AutoGen's OpenAI client",
+        f"The team of section 1, with the same script answered through AutoGen's real "
+        f"`OpenAIChatCompletionClient`: an `httpx.MockTransport` answers in this process (no socket, no "
+        f"wait), so each call pays what a team on an OpenAI-compatible model pays, the network aside "
+        f"(the openai SDK building and parsing each request, AutoGen's logging of it). Each agent keeps its "
+        f"last {context} messages (`BufferedChatCompletionContext`), as a long-running team must: with its "
+        f"whole context the SDK's per-call work on {messages} messages dominates everything (about 60 s a "
+        f"run here) and every variant's ratio tends to 1. Run to {messages} chat messages, each variant in "
+        f"its own fresh process, interleaved, rounds: {rounds}.",
+        collect(list(OPENAI_LABELS), messages, rounds, "--client", "openai", "--context", str(context)),
+        OPENAI_LABELS,
+        ["OpenInference traces this client's model calls as installed (nothing added).", *COMMON_NOTES[1:]],
+        " (OpenAI client)",
     )
