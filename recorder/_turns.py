@@ -7,6 +7,7 @@ calling ``agent.on_messages(...)`` directly, as the handbook does), a turn is re
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
 import time
@@ -300,27 +301,97 @@ def wrap_select_speaker(original: Callable[..., Any]) -> Callable[..., Any]:
         selection: dict[str, Any] = {}
         selection_token = current_selection.set(selection)
         perf = time.perf_counter()
+        funcs = _watch_selection_funcs(self, selection)
         try:
             result = await original(self, thread, *args, **kwargs)
+        except Exception as e:  # a selector_func that raises, an unknown name: the selection failed
+            failed = {"error": error_payload(e)}
+            safely(
+                "a failed speaker selection", _emit_selection, run, self, label, [], selection, perf, failed
+            )
+            raise
         finally:
+            _unwatch_selection_funcs(self, funcs)
             current_selection.reset(selection_token)
             current_agent.reset(token)
             if run_token is not None:
                 current_run.reset(run_token)
         selected = [result] if isinstance(result, str) else list(result or [])
-        safely(
-            "a speaker selection",
-            run.emit,
-            "speaker_selection",
-            label,
-            selector=type(self).__name__,
-            selected=[str(s) for s in selected],
-            candidates=selection.get("candidates"),
-            duration_ms=(time.perf_counter() - perf) * 1000,
-        )
+        decided = {"decided_by": _decided_by(selection, funcs)} if funcs is not None else {}
+        safely("a speaker selection", _emit_selection, run, self, label, selected, selection, perf, decided)
         return result
 
     return select_speaker
+
+
+def _emit_selection(
+    run: RunRecorder,
+    manager: Any,
+    label: str,
+    selected: list[Any],
+    selection: dict[str, Any],
+    perf: float,
+    extra: dict[str, Any],
+) -> None:
+    run.emit(
+        "speaker_selection",
+        label,
+        selector=type(manager).__name__,
+        selected=[str(s) for s in selected],
+        candidates=selection.get("candidates"),
+        duration_ms=(time.perf_counter() - perf) * 1000,
+        **extra,
+    )
+
+
+_SELECTION_FUNCS = ("_selector_func", "_candidate_func")
+
+
+def _watch_selection_funcs(manager: Any, selection: dict[str, Any]) -> dict[str, Any] | None:
+    """For a SelectorGroupChat's manager: swap its ``selector_func``/``candidate_func`` (for this one
+    selection) for callers that note what they returned in ``selection``. Returns the originals to put
+    back, or None for a manager that has no such functions."""
+    if not all(hasattr(manager, name) for name in _SELECTION_FUNCS):
+        return None
+    originals = {name: getattr(manager, name) for name in _SELECTION_FUNCS}
+    for name, func in originals.items():
+        if func is not None:
+            setattr(manager, name, _noting(func, selection, name.lstrip("_")))
+    return originals
+
+
+def _unwatch_selection_funcs(manager: Any, originals: dict[str, Any] | None) -> None:
+    for name, func in (originals or {}).items():
+        setattr(manager, name, func)
+
+
+def _noting(func: Callable[..., Any], selection: dict[str, Any], key: str) -> Callable[..., Any]:
+    """``func`` (sync or async, as it was), noting what it returns under ``selection[key]``."""
+    if inspect.iscoroutinefunction(func):
+
+        async def noted_async(*args: Any, **kwargs: Any) -> Any:
+            selection[key] = result = await func(*args, **kwargs)
+            return result
+
+        return noted_async
+
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        selection[key] = result = func(*args, **kwargs)
+        return result
+
+    return noted
+
+
+def _decided_by(selection: dict[str, Any], funcs: dict[str, Any] | None) -> str | None:
+    """Who picked the speaker in a SelectorGroupChat: its ``selector_func``, the model (choosing among
+    ``candidates``), its ``candidate_func`` (one candidate left), or the rules (only one possible)."""
+    if funcs is None:
+        return None
+    if selection.get("selector_func") is not None:
+        return "selector_func"
+    if "candidates" in selection:
+        return "model"
+    return "candidate_func" if "candidate_func" in selection else "the only candidate"
 
 
 def wrap_model_selection(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -63,7 +63,9 @@ class Kind(StrEnum):
       result, is_error, started_ts, duration_ms, child_run_id?.
     - ``memory_query``: memory, query?, results [...], n_results, started_ts, duration_ms.
     - ``speaker_selection``: selector (team type), selected [names], candidates?, duration_ms?
-      (null where the team picks outside ``select_speaker``, e.g. MagenticOne).
+      (null where the team picks outside ``select_speaker``, e.g. MagenticOne), decided_by? (in a
+      SelectorGroupChat: selector_func, model, candidate_func or "the only candidate"), error? (the
+      selection failed: selected is empty).
     - ``agent_turn``: turn_id, started_ts, duration_ms, error?.
     - ``blob``: hash, media_type, data (JSON value or base64 text). Content stored once by hash.
     - ``run_ended``: status (ok|error|cancelled), stop_reason?, error? {type, message, traceback},

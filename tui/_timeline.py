@@ -199,6 +199,11 @@ def make_entry(
         summary = f"selected {', '.join(map(str, p.get('selected') or []))}"
         if p.get("candidates"):
             summary += f" from {', '.join(map(str, p['candidates']))}"
+        if p.get("decided_by") and p["decided_by"] != "model":  # "from a, b": the model chose
+            summary += f" by {p['decided_by']}"
+        if isinstance(p.get("error"), dict):
+            marker, is_error = Marker.ERROR, True
+            summary = f"could not pick the next speaker: {_error_text(p['error'])}"
     elif kind == Kind.RUN_STARTED:
         marker = Marker.START
         summary = f"{p.get('name') or p.get('team_type') or 'run'} · {one_line(p.get('task'), 300)}"

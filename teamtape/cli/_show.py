@@ -178,6 +178,19 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             (f"{p.get('memory')}{query} → {p.get('n_results', 0)} result(s)", "dim"),
         )
     elif kind == "speaker_selection":
+        err = p.get("error")
+        if isinstance(err, dict):
+            said = error_line(err.get("type"), _short(err.get("message") or "", 600))
+            _line(
+                out,
+                indent,
+                stamp,
+                ("  ➜ ", "dim"),
+                (f"{p.get('selector')} could not pick: ", "bold red"),
+                (said, "red"),
+            )
+            return
+        by = f"  ({p['decided_by']})" if p.get("decided_by") else ""
         _line(
             out,
             indent,
@@ -185,6 +198,7 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             ("  ➜ ", "dim"),
             (f"{p.get('selector')} picked ", "dim"),
             (", ".join(p.get("selected") or []), "bold"),
+            (by, "dim"),
         )
     elif kind == "message_chunks":
         span = (p.get("offsets_ms") or [0])[-1]

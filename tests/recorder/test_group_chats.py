@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import pytest
 from autogen_agentchat.agents import AssistantAgent, BaseChatAgent, UserProxyAgent
 from autogen_agentchat.base import Response
 from autogen_agentchat.conditions import MaxMessageTermination, TextMentionTermination
@@ -200,8 +202,40 @@ async def test_selector_func_choices_need_no_model_call(serve, client, store_pat
     # None: selector_func chose. AutoGen only remembers speakers its model picked, so the model may
     # pick the planner again right after selector_func did: the candidates show it.
     assert candidates_of(db) == [None, ["planner", "researcher", "writer"], ["planner", "writer"]]
+    assert decided_by(db) == ["selector_func", "model", "model"]
     agents = [r["agent"] for r in db.rows("SELECT agent FROM llm_calls ORDER BY ts")]
     assert agents == ["planner", "selector", "researcher", "selector", "writer"]
+
+
+def decided_by(db: Any) -> list[str | None]:
+    return [
+        r["by"]
+        for r in db.rows(
+            "SELECT payload->>'$.decided_by' AS by FROM events WHERE kind = 'speaker_selection' ORDER BY seq"
+        )
+    ]
+
+
+async def test_a_selector_func_that_fails_is_recorded_as_a_failed_selection(
+    serve, client, store_path, recorded
+) -> None:
+    def selector_func(thread: Sequence[BaseAgentEvent | BaseChatMessage]) -> str | None:
+        return "planner" if thread[-1].source == "user" else "editor"  # not in the team
+
+    script = Script()
+    script.route("planner", system_contains="You are the planner.").then("Plan: research, then write.")
+    team = research_team(serve(script), client, selector_func=selector_func)
+    async with teamtape.record(store=store_path):
+        with pytest.raises(RuntimeError, match="invalid speaker name: editor"):
+            await team.run(task="Explain tides.")
+
+    db = recorded()
+    rows = db.rows(
+        "SELECT payload->'$.selected' AS selected, payload->>'$.error.type' AS error FROM events"
+        " WHERE kind = 'speaker_selection' ORDER BY seq"
+    )
+    assert rows == [{"selected": ["planner"], "error": None}, {"selected": [], "error": "ValueError"}]
+    assert db.top_run()["status"] == "error"
 
 
 async def test_candidate_func_narrows_what_the_selector_model_chooses_from(
@@ -220,6 +254,7 @@ async def test_candidate_func_narrows_what_the_selector_model_chooses_from(
     selected = [r["selected"] for r in db.rows("SELECT selected FROM speaker_selections ORDER BY seq")]
     assert selected == [["planner"], ["researcher"], ["writer"]]
     assert candidates_of(db) == [["planner", "researcher"], None, ["writer", "planner"]]  # None: no choice
+    assert decided_by(db) == ["model", "candidate_func", "model"]
     # One candidate needs no model call: the selector asked the model twice, for two candidates each.
     prompts = [msgs[0]["content"] for msgs in db.sent("agent = 'selector'")]
     assert [p.splitlines()[0] for p in prompts] == [
