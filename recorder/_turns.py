@@ -301,7 +301,7 @@ def wrap_select_speaker(original: Callable[..., Any]) -> Callable[..., Any]:
         selection: dict[str, Any] = {}
         selection_token = current_selection.set(selection)
         perf = time.perf_counter()
-        funcs = _watch_selection_funcs(self, selection)
+        funcs = safely("a speaker selection", _watch_selection_funcs, self, selection)
         try:
             result = await original(self, thread, *args, **kwargs)
         except Exception as e:  # a selector_func that raises, an unknown name: the selection failed
@@ -311,7 +311,8 @@ def wrap_select_speaker(original: Callable[..., Any]) -> Callable[..., Any]:
             )
             raise
         finally:
-            _unwatch_selection_funcs(self, funcs)
+            if funcs is not None:
+                safely("a speaker selection", _unwatch_selection_funcs, self, funcs)
             current_selection.reset(selection_token)
             current_agent.reset(token)
             if run_token is not None:
@@ -360,8 +361,8 @@ def _watch_selection_funcs(manager: Any, selection: dict[str, Any]) -> dict[str,
     return originals
 
 
-def _unwatch_selection_funcs(manager: Any, originals: dict[str, Any] | None) -> None:
-    for name, func in (originals or {}).items():
+def _unwatch_selection_funcs(manager: Any, originals: dict[str, Any]) -> None:
+    for name, func in originals.items():
         setattr(manager, name, func)
 
 
