@@ -47,7 +47,9 @@ class PriceOverride:
     provider: str | None = None
 
     def applies(self, model: str, provider: str | None) -> bool:
-        if self.provider and provider and self.provider != provider:
+        """Whether this price is for ``model`` from ``provider``: ``provider = "openai"`` covers
+        OpenAI-compatible endpoints too (a proxy, vLLM, LiteLLM: recorded as ``openai-compatible``)."""
+        if self.provider and provider and provider not in (self.provider, f"{self.provider}-compatible"):
             return False
         return fnmatch.fnmatchcase(model, self.match)
 

@@ -33,5 +33,6 @@ class StoreLayout:
         self.spill_dir = root / SPILL_DIR  # events too large for DuckDB, whole (see teamtape.store.spill)
         self.lock = root / ".write.lock"
         self.db_made = root / ".database-made"  # written once the database exists: its loss is noticed
+        self.prices_applied = root / ".prices-applied"  # which prices.toml the stored costs come from
         self.prices = root / "prices.toml"
         self.config = root / "config.toml"

@@ -7,7 +7,8 @@ only what is new::
     request.base     = {"call_id": "...", "keep": k} # optional: first k messages of that call come first
 
 A call without ``base`` lists every message. :func:`resolve_request_messages` turns a run's calls back
-into full lists of blob references; :func:`expand_llm_requests` does it in place on events.
+into full lists of blob references; :func:`expand_llm_requests` does it in place on events;
+:class:`RequestResolver` does it call by call (for events as they come).
 """
 
 from __future__ import annotations
@@ -18,21 +19,43 @@ from typing import Any
 from .events import Event
 
 
-def resolve_request_messages(requests: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, list[Any]]:
-    """Full message-reference lists for ``(call_id, request)`` pairs given in call order.
+class RequestResolver:
+    """Full message-reference lists of requests fed in call order.
 
-    A base call that is missing (e.g. lost to a crash) contributes nothing rather than failing.
+    With ``streaming``, a call's list is let go once a later call has built on it (each call is the
+    base of at most the next call of the same agent): what is kept is one list per agent in flight,
+    for a consumer that sees calls without end (a live OTLP sink). A base call that is missing (e.g.
+    lost to a crash) contributes nothing rather than failing.
     """
-    full: dict[str, list[Any]] = {}
-    for call_id, request in requests:
+
+    def __init__(self, *, streaming: bool = False) -> None:
+        self.full: dict[str, list[Any]] = {}
+        self._streaming = streaming
+
+    def resolve(self, call_id: str, request: Mapping[str, Any]) -> list[Any]:
+        """The full list of ``call_id``'s request (whose ``base``, if any, was resolved before)."""
         messages = list(request.get("messages") or [])
         base = request.get("base")
         if isinstance(base, Mapping):
-            prefix = full.get(str(base.get("call_id")), [])
+            base_id = str(base.get("call_id"))
+            prefix = self.full.pop(base_id, []) if self._streaming else self.full.get(base_id, [])
             keep = base.get("keep")
             messages = (prefix[:keep] if isinstance(keep, int) else prefix) + messages
-        full[call_id] = messages
-    return full
+        self.full[call_id] = messages
+        return messages
+
+    def forget_run(self, run_id: str) -> None:
+        """Let go of the lists of a run that ended (call ids begin with their run's id)."""
+        for call_id in [c for c in self.full if c.startswith(f"{run_id}-")]:
+            del self.full[call_id]
+
+
+def resolve_request_messages(requests: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, list[Any]]:
+    """Full message-reference lists for ``(call_id, request)`` pairs given in call order."""
+    resolver = RequestResolver()
+    for call_id, request in requests:
+        resolver.resolve(call_id, request)
+    return resolver.full
 
 
 def expand_llm_requests(events: list[Event]) -> list[Event]:

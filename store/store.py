@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import time
@@ -161,6 +162,7 @@ class Store:
                     raise StoreError(self._unreadable_db_message(e)) from e
                 if sync:
                     self._fold(con)
+                    self._reprice_if_prices_changed(con)
                 try:
                     yield con
                 except duckdb.IOException as e:  # a damaged file shows when a query reaches the damage
@@ -245,6 +247,30 @@ class Store:
         self.last_fold = report
         for message in report.warnings:
             self._warn_once(message)
+
+    def _reprice_if_prices_changed(self, con: duckdb.DuckDBPyConnection) -> None:
+        """After ``prices.toml`` was added or edited, price every recorded call again (the costs a
+        command shows are then the file's), once."""
+        try:
+            current = hashlib.sha256(self.layout.prices.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            current = "none"
+        applied = self.layout.prices_applied
+        try:
+            if applied.read_text().strip() == current:
+                return
+        except FileNotFoundError:
+            if current == "none":  # no prices of one's own, ever: the library's prices stand
+                self._write_applied(current)
+                return
+        self._prices = None  # read the file again
+        rebuild_projections(con, self.prices)
+        self._write_applied(current)
+
+    def _write_applied(self, fingerprint: str) -> None:
+        with contextlib.suppress(OSError):
+            self.layout.prices_applied.write_text(fingerprint)
+            os.chmod(self.layout.prices_applied, 0o600)
 
     def _warn_once(self, message: str) -> None:
         if message not in self._warned:

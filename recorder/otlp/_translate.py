@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from opentelemetry.trace import SpanKind
 
 from teamtape.store import Event, Kind, message_text
+from teamtape.store.requests import RequestResolver
 
 from . import _ids
 from . import semconv as sc
@@ -143,6 +144,7 @@ class Translator:
         self._max_span_events = max_span_events
         self._max_open_runs = max_open_runs
         self._blobs = BlobCache(blob_cache_bytes, fallback=blob_lookup)
+        self._requests = RequestResolver(streaming=True)  # a call stores only what its base lacks
         self.runs: dict[str, _Run] = {}
 
     # -- entry points ----------------------------------------------------------------------------
@@ -160,7 +162,7 @@ class Translator:
         if kind != Kind.RUN_CRASHED:  # written by the store when it noticed, maybe much later
             run.last_ts = max(run.last_ts, us(event.ts))
         if kind in (Kind.LLM_CALL, Kind.TOOL_CALL, Kind.MEMORY_QUERY):
-            self._call(run, event)
+            self._call(run, self._with_whole_request(event) if self.capture else event)
         elif kind == Kind.AGENT_TURN:
             self._turn(run, event)
         elif kind == Kind.SPEAKER_SELECTION:
@@ -230,6 +232,7 @@ class Translator:
     def _close(
         self, run: _Run, end: int, status: str, stop_reason: Any, payload: dict[str, Any] | None
     ) -> None:
+        self._requests.forget_run(run.run_id)
         for pending in run.pending:
             self._emit_call(run, pending, _ids.run_span_id(run.run_id))
         run.pending.clear()
@@ -288,6 +291,16 @@ class Translator:
         del self.runs[run.run_id]
 
     # -- calls and turns -------------------------------------------------------------------------------
+    def _with_whole_request(self, event: Event) -> Event:
+        """An ``llm_call`` with its request's whole message list (resolved in feed order: its spans
+        may be emitted later), as the model got it; other events as they are."""
+        request = event.payload.get("request")
+        if event.kind != Kind.LLM_CALL or not isinstance(request, dict):
+            return event
+        messages = self._requests.resolve(str(event.payload.get("call_id")), request)
+        whole = {k: v for k, v in request.items() if k != "base"}
+        return replace(event, payload={**event.payload, "request": {**whole, "messages": messages}})
+
     def _call(self, run: _Run, event: Event) -> None:
         start, _end = interval(event)
         for turn in reversed(run.turns):

@@ -340,3 +340,35 @@ def test_memory_stays_bounded_when_runs_never_end(translate) -> None:
     for event in r.events:
         t.feed(event)
     assert len(t.runs["busy"].pending) == 5  # calls waiting for a turn are capped; the overflow went out
+
+
+async def test_a_later_calls_input_is_its_whole_prompt_not_what_was_new(translate, tmp_path) -> None:
+    """The store keeps each request as a delta on the agent's previous one; a span has it whole."""
+    from autogen_agentchat.agents import AssistantAgent
+    from autogen_agentchat.conditions import MaxMessageTermination
+    from autogen_agentchat.teams import RoundRobinGroupChat
+
+    import teamtape
+    from teamtape.demo.server import ScriptedOpenAIServer
+
+    with ScriptedOpenAIServer(["Order 7 is paid.", "Anything else?"]) as server:
+        clerk = AssistantAgent(
+            "clerk", model_client=server.client("gpt-4o-mini"), system_message="You are the clerk."
+        )
+        team = RoundRobinGroupChat([clerk], termination_condition=MaxMessageTermination(3))
+        async with teamtape.record(store=tmp_path / "store") as rec:
+            await team.run(task="Is order 7 paid?")
+    (run_id,) = rec.run_ids
+    events = rec.store.events(run_id, expand_requests=False)  # as recorded (and as a live sink sees them)
+    assert [e.payload["request"].get("base") is not None for e in events if e.kind == "llm_call"] == [
+        False,
+        True,
+    ]
+    got = translate(events, capture_content=True)
+    calls = sorted(got.named("chat gpt-4o-mini"), key=lambda s: s.start_time)
+    inputs = [json.loads(c.attributes[sc.GEN_AI_INPUT_MESSAGES]) for c in calls]
+    assert [[m["role"] for m in call] for call in inputs] == [
+        ["system", "user"],
+        ["system", "user", "assistant"],
+    ]
+    assert inputs[1][0]["parts"][0]["content"] == "You are the clerk."
