@@ -244,6 +244,6 @@ def _failure(report: ExportReport, settings: Any, problem: str | None, what: str
     return (
         f"Could not send {what} to {where}: {problem or 'the endpoint did not accept them'}.{sent} "
         "Check that the collector is running and reachable, that the protocol matches its port "
-        "(gRPC is usually 4317, HTTP 4318), and any auth headers. Re-running the export is safe: "
-        "span ids are derived from the runs, so nothing is duplicated."
+        "(gRPC is usually 4317, HTTP 4318), and any auth headers. Re-running the export sends no span "
+        "twice (span ids are derived from the runs); metrics sent again would count again."
     )

@@ -52,7 +52,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--metrics",
         action="store_true",
-        help="also send token, duration, cost and run metrics (timestamped now)",
+        help="also send token, duration, cost and run metrics (timestamped now; sent twice, they count twice)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(func=export_otlp_command)

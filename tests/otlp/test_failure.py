@@ -122,7 +122,7 @@ def test_export_to_an_endpoint_that_is_down_says_what_to_check(tmp_path, protoco
     assert time.perf_counter() - started < 3
     message = str(error.value)
     assert endpoint.removeprefix("http://") in message and reason.lower() in message.lower()
-    assert "Re-running the export is safe" in message
+    assert "Re-running the export sends no span twice" in message
 
 
 @pytest.mark.parametrize(("protocol", "answer"), [("http/protobuf", "404"), ("grpc", "UNIMPLEMENTED")])
