@@ -29,7 +29,14 @@ def ev(run_id: str, seq: int, kind: str, agent: str | None = None, **payload: ob
     return Event(IDS.event_id(), run_id, seq, time.time(), kind, agent, dict(payload))
 
 
-def write_run(writer, *, cost_model: str = "gpt-4o-mini", parent: str | None = None, end: bool = True) -> str:
+def write_run(
+    writer,
+    *,
+    cost_model: str = "gpt-4o-mini",
+    provider: str = "openai",
+    parent: str | None = None,
+    end: bool = True,
+) -> str:
     run = new_run_id()
     writer.append(
         ev(
@@ -53,7 +60,7 @@ def write_run(writer, *, cost_model: str = "gpt-4o-mini", parent: str | None = N
             "a",
             call_id="c",
             model=cost_model,
-            provider="openai",
+            provider=provider,
             usage={"input_tokens": 1_000_000, "output_tokens": 0, "cache_read_tokens": 0},
         )
     )
@@ -121,15 +128,22 @@ def test_rebuild_reproduces_every_projection(store_dir: Path) -> None:
 
 
 def test_unknown_model_has_unknown_cost_and_user_prices_apply(store_dir: Path) -> None:
+    """Prices added to prices.toml apply to the calls already recorded, from the next command on; a
+    price for provider "openai" covers an OpenAI-compatible endpoint (a proxy, vLLM) too."""
     store = open_store(store_dir, create=True)
-    run = write_run(store.writer(), cost_model="acme-llm-7")
+    run = write_run(store.writer(), cost_model="acme-llm-7", provider="openai-compatible")
     row = store.query("SELECT cost_usd, unpriced_calls FROM runs WHERE run_id = ?", [run])[0]
     assert row == {"cost_usd": None, "unpriced_calls": 1}
-    store.layout.prices.write_text('[[model]]\nmatch = "acme-*"\ninput_mtok = 4.0\noutput_mtok = 8.0\n')
-    fresh = open_store(store_dir)
-    fresh.rebuild_projections()
-    row = fresh.query("SELECT cost_usd, unpriced_calls FROM runs WHERE run_id = ?", [run])[0]
+    prices = '[[model]]\nmatch = "acme-*"\nprovider = "openai"\ninput_mtok = 4.0\noutput_mtok = 8.0\n'
+    store.layout.prices.write_text(prices)
+    row = open_store(store_dir).query("SELECT cost_usd, unpriced_calls FROM runs WHERE run_id = ?", [run])[0]
     assert row == {"cost_usd": pytest.approx(4.0), "unpriced_calls": 0}
+    store.layout.prices.write_text(prices.replace("4.0", "2.0"))  # edited again
+    row = open_store(store_dir).query("SELECT cost_usd FROM runs WHERE run_id = ?", [run])[0]
+    assert row == {"cost_usd": pytest.approx(2.0)}
+    store.layout.prices.write_text(prices.replace('"openai"', '"anthropic"'))  # another provider's price
+    row = open_store(store_dir).query("SELECT cost_usd FROM runs WHERE run_id = ?", [run])[0]
+    assert row == {"cost_usd": None}
 
 
 def test_runs_of_a_dead_writer_are_marked_crashed(store_dir: Path) -> None:
