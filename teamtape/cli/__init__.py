@@ -28,6 +28,15 @@ EXIT_DIVERGED = 1
 EXIT_ERROR = 2
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("teamtape")
+    except PackageNotFoundError:  # a source checkout that was not installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (used by ``main`` and by the docs)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -42,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A flight recorder for AutoGen 0.7 teams: record, browse, cost, replay.",
         parents=[common],
     )
+    parser.add_argument("--version", action="version", version=f"teamtape {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub, common)

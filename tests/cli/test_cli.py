@@ -186,6 +186,12 @@ def test_json_output_is_only_json(recorded_store: Path) -> None:
     json.loads(proc.stdout)
 
 
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and re.fullmatch(r"teamtape \d+\.\d+\.\d+\S*\n", capsys.readouterr().out)
+
+
 def test_run_requires_a_script(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
