@@ -86,6 +86,7 @@ class _Run:
     llm_calls: int = 0
     tool_calls: int = 0
     output: str | None = None  # the last message's text (only kept when capturing content)
+    unanswered: dict[str, Event] = field(default_factory=dict)  # llm_call_started, by call id, until answered
 
 
 def workflow_name(payload: Mapping[str, Any]) -> str:
@@ -95,6 +96,10 @@ def workflow_name(payload: Mapping[str, Any]) -> str:
     if isinstance(inner, dict) and isinstance(inner.get("name"), str) and inner["name"]:
         return str(inner["name"])
     return str(payload.get("team_type") or "run")
+
+
+_MAX_UNANSWERED = 64
+"""Model calls of one run in flight at once that are remembered (a crash shows them as unanswered)."""
 
 
 class Translator:
@@ -161,7 +166,12 @@ class Translator:
         run = self.runs.get(event.run_id) or self._start_run(event, implicit=True)
         if kind != Kind.RUN_CRASHED:  # written by the store when it noticed, maybe much later
             run.last_ts = max(run.last_ts, us(event.ts))
-        if kind in (Kind.LLM_CALL, Kind.TOOL_CALL, Kind.MEMORY_QUERY):
+        if kind == Kind.LLM_CALL_STARTED:
+            if len(run.unanswered) < _MAX_UNANSWERED:
+                run.unanswered[str(event.payload.get("call_id"))] = event
+        elif kind in (Kind.LLM_CALL, Kind.TOOL_CALL, Kind.MEMORY_QUERY):
+            if kind == Kind.LLM_CALL:
+                run.unanswered.pop(str(event.payload.get("call_id")), None)
             self._call(run, self._with_whole_request(event) if self.capture else event)
         elif kind == Kind.AGENT_TURN:
             self._turn(run, event)
@@ -233,6 +243,10 @@ class Translator:
         self, run: _Run, end: int, status: str, stop_reason: Any, payload: dict[str, Any] | None
     ) -> None:
         self._requests.forget_run(run.run_id)
+        if status == "crashed":  # the calls it was waiting on when its process died
+            for started in run.unanswered.values():
+                self._emit_unanswered(run, started, end)
+        run.unanswered.clear()
         for pending in run.pending:
             self._emit_call(run, pending, _ids.run_span_id(run.run_id))
         run.pending.clear()
@@ -367,6 +381,21 @@ class Translator:
                 attrs,
                 error,
             )
+
+    def _emit_unanswered(self, run: _Run, started: Event, end: int) -> None:
+        """A chat span for a model call sent and never answered, from when it was sent to the run's end
+        (its id comes from the start's event: sent again, it is the same span)."""
+        payload = {
+            **started.payload,
+            "started_ts": started.ts,
+            "duration_ms": max(end - us(started.ts), 0) / 1000,
+            "usage": {},
+            "error": {"type": "NoAnswer", "message": "no answer: the run ended while it waited"},
+        }
+        call = replace(started, kind=Kind.LLM_CALL, payload=payload)
+        name, attrs, error = chat_attributes(call, None, self.capture, self._blobs.get)
+        span_id, parent = _ids.event_span_id(started.event_id), _ids.run_span_id(run.run_id)
+        self._emit(run, call, name, SpanKind.CLIENT, span_id, parent, attrs, error)
 
     def _emit(
         self,

@@ -39,7 +39,7 @@ class Sizes:
     overhead_messages: int = 900
     overhead_rounds: int = 5
     openai_messages: int = 900
-    openai_rounds: int = 3
+    openai_rounds: int = 5
     openai_context: int = 10
     ingest_events: int = 200_000
     ingest_rounds: int = 3

@@ -372,3 +372,25 @@ async def test_a_later_calls_input_is_its_whole_prompt_not_what_was_new(translat
         ["system", "user", "assistant"],
     ]
     assert inputs[1][0]["parts"][0]["content"] == "You are the clerk."
+
+
+def test_a_crashed_runs_unanswered_model_call_is_a_failed_chat_span_until_the_end(translate) -> None:
+    """A run killed while a model call hung: the trace shows the call it was waiting on, as `show` does."""
+    r = RunScript("hung")
+    r.llm("triage", 0.1, 100)
+    started = r._add(
+        "llm_call_started",
+        2.0,
+        "triage",
+        call_id="hung-c9",
+        model="gpt-4o-mini",
+        provider="openai",
+        client="X",
+    )
+    r.crashed(3600.0, alive=26.0)
+    got = translate(r.events)
+    hung = next(s for s in got.named("chat gpt-4o-mini") if s.start_time == round(started.ts * 1e6) * 1000)
+    assert hung.end_time == round((T0 + 26.0) * 1e6) * 1000
+    assert hung.status.status_code == StatusCode.ERROR and "no answer" in hung.status.description
+    assert hung.parent.span_id == run_span_id("hung") and hung.attributes[sc.ERROR_TYPE] == "NoAnswer"
+    assert len(got.named("chat gpt-4o-mini")) == 2, "the answered call, and the one never answered"
