@@ -25,7 +25,7 @@ from ._config import (
 )
 from ._cost import stored_cost
 from ._pipeline import Pipeline, PushReader, export_batch
-from ._quiet import last_problem, quiet_exporter_logs
+from ._quiet import last_problem, quiet_exporter_logs, unreachable
 
 
 @dataclass
@@ -188,6 +188,9 @@ def export_runs(
         content=capture,
     )
     readers = list(metric_readers or [])
+    cannot = unreachable(settings.traces_endpoint, timeout=1.0) if settings is not None else None
+    if cannot is not None:  # the exporter would retry until its timeout: say so now
+        raise OtlpError(_failure(report, settings, cannot, "spans"))
     with quiet_exporter_logs():
         exporter = span_exporter or make_span_exporter(settings)  # type: ignore[arg-type]
         push = None

@@ -103,3 +103,14 @@ def probe(url: str, timeout: float = 1.0) -> str | None:
     except OSError as e:
         return f"cannot connect to {host}:{port} ({e.strerror or e})"
     return f"{host}:{port} accepts connections but did not answer in time"
+
+
+_CANNOT_CONNECT = ("connection refused", "the host name", "cannot connect")
+"""How :func:`probe` begins when nothing can be sent there (not a slow or silent endpoint)."""
+
+
+def unreachable(url: str, timeout: float) -> str | None:
+    """Why nothing can be sent to ``url`` at all (refused, an unknown host, no route), or None when a
+    connection can be made or the host is merely slow to answer."""
+    problem = probe(url, timeout)
+    return problem if problem is not None and problem.startswith(_CANNOT_CONNECT) else None

@@ -33,7 +33,7 @@ from ._config import (
 )
 from ._cost import live_cost
 from ._pipeline import Pipeline, PushReader, export_batch
-from ._quiet import last_problem, quiet_exporter_logs
+from ._quiet import last_problem, quiet_exporter_logs, unreachable
 
 _ALWAYS_KEPT = frozenset({Kind.RUN_STARTED, Kind.RUN_ENDED, Kind.RUN_CRASHED})
 _UNSUPPORTED = re.compile(r"\b(404|405|415|501)\b|UNIMPLEMENTED|Not Found")
@@ -61,6 +61,10 @@ class SinkStats:
 class _Flush:
     def __init__(self) -> None:
         self.done = threading.Event()
+
+
+_QUICK_LOOK_S = 0.3
+"""How long close() waits before asking whether the endpoint can be reached at all."""
 
 
 class OtlpSink:
@@ -193,15 +197,26 @@ class OtlpSink:
                 return
             self._closed = self._stopping = True
             self._cond.notify()
-        self._thread.join(self._close_timeout)
+        self._thread.join(min(_QUICK_LOOK_S, self._close_timeout))
+        unreachable = self._unreachable() if self._thread.is_alive() else None
+        if unreachable is None:
+            self._thread.join(max(self._close_timeout - _QUICK_LOOK_S, 0.0))
         if self._thread.is_alive():
-            # Out of patience: report it here, in the caller's thread, and leave the daemon thread
-            # to give up on its own (it will not warn again).
+            # Out of patience, or nothing listens there: report it here, in the caller's thread, and
+            # leave the daemon thread to give up on its own (it will not warn again).
             self._warn_once(
-                f"the endpoint did not take the last spans within {self._close_timeout:g} s", stacklevel=3
+                unreachable or f"the endpoint did not take the last spans within {self._close_timeout:g} s",
+                stacklevel=3,
             )
             self._abort_exports()
             self._thread.join(0.2)
+
+    def _unreachable(self) -> str | None:
+        """Why the endpoint cannot take spans at all (refused, unknown host), None if it might: an
+        exporter retries a refused connection until its timeout, which close() need not wait out."""
+        if self.settings is None or self.stats.spans_exported:
+            return None
+        return unreachable(self.settings.traces_endpoint, timeout=0.2)
 
     @property
     def dropped(self) -> int:
