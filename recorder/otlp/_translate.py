@@ -74,6 +74,7 @@ class _Run:
     start: int  # microseconds
     last_ts: int
     workflow: str = "run"
+    team: str = "run"  # its top-level run's name or team type (sc.TT_TEAM)
     attributes: Attributes = field(default_factory=dict)
     span_events: list[tuple[str, int, Attributes]] = field(default_factory=list)
     pending: list[Event] = field(default_factory=list)
@@ -204,6 +205,8 @@ class Translator:
         run = _Run(event.run_id, root, parent_span, us(event.ts), us(event.ts))
         if not implicit:
             run.workflow = workflow_name(p)
+            top = self.runs.get(root) if root != event.run_id else None
+            run.team = top.team if top is not None else str(p.get("name") or p.get("team_type") or "run")
             a = run.attributes
             put(a, sc.GEN_AI_WORKFLOW_NAME, run.workflow)
             put(a, sc.GEN_AI_CONVERSATION_ID, p.get("session_id"))
@@ -298,7 +301,7 @@ class Translator:
             )
         )
         if status != "running":
-            labels = {sc.GEN_AI_WORKFLOW_NAME: run.workflow, sc.TT_RUN_STATUS: status}
+            labels = {sc.GEN_AI_WORKFLOW_NAME: run.workflow, sc.TT_TEAM: run.team, sc.TT_RUN_STATUS: status}
             put(labels, sc.TT_TEAM_TYPE, run.attributes.get(sc.TT_TEAM_TYPE))
             self._measure(sc.METRIC_RUNS, 1, labels)
             self._measure(sc.METRIC_RUN_DURATION, max(end - run.start, 0) / 1e6, labels)
@@ -465,7 +468,11 @@ class Translator:
             run.unpriced += 1
         else:
             run.cost += cost
-        labels: Attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT, sc.GEN_AI_WORKFLOW_NAME: run.workflow}
+        labels: Attributes = {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
+            sc.GEN_AI_WORKFLOW_NAME: run.workflow,
+            sc.TT_TEAM: run.team,
+        }
         put(labels, sc.GEN_AI_PROVIDER_NAME, provider_name(event.payload.get("provider")))
         for key in (sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_AGENT_NAME):
             put(labels, key, attrs.get(key))

@@ -241,6 +241,8 @@ def test_metrics_follow_the_genai_conventions(translate) -> None:
     assert sorted(
         (p.attributes[sc.GEN_AI_WORKFLOW_NAME], p.attributes[sc.TT_RUN_STATUS], p.value) for p in runs
     ) == [("researcher", "ok", 1), ("support", "ok", 1)]
+    # As `teamtape cost --by team`: every call and run under its top-level run's name, nested ones too.
+    assert {p.attributes[sc.TT_TEAM] for p in [*cost.data.data_points, *runs]} == {"nightly"}
 
 
 def _ids(got) -> set[tuple[str, int, int, int | None]]:
