@@ -189,6 +189,8 @@ def tool_attributes(event: Event, capture: bool) -> tuple[str, Attributes, str |
     error_type, message = error_of(p)
     if p.get("is_error") and not error_type:
         error_type, message = "tool_error", "the tool reported an error"
+    elif not capture:  # what a tool raised repeats its arguments and result, which are content
+        message = None
     put(a, sc.ERROR_TYPE, error_type)
     return f"{sc.OP_EXECUTE_TOOL} {tool}", a, (message or error_type) if error_type else None
 

@@ -396,3 +396,17 @@ def test_a_crashed_runs_unanswered_model_call_is_a_failed_chat_span_until_the_en
     assert hung.status.status_code == StatusCode.ERROR and "no answer" in hung.status.description
     assert hung.parent.span_id == run_span_id("hung") and hung.attributes[sc.ERROR_TYPE] == "NoAnswer"
     assert len(got.named("chat gpt-4o-mini")) == 2, "the answered call, and the one never answered"
+
+
+def test_what_a_tool_raised_is_named_by_type_only_unless_content_is_opted_in(translate) -> None:
+    r = RunScript("toolfail")
+    failed = r.tool(
+        "billing", 0.5, 3, "refund", "call_9", {"order": 4711}, "order 4711 not found", is_error=True
+    )
+    failed.payload["error"] = {"type": "KeyError", "message": "'order 4711 not found'", "traceback": "..."}
+    r.ended(1.0)
+    quiet = translate(r.events).one("execute_tool refund")
+    assert quiet.status.status_code == StatusCode.ERROR and quiet.status.description == "KeyError"
+    assert "4711" not in _all_text(translate(r.events))
+    told = translate(r.events, capture_content=True).one("execute_tool refund")
+    assert told.status.description == "'order 4711 not found'"
