@@ -25,7 +25,7 @@ from ._config import (
 )
 from ._cost import stored_cost
 from ._pipeline import Pipeline, PushReader, export_batch
-from ._quiet import last_problem, quiet_exporter_logs, unreachable
+from ._quiet import last_problem, not_accepted, quiet_exporter_logs, unreachable
 
 
 @dataclass
@@ -37,6 +37,7 @@ class ExportReport:
     spans: int = 0
     metrics: bool = False
     content: bool = False
+    note: str | None = None  # something the user should know although the export succeeded
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -219,7 +220,14 @@ def export_runs(
             if push is not None:
                 push.collect()
                 if not push.last_ok:
-                    raise OtlpError(_failure(report, settings, _problem(settings), "metrics"))
+                    problem = last_problem(settings.metrics_endpoint) or "the endpoint did not accept them"
+                    if not not_accepted(problem):
+                        raise OtlpError(_failure(report, settings, problem, "metrics"))
+                    report.metrics = False  # a traces-only backend: the spans went, that is the export
+                    report.note = (
+                        f"{settings.metrics_endpoint} does not accept OTLP metrics ({problem}); the spans "
+                        "were sent. Send metrics to a collector or backend that takes them, or leave out --metrics."
+                    )
         finally:
             pipeline.shutdown()
             if span_exporter is None:
@@ -243,6 +251,8 @@ def _problem(settings: Any) -> str | None:
 
 def _failure(report: ExportReport, settings: Any, problem: str | None, what: str) -> str:
     where = settings.describe() if settings else report.destination
+    if what == "metrics" and settings is not None and settings.metrics_endpoint:
+        where = settings.metrics_endpoint
     sent = f" {report.spans} spans were sent before it failed." if report.spans else ""
     return (
         f"Could not send {what} to {where}: {problem or 'the endpoint did not accept them'}.{sent} "

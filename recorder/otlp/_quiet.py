@@ -114,3 +114,12 @@ def unreachable(url: str, timeout: float) -> str | None:
     connection can be made or the host is merely slow to answer."""
     problem = probe(url, timeout)
     return problem if problem is not None and problem.startswith(_CANNOT_CONNECT) else None
+
+
+_NOT_ACCEPTED = re.compile(r"\b(404|405|415|501)\b|UNIMPLEMENTED|Not Found")
+
+
+def not_accepted(problem: str) -> bool:
+    """Whether an export failed because the endpoint does not take that signal at all (a traces-only
+    backend answering metrics with 404 or UNIMPLEMENTED), not because it is down."""
+    return _NOT_ACCEPTED.search(problem) is not None

@@ -9,7 +9,6 @@ exporting pauses with exponential backoff (1 s up to 60 s) so a dead endpoint co
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import warnings
@@ -33,10 +32,9 @@ from ._config import (
 )
 from ._cost import live_cost
 from ._pipeline import Pipeline, PushReader, export_batch
-from ._quiet import last_problem, quiet_exporter_logs, unreachable
+from ._quiet import last_problem, not_accepted, quiet_exporter_logs, unreachable
 
 _ALWAYS_KEPT = frozenset({Kind.RUN_STARTED, Kind.RUN_ENDED, Kind.RUN_CRASHED})
-_UNSUPPORTED = re.compile(r"\b(404|405|415|501)\b|UNIMPLEMENTED|Not Found")
 
 
 class OtlpExportWarning(RuntimeWarning):
@@ -348,7 +346,7 @@ class OtlpSink:
             return
         self.stats.metric_export_failures += 1
         reason = self._problem() or "the metrics export failed"
-        if _UNSUPPORTED.search(reason):
+        if not_accepted(reason):
             # A traces-only backend (Jaeger, Tempo, Phoenix, Langfuse): stop trying, say so once.
             self._push = None
             self._note_once(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from teamtape.store import open_store
@@ -87,4 +88,6 @@ def export_otlp_command(args: argparse.Namespace) -> int:
     extras = [x for x, on in (("metrics", report.metrics), ("message content", report.content)) if on]
     also = f" with {' and '.join(extras)}" if extras else ""
     print(f"Sent {report.spans} spans from {n} run{'s' if n != 1 else ''}{also} to {report.destination}.")
+    if report.note:
+        print(f"teamtape: {report.note}", file=sys.stderr)
     return 0

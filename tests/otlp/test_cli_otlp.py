@@ -65,6 +65,7 @@ def test_json_output_is_one_document(store_path, grpc_receiver, capsys) -> None:
         "spans": 15,
         "metrics": True,
         "content": True,
+        "note": None,
     }
     assert "gen_ai.client.token.usage" in grpc_receiver.got.metric_names()
     assert b"Refund order 4711" in grpc_receiver.got.all_bytes()

@@ -162,3 +162,20 @@ def test_a_traces_only_backend_gets_every_span_and_one_note_about_metrics(protoc
     )
     if protocol == "http/protobuf":
         assert metric_posts == 1  # tried once, then stopped
+
+
+@pytest.mark.parametrize(("protocol", "answer"), [("http/protobuf", "404"), ("grpc", "UNIMPLEMENTED")])
+def test_export_with_metrics_to_a_traces_only_backend_sends_the_spans_and_says_so(
+    tmp_path, protocol, answer
+) -> None:
+    store = open_store(tmp_path / "store", create=True)
+    write_events(store, support_run())
+    receiver = (
+        HttpReceiver(metrics_status=404) if protocol == "http/protobuf" else GrpcReceiver(metrics=False)
+    )
+    with receiver as rx:
+        report = export_runs(store, None, rx.endpoint, protocol, metrics=True)
+        spans = len(rx.got.spans())
+    assert report.spans == spans > 0, "the export went through"
+    assert not report.metrics and report.note is not None
+    assert "does not accept OTLP metrics" in report.note and answer in report.note
