@@ -355,9 +355,13 @@ def _watch_selection_funcs(manager: Any, selection: dict[str, Any]) -> dict[str,
     if not all(hasattr(manager, name) for name in _SELECTION_FUNCS):
         return None
     originals = {name: getattr(manager, name) for name in _SELECTION_FUNCS}
-    for name, func in originals.items():
-        if func is not None:
-            setattr(manager, name, _noting(func, selection, name.lstrip("_")))
+    try:
+        for name, func in originals.items():
+            if func is not None:
+                setattr(manager, name, _noting(func, selection, name.lstrip("_")))
+    except Exception:
+        _unwatch_selection_funcs(manager, originals)  # all or nothing
+        raise
     return originals
 
 

@@ -13,6 +13,7 @@ into full lists of blob references; :func:`expand_llm_requests` does it in place
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,18 +23,24 @@ from .events import Event
 class RequestResolver:
     """Full message-reference lists of requests fed in call order.
 
-    With ``streaming``, a call's list is let go once a later call has built on it (each call is the
-    base of at most the next call of the same agent): what is kept is one list per agent in flight,
-    for a consumer that sees calls without end (a live OTLP sink). A base call that is missing (e.g.
-    lost to a crash) contributes nothing rather than failing.
+    With ``streaming``, for a consumer that sees calls without end (a live OTLP sink), a call's list
+    is let go once a later call has built on it (each call is the base of at most the next call of the
+    same agent), and only the last few calls of each agent of a run (``key``) are kept in any case. A
+    base call that is missing (e.g. lost to a crash) contributes nothing rather than failing.
     """
+
+    RECENT_PER_KEY = 4
 
     def __init__(self, *, streaming: bool = False) -> None:
         self.full: dict[str, list[Any]] = {}
         self._streaming = streaming
+        self._recent: dict[tuple[str, Any], deque[str]] = {}
 
-    def resolve(self, call_id: str, request: Mapping[str, Any]) -> list[Any]:
-        """The full list of ``call_id``'s request (whose ``base``, if any, was resolved before)."""
+    def resolve(
+        self, call_id: str, request: Mapping[str, Any], key: tuple[str, Any] | None = None
+    ) -> list[Any]:
+        """The full list of ``call_id``'s request (whose ``base``, if any, was resolved before);
+        ``key``: (run id, agent) of the call, for streaming."""
         messages = list(request.get("messages") or [])
         base = request.get("base")
         if isinstance(base, Mapping):
@@ -42,12 +49,19 @@ class RequestResolver:
             keep = base.get("keep")
             messages = (prefix[:keep] if isinstance(keep, int) else prefix) + messages
         self.full[call_id] = messages
+        if self._streaming and key is not None:
+            recent = self._recent.setdefault(key, deque())
+            recent.append(call_id)
+            if len(recent) > self.RECENT_PER_KEY:
+                self.full.pop(recent.popleft(), None)
         return messages
 
     def forget_run(self, run_id: str) -> None:
         """Let go of the lists of a run that ended (call ids begin with their run's id)."""
         for call_id in [c for c in self.full if c.startswith(f"{run_id}-")]:
             del self.full[call_id]
+        for key in [k for k in self._recent if k[0] == run_id]:
+            del self._recent[key]
 
 
 def resolve_request_messages(requests: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, list[Any]]:

@@ -63,6 +63,7 @@ class Store:
         self.busy_timeout = _busy_timeout_from_env() if busy_timeout is None else busy_timeout
         self.last_fold: FoldReport | None = None
         self._prices: PriceBook | None = None
+        self._prices_from = "none"  # the fingerprint of the prices.toml _prices was read from
         self._warned: set[str] = set()
 
     # -- creation ---------------------------------------------------------------------------------
@@ -90,8 +91,16 @@ class Store:
     @property
     def prices(self) -> PriceBook:
         if self._prices is None:
+            self._prices_from = self._prices_fingerprint()
             self._prices = PriceBook(self.layout.prices)
         return self._prices
+
+    def _prices_fingerprint(self) -> str:
+        """Which ``prices.toml`` is there now ("none" when there is none to read)."""
+        try:
+            return hashlib.sha256(self.layout.prices.read_bytes()).hexdigest()
+        except OSError:  # missing (or a directory: PriceBook says what is wrong with it)
+            return "none"
 
     # -- locking and connections ---------------------------------------------------------------------
     @contextlib.contextmanager
@@ -161,8 +170,7 @@ class Store:
                 except duckdb.Error as e:
                     raise StoreError(self._unreadable_db_message(e)) from e
                 if sync:
-                    self._fold(con)
-                    self._reprice_if_prices_changed(con)
+                    self._sync(con)
                 try:
                     yield con
                 except duckdb.IOException as e:  # a damaged file shows when a query reaches the damage
@@ -248,13 +256,18 @@ class Store:
         for message in report.warnings:
             self._warn_once(message)
 
-    def _reprice_if_prices_changed(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _sync(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Fold the journals with the prices of ``prices.toml`` as it is now, and price every call
+        recorded before again when the file changed since the stored costs were computed."""
+        current = self._prices_fingerprint()
+        if self._prices is not None and self._prices_from != current:
+            self._prices = None  # edited while this process kept the old prices (the TUI)
+        self._fold(con)
+        self._reprice_if_prices_changed(con, current)
+
+    def _reprice_if_prices_changed(self, con: duckdb.DuckDBPyConnection, current: str) -> None:
         """After ``prices.toml`` was added or edited, price every recorded call again (the costs a
         command shows are then the file's), once."""
-        try:
-            current = hashlib.sha256(self.layout.prices.read_bytes()).hexdigest()
-        except FileNotFoundError:
-            current = "none"
         applied = self.layout.prices_applied
         try:
             if applied.read_text().strip() == current:
@@ -312,7 +325,7 @@ class Store:
                 con = self._open_duckdb()  # created here when the store holds only journals so far
                 try:
                     migrate(con, str(self.root))
-                    self._fold(con)  # the user's query sees everything recorded until now
+                    self._sync(con)  # the user's query sees everything recorded until now, priced now
                 finally:
                     con.close()
             con = duckdb.connect(

@@ -8,6 +8,7 @@ export attempt usually names the cause (connection refused, HTTP 401, UNAVAILABL
 from __future__ import annotations
 
 import logging
+import os
 import re
 import socket
 import threading
@@ -111,9 +112,24 @@ _CANNOT_CONNECT = ("connection refused", "the host name", "cannot connect")
 
 def unreachable(url: str, timeout: float) -> str | None:
     """Why nothing can be sent to ``url`` at all (refused, an unknown host, no route), or None when a
-    connection can be made or the host is merely slow to answer."""
+    connection can be made, the host is merely slow to answer, or a proxy stands in between (the
+    exporters go through ``HTTP(S)_PROXY`` / ``grpc_proxy``: a direct connection proves nothing)."""
+    if _proxied(url):
+        return None
     problem = probe(url, timeout)
     return problem if problem is not None and problem.startswith(_CANNOT_CONNECT) else None
+
+
+def _proxied(url: str) -> bool:
+    from urllib.request import getproxies, proxy_bypass
+
+    proxies = {k.lower(): v for k, v in getproxies().items() if v}
+    if os.environ.get("grpc_proxy"):  # noqa: SIM112 - gRPC reads this lower-case name
+        proxies["grpc"] = "set"
+    if not proxies:
+        return False
+    host = urlsplit(url).hostname or ""
+    return not proxy_bypass(host)
 
 
 _NOT_ACCEPTED = re.compile(r"\b(404|405|415|501)\b|UNIMPLEMENTED|Not Found")

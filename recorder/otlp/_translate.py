@@ -151,6 +151,7 @@ class Translator:
         self._max_open_runs = max_open_runs
         self._blobs = BlobCache(blob_cache_bytes, fallback=blob_lookup)
         self._requests = RequestResolver(streaming=True)  # a call stores only what its base lacks
+        self._teams: dict[str, str] = {}  # top-level run id -> its team (sc.TT_TEAM), newest last
         self.runs: dict[str, _Run] = {}
 
     # -- entry points ----------------------------------------------------------------------------
@@ -205,8 +206,12 @@ class Translator:
         run = _Run(event.run_id, root, parent_span, us(event.ts), us(event.ts))
         if not implicit:
             run.workflow = workflow_name(p)
-            top = self.runs.get(root) if root != event.run_id else None
-            run.team = top.team if top is not None else str(p.get("name") or p.get("team_type") or "run")
+            own = str(p.get("name") or p.get("team_type") or "run")
+            run.team = self._teams.get(root, own) if root != event.run_id else own
+            if root == event.run_id:  # kept after the run closes: an export sends its nested runs later
+                self._teams[root] = own
+                if len(self._teams) > self._max_open_runs:
+                    del self._teams[next(iter(self._teams))]
             a = run.attributes
             put(a, sc.GEN_AI_WORKFLOW_NAME, run.workflow)
             put(a, sc.GEN_AI_CONVERSATION_ID, p.get("session_id"))
@@ -314,7 +319,9 @@ class Translator:
         request = event.payload.get("request")
         if event.kind != Kind.LLM_CALL or not isinstance(request, dict):
             return event
-        messages = self._requests.resolve(str(event.payload.get("call_id")), request)
+        messages = self._requests.resolve(
+            str(event.payload.get("call_id")), request, (event.run_id, event.agent)
+        )
         whole = {k: v for k, v in request.items() if k != "base"}
         return replace(event, payload={**event.payload, "request": {**whole, "messages": messages}})
 

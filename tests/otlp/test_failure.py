@@ -60,9 +60,22 @@ def test_an_endpoint_that_is_down_costs_the_team_nothing(protocol) -> None:
     assert sink.dropped >= sink.stats.spans_dropped
 
 
-def test_closing_on_an_endpoint_nothing_listens_on_is_quick_and_says_why() -> None:
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "grpc_proxy",
+)
+
+
+def test_closing_on_an_endpoint_nothing_listens_on_is_quick_and_says_why(monkeypatch) -> None:
     """The exporter retries a refused connection until its own timeout (10 s by default): the end of a
     recording need not wait that out, and the warning names the cause, not the wait."""
+    for name in PROXY_VARIABLES:  # no proxy in between: a refused direct connection is the answer
+        monkeypatch.delenv(name, raising=False)
     endpoint = f"http://127.0.0.1:{free_port()}"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -129,7 +142,11 @@ def test_a_closed_sink_ignores_events_and_close_is_idempotent() -> None:
 @pytest.mark.parametrize(
     ("protocol", "reason"), [("http/protobuf", "connection refused"), ("grpc", "connection refused")]
 )
-def test_export_to_an_endpoint_that_is_down_says_what_to_check(tmp_path, protocol, reason) -> None:
+def test_export_to_an_endpoint_that_is_down_says_what_to_check(
+    tmp_path, monkeypatch, protocol, reason
+) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     store = open_store(tmp_path / "store", create=True)
     write_events(store, support_run())
     endpoint = f"http://127.0.0.1:{free_port()}"
@@ -179,3 +196,17 @@ def test_export_with_metrics_to_a_traces_only_backend_sends_the_spans_and_says_s
     assert report.spans == spans > 0, "the export went through"
     assert not report.metrics and report.note is not None
     assert "does not accept OTLP metrics" in report.note and answer in report.note
+
+
+def test_an_endpoint_behind_a_proxy_is_not_judged_by_a_direct_connection(monkeypatch) -> None:
+    """The exporters go through HTTP(S)_PROXY: that a direct connection fails says nothing."""
+    from teamtape.recorder.otlp._quiet import unreachable
+
+    refused = f"http://127.0.0.1:{free_port()}/v1/traces"
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert unreachable(refused, 0.2) is not None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert unreachable(refused, 0.2) is None
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert unreachable(refused, 0.2) is not None, "a host the proxy is bypassed for is judged directly"

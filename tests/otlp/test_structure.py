@@ -410,3 +410,17 @@ def test_what_a_tool_raised_is_named_by_type_only_unless_content_is_opted_in(tra
     assert "4711" not in _all_text(translate(r.events))
     told = translate(r.events, capture_content=True).one("execute_tool refund")
     assert told.status.description == "'order 4711 not found'"
+
+
+def test_a_nested_run_exported_after_its_parent_closed_counts_under_the_parents_team(translate) -> None:
+    """`teamtape export otlp` sends run after run: the top-level run has closed before its nested run
+    starts, and the nested run's calls still count under the top-level run's team."""
+    events = support_run()
+    root = events[0].run_id
+    for e in events:
+        if e.run_id != root and e.kind == "run_started":
+            e.payload = {**e.payload, "name": None, "team_type": "AssistantAgent"}
+    in_export_order = [e for e in events if e.run_id == root] + [e for e in events if e.run_id != root]
+    got = translate(in_export_order)
+    points = [*got.metric(sc.METRIC_COST).data.data_points, *got.metric(sc.METRIC_RUNS).data.data_points]
+    assert {p.attributes[sc.TT_TEAM] for p in points} == {"nightly"}

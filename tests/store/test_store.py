@@ -146,6 +146,23 @@ def test_unknown_model_has_unknown_cost_and_user_prices_apply(store_dir: Path) -
     assert row == {"cost_usd": None}
 
 
+def test_a_long_lived_reader_and_sql_use_the_prices_as_they_are_now(store_dir: Path) -> None:
+    """The TUI keeps one Store open for hours: a prices.toml edited meanwhile (and applied by another
+    command) must price what it folds later too; `teamtape sql` applies an edit like any command."""
+    prices = '[[model]]\nmatch = "acme-*"\ninput_mtok = 4.0\noutput_mtok = 8.0\n'
+    store = open_store(store_dir, create=True)
+    store.layout.prices.write_text(prices)
+    first = write_run(store.writer(), cost_model="acme-llm-7")
+    long_lived = open_store(store_dir)
+    assert long_lived.query("SELECT cost_usd FROM runs WHERE run_id = ?", [first])[0]["cost_usd"] == 4.0
+    store.layout.prices.write_text(prices.replace("4.0", "2.0"))
+    _, rows = open_store(store_dir).user_sql("SELECT cost_usd FROM runs")  # the one run so far
+    assert rows == [(2.0,)], "sql re-priced what was recorded"
+    second = write_run(store.writer(), cost_model="acme-llm-7")
+    costs = long_lived.query("SELECT run_id, cost_usd FROM runs ORDER BY started_at")
+    assert {r["run_id"]: r["cost_usd"] for r in costs} == {first: 2.0, second: 2.0}
+
+
 def test_runs_of_a_dead_writer_are_marked_crashed(store_dir: Path) -> None:
     store = open_store(store_dir, create=True)
     w = store.writer()
@@ -309,3 +326,21 @@ def test_show_says_how_long_a_running_run_has_been_going(
     assert main(["show", run, "--store", str(store_dir)]) == 0
     header = next(line for line in capsys.readouterr().out.splitlines() if "started " in line)
     assert re.search(r"started \S+ \S+ · running for \d+ ms · 1 message", header), header
+
+
+def test_a_streaming_request_resolver_keeps_a_few_lists_per_agent() -> None:
+    """A live OTLP sink resolves request deltas for ever: calls that build on nothing (a selector's
+    prompt) must not pile up, and a chain of deltas still resolves whole."""
+    from teamtape.store.requests import RequestResolver
+
+    resolver = RequestResolver(streaming=True)
+    for i in range(1000):
+        resolver.resolve(f"run1-c{i}", {"messages": [{"$blob": f"h{i}"}]}, ("run1", "selector"))
+    assert len(resolver.full) == RequestResolver.RECENT_PER_KEY
+    resolver.resolve("run1-a1", {"messages": ["system", "task"]}, ("run1", "writer"))
+    whole = resolver.resolve(
+        "run1-a2", {"messages": ["reply"], "base": {"call_id": "run1-a1", "keep": 2}}, ("run1", "writer")
+    )
+    assert whole == ["system", "task", "reply"]
+    resolver.forget_run("run1")
+    assert resolver.full == {}
