@@ -9,7 +9,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from teamtape.store import TeamtapeError
+from teamtape.store import RunNotFoundError, TeamtapeError
+
+from ._output import store_flag
 
 # Each module defines ``register(subparsers, common)`` adding its commands; a handler returns an exit code.
 COMMAND_MODULES = (
@@ -73,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except TeamtapeError as e:
         print(f"teamtape: {e}", file=sys.stderr)
+        if isinstance(e, RunNotFoundError) and args.store is not None:  # its hints name no store
+            print(
+                f"teamtape: `teamtape runs{store_flag(args.store, args.store)}` lists this store's runs",
+                file=sys.stderr,
+            )
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -139,6 +139,7 @@ def test_unknown_run_names_close_matches(recorded_store: Path, capsys: pytest.Ca
     assert main(["show", typo, "--store", str(recorded_store)]) == 2
     err = capsys.readouterr().err
     assert f"No run '{typo}'" in err and f"Close matches: {run_id}." in err
+    assert f"`teamtape runs --store {recorded_store}` lists this store's runs" in err
     # An id like none of them gets no suggestions: they would only be unrelated ids.
     assert main(["show", "zzzzzzzz", "--store", str(recorded_store)]) == 2
     err = capsys.readouterr().err
