@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .events import utf8_line
+
 REDACTED = "[REDACTED]"
 
 SECRET_KEY_RE = re.compile(
@@ -32,7 +34,7 @@ SECRET_KEY_RE = re.compile(
     r"connection_?string$|(?:^|_)dsn$)",
     re.IGNORECASE,
 )
-# Key names that match the pattern above but are not secrets (compared as normalized by secret_key_form).
+# Key names that match the pattern above but are not secrets (compared as is_secret_key normalizes them).
 NOT_SECRET_KEYS = frozenset(
     {
         "prompt_tokens",
@@ -112,11 +114,6 @@ class Redactor:
         self.add_patterns(patterns)
         self.add_secrets(env_secrets())
         self.add_secrets(secrets)
-
-    @property
-    def has_patterns(self) -> bool:
-        """Whether the user configured patterns of their own."""
-        return bool(self._patterns)
 
     def add_secrets(self, values: Iterable[str]) -> None:
         """Remember literal secret values to scrub from all later text.
@@ -251,17 +248,16 @@ class Redactor:
             self._build_prechecks()
         if not self._patterns and (self._precheck_bytes is None or self._precheck_bytes.search(data) is None):
             return data
-        from teamtape.store.events import utf8_line
-
         return utf8_line(self.scrub_json(data.decode("utf-8", "surrogatepass")))
 
     def redact_obj(self, value: Any, _depth: int = 0) -> Any:
         """A copy of a JSON-like value with the text under secret-named keys blanked (and remembered).
 
         A dict under such a key is looked into, not blanked whole (a tool's JSON schema may name a
-        parameter ``api_key``); the texts of a list under it are blanked. Also blanked: the value after a secret-named flag in a list of
-        arguments (``["--api-key", "..."]``, ``"--token=..."``); and remembered: a URL's password
-        (``scheme://user:password@host``) long enough not to be an ordinary word.
+        parameter ``api_key``); the texts of a list under it are blanked. Also blanked: the value after
+        a secret-named flag in a list of arguments (``["--api-key", "..."]``, ``"--token=..."``); and
+        remembered: a URL's password (``scheme://user:password@host``) long enough not to be an
+        ordinary word.
         """
         if _depth > 64:
             return value

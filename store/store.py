@@ -276,8 +276,7 @@ class Store:
             if current == "none":  # no prices of one's own, ever: the library's prices stand
                 self._write_applied(current)
                 return
-        self._prices = None  # read the file again
-        rebuild_projections(con, self.prices)
+        rebuild_projections(con, self.prices)  # _sync made sure these are the file's prices now
         self._write_applied(current)
 
     def _write_applied(self, fingerprint: str) -> None:

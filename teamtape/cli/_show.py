@@ -89,6 +89,11 @@ def _line(out: Console, indent: str, *parts: tuple[str, str]) -> None:
     out.print(text, overflow="fold")
 
 
+def _error_said(err: dict[str, Any]) -> str:
+    """``Type: message`` of a recorded error (the type alone when it has no message)."""
+    return error_line(err.get("type"), _short(err.get("message") or "", 600))
+
+
 def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
     p, kind, agent = e["payload"], e["kind"], e["agent"]
     ts = e["ts"].strftime("%H:%M:%S.%f")[:-3] if e["ts"] else ""
@@ -143,8 +148,7 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
         )
         err = p.get("error")
         if isinstance(err, dict):  # a cancelled call has no message: its type says what happened
-            said = error_line(err.get("type"), _short(err.get("message") or "", 600))
-            _line(out, indent, ("      ✗ ", "bold red"), (said, "red"))
+            _line(out, indent, ("      ✗ ", "bold red"), (_error_said(err), "red"))
     elif kind == "tool_call":
         failed = bool(p.get("is_error"))
         _line(
@@ -180,15 +184,8 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
     elif kind == "speaker_selection":
         err = p.get("error")
         if isinstance(err, dict):
-            said = error_line(err.get("type"), _short(err.get("message") or "", 600))
-            _line(
-                out,
-                indent,
-                stamp,
-                ("  ➜ ", "dim"),
-                (f"{p.get('selector')} could not pick: ", "bold red"),
-                (said, "red"),
-            )
+            picked = (f"{p.get('selector')} could not pick: ", "bold red")
+            _line(out, indent, stamp, ("  ➜ ", "dim"), picked, (_error_said(err), "red"))
             return
         by = f"  ({p['decided_by']})" if p.get("decided_by") else ""
         _line(
