@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -41,7 +42,9 @@ def _secret_values(value: Any) -> list[str]:
 def _learned_config(component: Any, recorder: Recorder) -> Any:
     """``component``'s config, its secrets blanked. Every key it holds is learned first: a key may
     also sit in plain text elsewhere (a header, a URL, a reply) where no key name says it is one."""
-    model = component.dump_component()
+    with warnings.catch_warnings():  # AutoGen's advice to a component's author, not to the user of the team
+        warnings.simplefilter("ignore")
+        model = component.dump_component()
     recorder.redactor.add_secrets(_secret_values(model.model_dump()))
     return recorder.redactor.redact_obj(model.model_dump(mode="json"))
 

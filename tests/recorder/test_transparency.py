@@ -314,3 +314,32 @@ async def test_the_garbage_collector_is_left_as_the_program_set_it(
     run = recorded().top_run()
     (ended,) = recorded().events(run["run_id"], "run_ended")
     assert run["status"] == "ok" and ended["payload"]["state"]["type"] == "TeamState", "the state was kept"
+
+
+class PackagedAgent(AssistantAgent):
+    """An agent class the way a package ships it: in a private module (``acme._agents``)."""
+
+    __module__ = "acme._agents"
+    component_provider_override = (
+        None  # named by its own class, as AutoGen does for a subclass it does not know
+    )
+
+
+async def test_recording_adds_no_warning_about_how_a_team_is_written(
+    serve, client, store_path, recorded
+) -> None:
+    server = serve(["Done."])
+    team = RoundRobinGroupChat(
+        [PackagedAgent("helper", model_client=client(server))], termination_condition=MaxMessageTermination(2)
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with teamtape.record(store=store_path):
+            await team.run(task="Go.")
+
+    assert [
+        str(w.message) for w in caught
+    ] == []  # AutoGen's "Internal module name" is for the class's author
+    db = recorded()
+    config = db.events(db.top_run()["run_id"], "run_started")[0]["payload"]["config"]
+    assert config["config"]["participants"][0]["provider"] == "acme._agents.PackagedAgent"
