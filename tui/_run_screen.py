@@ -246,7 +246,8 @@ class RunScreen(Screen[None]):
         if run.replay_of:
             facts.append(f"replay of {run.replay_of[:8]}")
         second = Text(" · ".join(f for f in facts if f), style="dim")
-        third = Text(f"replay: {self.tt.replay_command(run.run_id)}", style="dim")
+        replay = "once the run has ended" if run.status == "running" else self.tt.replay_command(run.run_id)
+        third = Text(f"replay: {replay}", style="dim")
         self.query_one("#run-summary", Static).update(Text("\n").join([first, second, third]))
 
     @on(CursorMoved)
@@ -335,7 +336,8 @@ class RunScreen(Screen[None]):
         self.tt.copy_run_id(self.run_id)
 
     def action_replay_command(self) -> None:
-        self.tt.show_replay_command(self.run_id)
+        if self.run:
+            self.tt.show_replay_command(self.run)
 
     def action_focus_inspector(self) -> None:
         self.query_one(Inspector).focus()

@@ -309,7 +309,7 @@ class RunsScreen(Screen[None]):
     def action_replay_command(self) -> None:
         line = self._current_run(to="get its replay command")
         if line:
-            self.tt.show_replay_command(line.run.run_id)
+            self.tt.show_replay_command(line.run)
 
     def action_reload(self) -> None:
         self.load()

@@ -104,7 +104,16 @@ class TeamtapeApp(App[int]):
         self.copy_to_clipboard(run_id)
         self.notify(f"Copied run id {run_id}", timeout=3)
 
-    def show_replay_command(self, run_id: str) -> None:
+    def show_replay_command(self, run: _data.RunRow) -> None:
+        if run.status == "running":  # a replay needs the whole recording
+            self.notify(
+                "It can be replayed once it has ended.",
+                title=f"Run {short_id(run.run_id)} is still running",
+                severity="warning",
+                timeout=5,
+            )
+            return
+        run_id = run.run_id
         command = self.replay_command(run_id)
         self.copy_to_clipboard(command)
         self.notify(

@@ -367,6 +367,11 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
 
         await _open(pilot, app, "liverun000000001")
         assert "one" in screen_text(app)
+        assert "replay: once the run has ended" in screen_text(app)  # a replay needs the whole recording
+        await pilot.press("p")
+        await settle(pilot)
+        assert "Run liverun0 is still running" in [n.title for n in app._notifications]
+        assert "teamtape replay" not in app.clipboard
         await pilot.press("f")  # follow: the cursor goes to the newest event and stays with the newest
         await settle(pilot)
         assert _timeline(app).cursor == len(_timeline(app).entries) - 1 > 0
@@ -389,6 +394,7 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
         await settle(pilot)
         text = screen_text(app)
         assert "two, live" in text and "done counting" in text and "● ok" in text
+        assert f"replay: teamtape replay --store {store.root} liverun000000001" in text
         assert "no answer recorded" not in text, "the answered call is listed once, by its answer"
         assert _timeline(app).cursor == len(_timeline(app).entries) - 1
         await pilot.press("escape")
