@@ -7,6 +7,7 @@ import threading
 from ._logtap import install_tap, remove_tap
 from ._models import wrap_create, wrap_create_stream
 from ._patch import Patcher, all_subclasses
+from ._retries import wrap_retry_sleeps
 from ._runs import wrap_agent_run, wrap_reset, wrap_run_stream
 from ._tools import wrap_execute_tool_call, wrap_query, wrap_tool_run_json, wrap_update_context
 from ._turns import (
@@ -56,6 +57,7 @@ def _apply() -> None:
     _patcher.wrap_tree(Memory, ["query"], wrap_query)
     _patcher.wrap(AssistantAgent, "_execute_tool_call", wrap_execute_tool_call)
     _patcher.wrap_tree(BaseTool, ["run_json"], wrap_tool_run_json)
+    wrap_retry_sleeps(_patcher)
     install_tap(EVENT_LOGGER_NAME)
 
 

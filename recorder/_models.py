@@ -265,6 +265,8 @@ def _end(state: dict[str, Any], result: Any = None, error: BaseException | None 
         for key in _PROVIDER_DETAILS:
             if raw_response.get(key) is not None and "choices" in raw_response:
                 payload["raw"][key] = to_jsonable(raw_response[key])
+    if "retries" in state:  # the provider's SDK tried again (see _retries)
+        payload["retries"] = state["retries"]
     if error is not None:
         payload["error"] = error_payload(error)
     run.emit_payload("llm_call", state["agent"], payload)

@@ -55,7 +55,8 @@ class Kind(StrEnum):
       response_format)}, response {content, thought?, finish_reason, usage, cached}? (null when the
       call failed),
       usage {input_tokens, output_tokens, cache_read_tokens}, chunks {n, offsets_ms, sizes}?,
-      raw? (what autogen logged for the call), error? {type, message}.
+      raw? (what autogen logged for the call), retries? [{after ("HTTP 429", "ConnectTimeout"),
+      wait_ms}] (attempts the provider's SDK repeated within the call), error? {type, message}.
     - ``llm_call_started``: call_id, model, provider, client: written as a model call is sent (with
       its new request blobs), so a call that never comes back (a hang, then a kill) still shows who
       was waiting on which model; the call's ``llm_call`` (same call_id) carries everything else.

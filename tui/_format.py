@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 
 def fmt_cost(usd: float | None, *, unpriced: int = 0) -> str:
@@ -58,6 +59,24 @@ def fmt_duration(ms: float | None) -> str:
     if s < 3600:
         return f"{int(s // 60)}m{int(s % 60):02d}s"
     return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
+
+
+def fmt_retries(retries: object, fmt_wait: Callable[[float], str] | None = None) -> str:
+    """The attempts a provider's SDK repeated within one model call, or empty when there were none.
+
+    Example:
+        >>> fmt_retries([{"after": "HTTP 429", "wait_ms": 500}, {"after": "HTTP 429", "wait_ms": 900}])
+        'retried 2× after HTTP 429 ×2, waited 1.4s'
+    """
+    if not isinstance(retries, list) or not retries:
+        return ""
+    reasons: dict[str, int] = {}
+    for retry in retries:
+        after = str(retry.get("after") or "unknown") if isinstance(retry, dict) else "unknown"
+        reasons[after] = reasons.get(after, 0) + 1
+    said = ", ".join(reason if n == 1 else f"{reason} ×{n}" for reason, n in reasons.items())
+    waited = sum(r.get("wait_ms") or 0 for r in retries if isinstance(r, dict))
+    return f"retried {len(retries)}× after {said}, waited {(fmt_wait or fmt_duration)(waited)}"
 
 
 def fmt_offset(seconds: float) -> str:

@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ._data import EventDetail
-from ._format import fmt_cost, fmt_duration, fmt_offset, printable
+from ._format import fmt_cost, fmt_duration, fmt_offset, fmt_retries, printable
 from ._timeline import GLYPHS, Entry, Marker
 from ._tracebacks import error_line, left_out_note, without_recorder_frames
 
@@ -104,6 +104,7 @@ def render_llm_call(entry: Entry, p: dict[str, Any], detail: EventDetail | None)
                 ("provider", p.get("provider")),
                 ("client", p.get("client")),
                 ("latency", fmt_duration(p.get("duration_ms"))),
+                ("retries", fmt_retries(p.get("retries"))),
                 ("first chunk", fmt_duration(p.get("ttft_ms")) if p.get("ttft_ms") is not None else None),
                 ("streamed", "yes" if p.get("streamed") else "no"),
                 ("cached", "yes" if p.get("cached") else "no"),

@@ -136,6 +136,10 @@ def chat_attributes(
     put(a, sc.TT_LLM_PROVIDER, p.get("provider"))
     put(a, sc.TT_LLM_CLIENT, p.get("client"))
     put(a, sc.TT_LLM_CACHED, bool(p.get("cached")))
+    retries = p.get("retries")
+    if isinstance(retries, list) and retries:
+        put(a, sc.TT_LLM_RETRIES, len(retries))
+        put(a, sc.TT_LLM_RETRIED_AFTER, [str(r.get("after")) for r in retries if isinstance(r, dict)])
     put(a, sc.TT_COST_USD, cost)
     put(a, sc.GEN_AI_USAGE_COST, cost)
     # OpenInference

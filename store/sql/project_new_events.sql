@@ -39,7 +39,8 @@ SELECT l.run_id, l.p.call_id, l.seq, l.agent, l.p.model, l.p.provider,
        l.p.error.message,
        l.p.request,
        CASE WHEN CAST(l.p.response AS VARCHAR) = 'null' THEN NULL ELSE l.p.response END,
-       l.event_id
+       l.event_id,
+       coalesce(json_array_length(l.p.retries), 0)
 FROM new_llm l LEFT JOIN new_costs c USING (event_id);
 
 INSERT INTO tool_calls

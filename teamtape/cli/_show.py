@@ -15,7 +15,7 @@ from rich.text import Text
 
 from teamtape.store import message_text
 from teamtape.store.db import rows_as_dicts
-from teamtape.tui._format import printable
+from teamtape.tui._format import fmt_retries, printable
 from teamtape.tui._tracebacks import condensed_lines, error_line, last_frame, without_recorder_frames
 
 from ._output import console, counted, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
@@ -133,6 +133,8 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             extra.append(f"{usage['cache_read_tokens']:,} cached")
         if p.get("cached"):
             extra.append("served from cache")
+        if p.get("retries"):
+            extra.append(fmt_retries(p["retries"], fmt_ms))
         detail = f" ({'; '.join(extra)})" if extra else ""
         _line(
             out,

@@ -385,6 +385,7 @@ def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureF
     shown = capsys.readouterr().out
     # The model call that got a 500 reported no usage: its tokens are unknown, not zero.
     assert "?/? tok" in shown and "0/0 tok" not in shown
+    assert "retried 2× after HTTP 500 ×2" in " ".join(shown.split())  # the openai SDK tried twice more
     # Its traceback reads as AutoGen's and the provider's: teamtape's own wrapper frames are left out
     # (and said to be), while --json keeps the traceback as recorded.
     flat = shown.replace("\n", "")  # long paths fold at the terminal's width: read them whole

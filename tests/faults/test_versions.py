@@ -17,10 +17,22 @@ import pytest
 from fault_helpers import journal_only_copy, note, projection_summary
 
 from teamtape.cli import main
-from teamtape.store import SCHEMA_VERSION, Event, IdFactory, SchemaVersionError, Store, open_store
+from teamtape.store import SCHEMA_VERSION, Event, IdFactory, SchemaVersionError, Store, fold, open_store
 from teamtape.store import db as store_db
 
 REAL_MIGRATIONS = store_db.migrations
+REAL_LOAD_SQL = fold.load_sql
+SCHEMA_4_COLUMNS = ",\n       coalesce(json_array_length(l.p.retries), 0)"
+"""What the fold writes into the column schema version 4 added (llm_calls.retries)."""
+
+
+def fold_sql_of_schema_1(name: str) -> str:
+    """The fold of the teamtape of schema version 1: no llm_calls.retries to write."""
+    sql = REAL_LOAD_SQL(name)
+    if name == "project_new_events.sql":
+        assert SCHEMA_4_COLUMNS in sql, "the fold changed: say here what schema 1's fold wrote"
+        sql = sql.replace(SCHEMA_4_COLUMNS, "")
+    return sql
 
 
 def schema_rows(store: Store) -> list[int]:
@@ -53,12 +65,15 @@ def test_a_version_1_store_with_runs_is_migrated_and_keeps_them(
     journal_only_copy(demo_store, target)
     with monkeypatch.context() as old_teamtape:  # the teamtape of schema version 1 folds the journals
         old_teamtape.setattr(store_db, "migrations", lambda: REAL_MIGRATIONS()[:1])
+        old_teamtape.setattr(fold, "load_sql", fold_sql_of_schema_1)
         v1 = open_store(target)
         before = projection_summary(v1)
         assert schema_rows(v1) == [1]
     store = open_store(target)
     assert projection_summary(store) == before == projection_summary(demo_store)
     assert schema_rows(store) == [v for v, _ in REAL_MIGRATIONS()]
+    # The SDK retries the demo's failing call made, noted in its events, are counted by the migration.
+    assert store.query("SELECT sum(retries) AS n FROM llm_calls") == [{"n": 2}]
     assert store.rebuild_projections() > 0 and projection_summary(store) == before
     note("faults survived: stores of an older schema migrated", 2)
 

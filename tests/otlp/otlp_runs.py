@@ -89,6 +89,7 @@ class RunScript:
         error: dict[str, Any] | None = None,
         tools: dict[str, str] | None = None,
         extra_args: dict[str, Any] | None = None,
+        retries: list[dict[str, Any]] | None = None,
     ) -> Event:
         request: dict[str, Any] = {
             "messages": messages or [],
@@ -128,6 +129,8 @@ class RunScript:
             },
             raw={"type": "LLMCall", "response_id": None if error else f"chatcmpl-{len(self.events)}"},
         )
+        if retries:
+            payload["retries"] = retries
         if error:
             payload["error"] = error
         return self._add("llm_call", start + ms / 1000 + 0.0005, agent, **payload)
@@ -326,7 +329,13 @@ def support_run(run_id: str = "a1a1a1a1a1a1a1a1", child_id: str = "c2c2c2c2c2c2c
         input_tokens=70,
         output_tokens=4,
     )
-    r.llm("billing", 0.99, 15, error={"type": "RateLimitError", "message": "Rate limit reached, retry later"})
+    r.llm(
+        "billing",
+        0.99,
+        15,
+        error={"type": "RateLimitError", "message": "Rate limit reached, retry later"},
+        retries=[{"after": "HTTP 429", "wait_ms": 500.0}, {"after": "ConnectTimeout", "wait_ms": 900.0}],
+    )
     r.turn(
         "billing", 0.715, 300, "turn-b1", error={"type": "RateLimitError", "message": "Rate limit reached"}
     )

@@ -91,6 +91,12 @@ def test_failures_are_errors_with_their_type(translate) -> None:
     assert failed.status.status_code == StatusCode.ERROR
     assert failed.attributes[sc.ERROR_TYPE] == "RateLimitError"
     assert "Rate limit reached" in failed.status.description
+    # The SDK's own attempts before it gave up: how many, and after what.
+    assert failed.attributes[sc.TT_LLM_RETRIES] == 2
+    assert failed.attributes[sc.TT_LLM_RETRIED_AFTER] == ("HTTP 429", "ConnectTimeout")
+    assert not any(
+        sc.TT_LLM_RETRIES in s.attributes for s in got.named("chat gpt-4o-mini") if s is not failed
+    )
     billing = got.one("invoke_agent billing")
     assert billing.status.status_code == StatusCode.ERROR
     assert got.one("invoke_agent triage").status.status_code == StatusCode.UNSET

@@ -14,6 +14,7 @@ from autogen_ext.models.cache import CHAT_CACHE_VALUE_TYPE, ChatCompletionCache
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
 import teamtape
+from teamtape.cli import main
 from teamtape.demo.server import Reply
 
 
@@ -204,3 +205,40 @@ async def test_a_finished_model_call_keeps_nothing_of_it_alive_while_the_run_goe
                 alive_mid_run.append(_call_records_alive())
     assert len(alive_mid_run) == 6
     assert alive_mid_run == [0] * 6
+
+
+async def test_the_sdks_own_retries_are_recorded_on_the_call_they_delayed(
+    serve, client, store_path, recorded, stream, capsys
+) -> None:
+    rate_limited = Reply(
+        error_status=429, error_code="rate_limit_exceeded", should_retry=True, retry_after_ms=40
+    )
+    server = serve([rate_limited, rate_limited, Reply(content="Paris.")])
+    agent = AssistantAgent("geo", model_client=client(server), model_client_stream=stream)
+    async with teamtape.record(store=store_path):
+        result = await agent.run(task="Capital of France?")
+
+    assert result.messages[-1].content == "Paris." and len(server.requests) == 3
+    db = recorded()
+    call = db.one("SELECT retries, error, streamed FROM llm_calls")
+    assert call == {"retries": 2, "error": None, "streamed": stream}
+    (event,) = db.events(db.top_run()["run_id"], "llm_call")
+    retries = event["payload"]["retries"]
+    assert [r["after"] for r in retries] == ["HTTP 429", "HTTP 429"]
+    assert all(r["wait_ms"] >= 30 for r in retries)  # the SDK waited as the server's retry-after-ms said
+
+    assert main(["show", "last", "--store", str(store_path)]) == 0
+    assert "retried 2× after HTTP 429 ×2, waited " in " ".join(capsys.readouterr().out.split())
+
+
+async def test_a_retry_after_a_timeout_names_the_timeout(serve, client, store_path, recorded) -> None:
+    server = serve([Reply(content="too late", delay_s=1.0), Reply(content="On time.")])
+    agent = AssistantAgent("slow", model_client=client(server, timeout=0.3, max_retries=1))
+    async with teamtape.record(store=store_path):
+        result = await agent.run(task="Hurry.")
+
+    assert result.messages[-1].content == "On time."
+    db = recorded()
+    (event,) = db.events(db.top_run()["run_id"], "llm_call")
+    assert [r["after"] for r in event["payload"]["retries"]] == ["ReadTimeout"]
+    assert db.one("SELECT retries FROM llm_calls") == {"retries": 1}

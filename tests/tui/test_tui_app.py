@@ -542,6 +542,7 @@ async def test_real_autogen_runs_from_the_demo(demo_store: Path) -> None:
                 break
         failed_call = _inspector_text(app)
         assert "? in · ? out" in failed_call and "None" not in failed_call
+        assert "retried 2× after HTTP 500 ×2" in failed_call  # the openai SDK's own attempts
         assert "Request: 6 message(s)" in failed_call and "SystemMessage" in failed_call
 
 
