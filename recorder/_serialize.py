@@ -269,7 +269,11 @@ def create_result_payload(result: Any) -> dict[str, Any]:
 
 def error_payload(error: BaseException, with_traceback: bool = False) -> dict[str, Any]:
     """Type, message (the provider's own where there is one) and optionally the traceback."""
-    out: dict[str, Any] = {"type": type(error).__name__, "message": str(error)[:20000]}
+    out: dict[str, Any] = {
+        "type": type(error).__name__,
+        "module": type(error).__module__,  # where a replay finds the class to raise it again
+        "message": str(error)[:20000],
+    }
     status = getattr(error, "status_code", None)
     if status is not None:
         out["status_code"] = status

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from ._errors import RecordedModelError
+from ._errors import recorded_error
 
 
 def create_result(payload: dict[str, Any], *, cached: bool = True) -> Any:
@@ -19,7 +19,7 @@ def create_result(payload: dict[str, Any], *, cached: bool = True) -> Any:
 
     response = payload.get("response")
     if payload.get("error") and not response:
-        raise RecordedModelError(payload["error"])
+        raise recorded_error(payload["error"])
     response = response or {}
     content = response.get("content")
     if isinstance(content, list):

@@ -120,3 +120,41 @@ async def test_new_episodes_without_a_real_client_is_a_clear_error(tmp_path: Pat
         ReplayError, match=r"needs a real model .* give ReplayChatCompletionClient a real_client"
     ):
         await client.create([UserMessage(content="something never recorded", source="user")])
+
+
+async def test_a_recorded_provider_error_is_raised_again_as_its_own_class(tmp_path: Path) -> None:
+    import openai
+    from autogen_agentchat.agents import AssistantAgent
+
+    from teamtape.demo.server import Reply, ScriptedOpenAIServer
+    from teamtape.replay import RecordedModelError
+    from teamtape.replay._errors import recorded_error
+
+    limited = Reply(
+        error_status=429,
+        error_message="Rate limit reached for gpt-4o-mini.",
+        error_code="rate_limit_exceeded",
+    )
+    with ScriptedOpenAIServer([limited]) as server:
+        model = server.client("gpt-4o-mini", api_key="tt-test-key-0123456789abcdefghij")
+        with pytest.raises(openai.RateLimitError):
+            async with teamtape.record(store=tmp_path / "store"):
+                await AssistantAgent("writer", model_client=model).run(task="Write.")
+        await model.close()
+    store = teamtape.open_store(tmp_path / "store")
+    export_tape(store, "last", tmp_path / "limited.tape.json")
+
+    # A team's fallback on rate limits (``except openai.RateLimitError``) runs in its replay too.
+    replay = ReplayChatCompletionClient(tmp_path / "limited.tape.json")
+    with pytest.raises(openai.RateLimitError) as raised:
+        await AssistantAgent("writer", model_client=replay).run(task="Write.")
+    error = raised.value
+    assert isinstance(error, RecordedModelError) and type(error).__name__ == "RateLimitError"
+    assert error.status_code == 429 and error.code == "rate_limit_exceeded"
+    assert str(error).startswith("Error code: 429") and str(error).endswith("(replayed from the recording)")
+    # Recorded before teamtape noted the error's module: found among the providers' modules.
+    older = recorded_error({"type": "RateLimitError", "message": "Error code: 429", "status_code": 429})
+    assert isinstance(older, openai.RateLimitError) and older.status_code == 429
+    # What would stop the replay itself, or is no provider's, stays a plain RecordedModelError.
+    for kind in ("CancelledError", "KeyboardInterrupt", "NoSuchError"):
+        assert type(recorded_error({"type": kind, "message": "x"})) is RecordedModelError
