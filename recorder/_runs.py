@@ -43,7 +43,7 @@ def _task_arg(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return kwargs.get("task", args[0] if args else None)
 
 
-def _status_of(error: BaseException) -> str:
+def status_of(error: BaseException) -> str:
     return (
         "cancelled"
         if isinstance(error, (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt))
@@ -129,7 +129,7 @@ async def recorded_stream(
             run.stop_reason = run.stop_reason or "the caller stopped reading the stream"
         raise
     except BaseException as e:
-        status, error = _status_of(e), e
+        status, error = status_of(e), e
         raise
     finally:
         try:
@@ -164,7 +164,7 @@ def wrap_agent_run(original: Callable[..., Any]) -> Callable[..., Any]:
             result = await original(self, *args, **kwargs)
         except BaseException as e:
             current_run.reset(token)
-            await finish(rec_run, _status_of(e), self, e)
+            await finish(rec_run, status_of(e), self, e)
             raise
         current_run.reset(token)
         safely("the messages of a run", rec_run.record_messages, getattr(result, "messages", None))

@@ -18,7 +18,7 @@ from ._active import active
 from ._context import current_agent, current_agent_obj, current_run, current_selection, current_turn
 from ._guard import safely
 from ._run import RunRecorder
-from ._runs import _status_of, finish, start_run
+from ._runs import finish, start_run, status_of
 from ._serialize import error_payload
 
 SELECTOR_LABELS = {
@@ -141,7 +141,7 @@ async def _recorded_turn_stream(
                 turn.yields_to.record_yielded(item)
             yield item
     except BaseException as e:
-        status, error = _status_of(e), e
+        status, error = status_of(e), e
         if isinstance(e, GeneratorExit) and turn.saw_response:
             status, error = "ok", None
         raise
@@ -198,7 +198,7 @@ def wrap_on_messages(original: Callable[..., Any]) -> Callable[..., Any]:
             turn.leave(tokens)
             safely("an agent turn", turn.emit_turn, e)
             if turn.direct is not None:
-                await finish(turn.direct, _status_of(e), self, e)
+                await finish(turn.direct, status_of(e), self, e)
             raise
         turn.leave(tokens)
         if turn.direct is not None:

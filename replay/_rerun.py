@@ -140,6 +140,13 @@ async def replay_run(
     tops = tape.top_level
     if not tops:
         raise ReplayError(f"Nothing to replay in {tape.origin}.")
+    if tops[0].started.get("direct_model_call"):
+        raise ReplayError(
+            f"Run {tops[0].run_id} is a model call your script made outside any team or agent "
+            f"({tops[0].started.get('team_type')}.create): there is no team to run again. To serve its "
+            "answer offline, give the code under test teamtape.replay.ReplayChatCompletionClient(TAPE); "
+            f"`teamtape export tape {tops[0].run_id} FILE` writes the tape."
+        )
     session = ReplaySession(tape, mode=RecordMode.NONE, execute_tools=execute_tools, fork_at=fork_at)
     if fork_at is not None and fork_at > len(session.book.calls):
         raise ReplayError(

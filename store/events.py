@@ -41,7 +41,8 @@ class Kind(StrEnum):
     - ``run_started``: name?, team_type, task (text), task_messages (empty when the task was plain
       text: ``task`` is that text), participants [names], config?
       (redacted component config), config_error?, session_id, parent_run_id?, replay_of?, fork_of?,
-      labels {k: v}, pid, host, journal, versions {autogen, teamtape}.
+      labels {k: v}, pid, host, journal, versions {autogen, teamtape}, direct_model_call? (true: the
+      run is one model call a script made outside any team or agent; team_type is the client's class).
     - ``message``: one message or event a user sees in ``run_stream`` (agent = its source):
       type, source, text? (rendered; absent when it is ``content`` itself: read it with
       :func:`message_text`), id?, content (JSON form; images as ``{"$blob": hash}``),

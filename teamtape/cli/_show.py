@@ -29,6 +29,10 @@ TOOL_MESSAGE_TYPES = ("ToolCallRequestEvent", "ToolCallExecutionEvent")
 _PLAIN_ID = re.compile(r"[0-9A-Za-z_.-]+")
 
 
+NO_AGENT = "(no agent)"
+"""Who made a model call that no agent made (a script's own ``client.create``)."""
+
+
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return rows_as_dicts(con.execute(sql, params))
 
@@ -141,7 +145,7 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             indent,
             stamp,
             ("  ◆ llm  ", "blue"),
-            (f"{agent or 'team'} ", agent_style(agent)),
+            (f"{agent or NO_AGENT} ", agent_style(agent)),
             (
                 f"{p.get('model') or '(unknown model)'}  {fmt_tokens(usage.get('input_tokens'), usage.get('output_tokens'))} tok  "
                 f"{'failed' if p.get('error') else fmt_cost(e.get('cost_usd'))}  {fmt_ms(p.get('duration_ms'))}{detail}",
@@ -301,7 +305,7 @@ def _render_unanswered_call(out: Console, e: dict[str, Any], indent: str, run: d
         indent,
         (f"{ts} ", "dim"),
         ("  ◆ llm  ", "blue"),
-        (f"{agent or 'team'} ", agent_style(agent)),
+        (f"{agent or NO_AGENT} ", agent_style(agent)),
         (f"{e['payload'].get('model') or '(unknown model)'}  ", "dim"),
         (state, "yellow" if run["status"] == "running" else "bold red"),
     )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 from typing import Any
 
+import pytest
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination
 from autogen_agentchat.teams import RoundRobinGroupChat
@@ -242,3 +245,50 @@ async def test_a_retry_after_a_timeout_names_the_timeout(serve, client, store_pa
     (event,) = db.events(db.top_run()["run_id"], "llm_call")
     assert [r["after"] for r in event["payload"]["retries"]] == ["ReadTimeout"]
     assert db.one("SELECT retries FROM llm_calls") == {"retries": 1}
+
+
+async def test_a_model_call_made_outside_any_team_is_a_run_of_its_own(
+    serve, client, store_path, recorded, stream, capsys
+) -> None:
+    from autogen_core.models import SystemMessage, UserMessage
+
+    server = serve(["Paris.", Reply(error_status=500, error_message="The model is overloaded.")])
+    model = client(server, max_retries=0)
+    asked = [SystemMessage(content="Be brief."), UserMessage(content="Capital of France?", source="user")]
+    async with teamtape.record(store=store_path):  # the handbook's first sample: a client called directly
+        if stream:
+            answer = [item async for item in model.create_stream(asked)][-1]
+        else:
+            answer = await model.create(asked)
+        with pytest.raises(Exception, match="overloaded"):
+            await model.create([UserMessage(content="And of Spain?", source="user")])
+
+    assert answer.content == "Paris."
+    db = recorded()
+    runs = db.rows("SELECT * FROM runs ORDER BY started_at")
+    assert [(r["team_type"], r["task"], r["status"], r["llm_calls"]) for r in runs] == [
+        ("OpenAIChatCompletionClient", "Capital of France?", "ok", 1),
+        ("OpenAIChatCompletionClient", "And of Spain?", "error", 1),
+    ]
+    assert runs[0]["cost_usd"] > 0 and "overloaded" in runs[1]["error"]
+    assert runs[0]["session_id"] == runs[1]["session_id"]  # one client's calls, as a team's runs
+    call = db.one("SELECT agent, streamed, request FROM llm_calls WHERE run_id = ?", runs[0]["run_id"])
+    assert (call["agent"], call["streamed"]) == (None, stream)
+    assert [m["content"] for m in db.sent("run_id = ?", runs[0]["run_id"])[0]] == [
+        "Be brief.",
+        "Capital of France?",
+    ]
+
+    assert main(["show", runs[0]["run_id"], "--store", str(store_path)]) == 0
+    assert "◆ llm  (no agent) gpt-4o-mini" in capsys.readouterr().out
+    # No team to run again: replay says so, and what serves the answer offline instead.
+    replayed = subprocess.run(
+        [sys.executable, "-m", "teamtape", "replay", runs[0]["run_id"], "--store", str(store_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = " ".join(replayed.stderr.split())
+    assert replayed.returncode == 2, said
+    assert "a model call your script made outside any team or agent" in said
+    assert "teamtape.replay.ReplayChatCompletionClient(TAPE)" in said
