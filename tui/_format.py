@@ -8,12 +8,13 @@ from collections.abc import Callable
 
 
 def fmt_cost(usd: float | None, *, unpriced: int = 0) -> str:
-    """A cost in dollars; unknown costs are ``?`` (never a silent 0), and a cheap call's cost keeps two
-    significant digits (not ``$0.0000``).
+    """A cost in dollars; unknown costs are ``?`` (never a silent 0), a cost that leaves out calls with no
+    known price is a lower bound (``≥``, as the CLI writes it), and a cheap call's cost keeps two
+    significant digits (not ``$0.0000``). At most 12 characters.
 
     Example:
         >>> fmt_cost(0.01234), fmt_cost(None), fmt_cost(12.5), fmt_cost(0.5, unpriced=1)
-        ('$0.0123', '?', '$12.50', '$0.5000+?')
+        ('$0.0123', '?', '$12.50', '≥$0.5000')
         >>> fmt_cost(0.0000421), fmt_cost(0.0)
         ('$0.000042', '$0.0000')
     """
@@ -21,9 +22,15 @@ def fmt_cost(usd: float | None, *, unpriced: int = 0) -> str:
         return "?"
     if 0 < usd < 0.0001:
         digits = min(8, 1 - math.floor(math.log10(usd)))
-        return f"${usd:.{digits}f}" + ("+?" if unpriced else "")
-    text = f"${usd:.2f}" if usd >= 10 else f"${usd:.4f}"
-    return text + ("+?" if unpriced else "")
+        text = f"${usd:.{digits}f}"
+    else:
+        text = f"${usd:.2f}" if usd >= 10 else f"${usd:.4f}"
+    return f"≥{text}" if unpriced else text
+
+
+def counted(n: int | None, noun: str) -> str:
+    """``n`` and ``noun``, plural unless one: ``1 LLM call``, ``3 messages``, ``1,204 runs``."""
+    return f"{n or 0:,} {noun}{'' if n == 1 else 's'}"
 
 
 def fmt_tokens(n: int | None) -> str:

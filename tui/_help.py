@@ -28,6 +28,10 @@ GENERAL = [
 ]
 
 
+ALWAYS_SHOWN = [Binding("question_mark", "app.help", "Help"), Binding("q", "app.quit", "Quit")]
+"""First in each screen's footer, so a narrow terminal that cuts the footer short still shows them."""
+
+
 def _key_name(key: str) -> str:
     return {"slash": "/", "escape": "esc", "question_mark": "?"}.get(key, key)
 
@@ -47,8 +51,8 @@ class HelpScreen(ModalScreen[None]):
         table.add_column()
         seen: set[str] = set()
         for binding in self.under.BINDINGS:
-            if not isinstance(binding, Binding) or binding.description in seen:
-                continue
+            if not isinstance(binding, Binding) or binding.description in seen or binding in ALWAYS_SHOWN:
+                continue  # (those are among the keys that work everywhere, below)
             seen.add(binding.description)
             keys = " / ".join(_key_name(k.strip()) for k in binding.key.split(","))
             table.add_row(keys, binding.description)

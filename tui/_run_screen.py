@@ -18,6 +18,7 @@ from teamtape.store import TeamtapeError
 
 from . import _data
 from ._format import fmt_cost, fmt_duration, fmt_started, fmt_tokens, one_line, printable
+from ._help import ALWAYS_SHOWN
 from ._inspector import Inspector, render_entry
 from ._runs_model import live_duration_ms
 from ._tables import STATUS_GLYPH, TimelineTable
@@ -36,6 +37,7 @@ class RunScreen(Screen[None]):
     """A run's conversation as a timeline, with an inspector for the selected event."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        *ALWAYS_SHOWN,
         Binding("escape,backspace", "back", "Back"),
         Binding("enter", "choose", "Expand/inspect"),
         Binding("e", "first_error", "First error"),
@@ -292,6 +294,11 @@ class RunScreen(Screen[None]):
             inspector = self.query_one(Inspector)
             self.maximize(inspector, container=False)
             inspector.focus()
+
+    def minimize(self) -> None:
+        """Put the inspector back beside the timeline, and the keys back on the timeline."""
+        super().minimize()
+        self.timeline.focus()
 
     def _toggle(self, entry: Entry) -> None:
         table = self.timeline

@@ -41,7 +41,7 @@ class SessionLine:
     session_id: str
     runs: int
     cost_usd: float | None
-    unpriced_calls: int = 0  # model calls with no known price, nested runs' included (the "+?")
+    unpriced_calls: int = 0  # model calls with no known price, nested runs' included (the cost's "≥")
 
     @property
     def key(self) -> str:

@@ -17,7 +17,8 @@ from teamtape.store import StoreNotFoundError, TeamtapeError
 
 from . import _data
 from ._filter import FilterError, RunFilter
-from ._format import printable, short_id
+from ._format import counted, printable, short_id
+from ._help import ALWAYS_SHOWN
 from ._runs_model import SORT_KEYS, RunLine, arrange
 from ._tables import RunsTable
 from .messages import HeaderClicked, LoadFailed, RowChosen, RunsLoaded
@@ -40,6 +41,7 @@ class RunsScreen(Screen[None]):
     """A table of runs: sortable, filterable, sessions grouped, nested runs under their parent."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        *ALWAYS_SHOWN,
         Binding("enter", "open", "Open"),
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -168,7 +170,8 @@ class RunsScreen(Screen[None]):
         empty = message.total == 0
         self.query_one("#empty").display = empty
         self.table.display = not empty
-        shown = f"{message.matched:,} of {message.total:,} runs" if self.filter else f"{message.total:,} runs"
+        runs = counted(message.total, "run")
+        shown = f"{message.matched:,} of {runs}" if self.filter else runs
         if message.partial:
             shown += " · loading…"
         if message.painted is not None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.style import Style
 from textual import events
+from textual.binding import Binding, BindingType
 
 from ._compare import Comparison
-from ._format import fmt_cost, fmt_duration, fmt_offset, fmt_started, fmt_tokens, one_line, short_id
+from ._format import counted, fmt_cost, fmt_duration, fmt_offset, fmt_started, fmt_tokens, one_line, short_id
 from ._runs_model import Line, RunLine, live_duration_ms
 from ._timeline import GLYPHS, Entry, Marker
 from ._virtual import Cell, Column, VirtualTable
@@ -31,6 +34,8 @@ AGENT_COLOURS = (
 class RunsTable(VirtualTable):
     """Runs, sessions and nested runs (see :func:`teamtape.tui._runs_model.arrange`)."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "choose", "Open")]  # in the footer
+
     COMPONENT_CLASSES = VirtualTable.COMPONENT_CLASSES | {
         "status--running",
         "status--ok",
@@ -51,7 +56,7 @@ class RunsTable(VirtualTable):
         Column("messages", "Msgs", 5, right=True, drop=2),
         Column("llm", "LLM", 4, right=True, drop=3),
         Column("tokens", "Tokens", 7, right=True, drop=4),
-        Column("cost", "Cost", 9, right=True),
+        Column("cost", "Cost", 12, right=True),  # fmt_cost's longest: ≥$0.00000015
         Column("duration", "Duration", 8, right=True, drop=1),
     )
 
@@ -90,7 +95,7 @@ class RunsTable(VirtualTable):
         if not isinstance(line, RunLine):
             return [
                 ("◇ session", None),
-                (f"{short_id(line.session_id)} · {line.runs} runs", None),
+                (f"{short_id(line.session_id)} · {counted(line.runs, 'run')}", None),
                 ("", None),
                 ("", None),
                 ("", None),
@@ -162,6 +167,8 @@ _MARKER_CLASSES = {
 
 class TimelineTable(VirtualTable):
     """A run's events, one line each, nested runs indented under the line that started them."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "choose", "Expand/inspect")]  # in the footer
 
     COMPONENT_CLASSES = VirtualTable.COMPONENT_CLASSES | _MARKER_CLASSES
     columns = (

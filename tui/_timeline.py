@@ -212,7 +212,8 @@ def make_entry(
         is_error = status == "error"
         marker = Marker.ERROR if is_error else Marker.END
         detail = _error_text(p.get("error")) if p.get("error") else (p.get("stop_reason") or "")
-        summary = f"{status} · {fmt_duration(p.get('duration_ms'))} · {one_line(detail, 300)}"
+        parts = (status, fmt_duration(p.get("duration_ms")), one_line(detail, 300))
+        summary = " · ".join(part for part in parts if part)
     elif kind == Kind.RUN_CRASHED:
         marker, is_error = Marker.ERROR, True
         summary = f"crashed: {p.get('reason') or 'the recording process died'}"

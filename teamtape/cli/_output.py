@@ -54,11 +54,6 @@ def quiet_autogen_errors() -> Iterator[None]:
         logger.removeHandler(handler)
 
 
-def counted(n: int | None, noun: str) -> str:
-    """``n`` and ``noun``, plural unless one: ``1 LLM call``, ``3 messages``."""
-    return f"{n or 0} {noun}{'' if n == 1 else 's'}"
-
-
 def console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 

@@ -14,7 +14,7 @@ from teamtape.store import Event, open_store
 from teamtape.tui import TeamtapeApp
 from teamtape.tui._compare_screen import CompareScreen
 from teamtape.tui._costs import CostScreen
-from teamtape.tui._format import fmt_tokens
+from teamtape.tui._format import fmt_cost, fmt_tokens
 from teamtape.tui._help import HelpScreen
 from teamtape.tui._inspector import Inspector
 from teamtape.tui._run_screen import RunScreen
@@ -319,6 +319,30 @@ async def test_empty_store_shows_a_friendly_empty_state(tmp_path: Path) -> None:
         assert isinstance(app.screen, RunsScreen)
 
 
+async def test_a_cheap_run_with_an_unpriced_call_shows_its_whole_lower_bound(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "cheap", create=True)
+    writer = store.writer()
+    started = {"name": "cheap", "team_type": "RoundRobinGroupChat", "task": "go", "journal": writer.name}
+    events = [("run_started", started)]
+    for i, model in enumerate(["gpt-4o-mini", "my-finetune-v3"]):  # the second has no known price
+        usage = {"input_tokens": 40, "output_tokens": 3, "cache_read_tokens": 0}
+        events.append(
+            ("llm_call", {"call_id": f"c{i}", "model": model, "provider": "openai", "usage": usage})
+        )
+    events.append(("run_ended", {"status": "ok", "duration_ms": 50}))
+    for seq, (kind, payload) in enumerate(events):
+        writer.append(Event(f"cheap-{seq}", "cheaprun00000001", seq, 1732370400.0 + seq, kind, None, payload))
+    writer.close()
+    cost = store.query("SELECT cost_usd, unpriced_calls FROM runs")[0]
+    shown = fmt_cost(cost["cost_usd"], unpriced=cost["unpriced_calls"])
+    assert shown.startswith("≥$0.00000") and len(shown) > 9  # the width the Cost column once had
+
+    app = TeamtapeApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert shown in screen_text(app)  # not cut to "$0.00000…": the "≥" says calls are left out
+
+
 async def test_small_terminal_keeps_the_essentials(synthetic) -> None:  # type: ignore[no-untyped-def]
     app = TeamtapeApp(synthetic.open())
     async with app.run_test(size=(80, 24)) as pilot:
@@ -326,11 +350,24 @@ async def test_small_terminal_keeps_the_essentials(synthetic) -> None:  # type: 
         text = screen_text(app)
         assert "Status" in text and "Cost" in text and "Stop reason" not in text
         assert all(len(line) <= 80 for line in text.splitlines())
+        footer = text.splitlines()[-1]  # cut short at this width: the way to help and out stay
+        assert "⏎ Open" in footer and "? Help" in footer and "q Quit" in footer
         await _open(pilot, app, synthetic.errored_run_id)
         assert app.screen.has_class("-narrow")
         timeline = _timeline(app).region
         inspector = app.screen.query_one(Inspector).region
         assert inspector.y > timeline.y  # narrow: the inspector sits below the timeline
+        footer = screen_text(app).splitlines()[-1]
+        assert "⏎ Expand/inspect" in footer and "? Help" in footer and "q Quit" in footer
+        # Enter shows the event's inspector whole; esc puts it back, and the arrows move the timeline again.
+        row = _timeline(app).cursor
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.maximized is app.screen.query_one(Inspector)
+        await pilot.press("escape", "down")
+        await settle(pilot)
+        assert app.screen.maximized is None and isinstance(app.screen, RunScreen)
+        assert _timeline(app).cursor == row + 1
 
 
 async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> None:

@@ -202,7 +202,7 @@ def test_costs_cover_nested_runs(synthetic) -> None:  # type: ignore[no-untyped-
     assert priced == pytest.approx(run.cost_usd)
     unknown = [c for c in parent.by_model if c.key == "my-local-llama"]
     assert all(c.cost_usd is None and c.unpriced == c.calls for c in unknown)
-    # The run's "+?" counts the calls with no known price in its nested runs too, as its cost adds theirs.
+    # The run's "≥" counts the calls with no known price in its nested runs too, as its cost adds theirs.
     assert run.unpriced_calls == sum(c.unpriced for c in parent.by_model) > 0
 
 
