@@ -8,8 +8,9 @@ from typing import Any
 from teamtape.replay._names import original_name
 from teamtape.store import QueryError, RunStatus, TeamtapeError, open_store, resolve_run_ref
 from teamtape.store.costs import NO_USAGE
+from teamtape.tui._format import counted
 
-from ._output import counted, fmt_cost, fmt_ms, fmt_tokens, fmt_ts, print_json, print_table, store_flag
+from ._output import fmt_cost, fmt_ms, fmt_tokens, fmt_ts, print_json, print_table, store_flag
 from ._show import render_run, run_document
 
 RUN_COLUMNS = (

@@ -15,10 +15,10 @@ from rich.text import Text
 
 from teamtape.store import message_text
 from teamtape.store.db import rows_as_dicts
-from teamtape.tui._format import fmt_retries, printable
+from teamtape.tui._format import counted, fmt_retries, printable
 from teamtape.tui._tracebacks import condensed_lines, error_line, last_frame, without_recorder_frames
 
-from ._output import console, counted, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
+from ._output import console, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
 
 MAX_DEPTH = 8
 TRACEBACK_LINES = 24

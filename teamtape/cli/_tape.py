@@ -6,9 +6,10 @@ import argparse
 from typing import Any
 
 from teamtape.store import open_store
+from teamtape.tui._format import counted
 
 from ._export_group import export_subparsers
-from ._output import counted, print_json
+from ._output import print_json
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
