@@ -21,6 +21,19 @@ RUN_COLUMNS = (
 SERVED_FROM_RECORDING = "replay"
 """The provider of model calls answered from a recording (teamtape replay, AutoGen's replay client):
 they cost nothing and are the recorded calls again, so ``cost`` leaves them out."""
+SERVED_CALL = """(c.provider = 'replay' OR root.replay_of IS NOT NULL
+                   OR (root.fork_of IS NOT NULL AND c.cached))"""
+"""SQL over ``llm_calls c`` and its top-level run ``root``: the call was answered from a recording (its
+provider is SERVED_FROM_RECORDING, or its run is a replay). A
+replay's calls all were, whatever client a ``--factory`` team used; a fork's were up to where it went
+live (those it made live cost money and are counted)."""
+RUN_TREE = """WITH RECURSIVE tree(run_id, root_id, depth) AS (
+            SELECT run_id, run_id, 0 FROM runs WHERE parent_run_id IS NULL
+            UNION ALL
+            SELECT r.run_id, t.root_id, t.depth + 1 FROM runs r JOIN tree t ON r.parent_run_id = t.run_id
+            WHERE t.depth < 64
+        )"""
+"""Every run with the top-level run it belongs to (``root_id``)."""
 COST_GROUPS = {
     "model": "coalesce(c.model, '(unknown model)')",
     "agent": "coalesce(c.agent, '(team)')",
@@ -144,12 +157,7 @@ def cost_command(args: argparse.Namespace) -> int:
     group = COST_GROUPS[args.by]
     rows = store.query(
         f"""
-        WITH RECURSIVE tree(run_id, root_id, depth) AS (
-            SELECT run_id, run_id, 0 FROM runs WHERE parent_run_id IS NULL
-            UNION ALL
-            SELECT r.run_id, t.root_id, t.depth + 1 FROM runs r JOIN tree t ON r.parent_run_id = t.run_id
-            WHERE t.depth < 64
-        )
+        {RUN_TREE}
         SELECT {group} AS key,
                count(*) AS llm_calls,
                sum(c.input_tokens) AS input_tokens,
@@ -163,12 +171,16 @@ def cost_command(args: argparse.Namespace) -> int:
         FROM llm_calls c
         JOIN tree t ON t.run_id = c.run_id
         JOIN runs root ON root.run_id = t.root_id
-        WHERE c.provider IS DISTINCT FROM ?
+        WHERE NOT {SERVED_CALL}
         GROUP BY ALL ORDER BY cost_usd DESC NULLS LAST, key
         """,
-        [NO_USAGE, NO_USAGE, SERVED_FROM_RECORDING],
+        [NO_USAGE, NO_USAGE],
     )
-    (served,) = store.query("SELECT count(*) AS n FROM llm_calls WHERE provider = ?", [SERVED_FROM_RECORDING])
+    (served,) = store.query(
+        f"""{RUN_TREE}
+        SELECT count(*) AS n FROM llm_calls c JOIN tree t ON t.run_id = c.run_id
+        JOIN runs root ON root.run_id = t.root_id WHERE {SERVED_CALL}"""
+    )
     total = sum((r["cost_usd"] or 0.0) for r in rows)
     unpriced = sum(r["unpriced_calls"] for r in rows)
     no_usage = sum(r["no_usage_calls"] for r in rows)

@@ -127,9 +127,15 @@ def fmt_ms(value: float | None) -> str:
     return f"{value / 1000:.1f} s"
 
 
-def fmt_ts(value: Any) -> str:
+def local(value: dt.datetime) -> dt.datetime:
+    """A stored time (naive: UTC) in the local time zone, the one the TUI shows times in too."""
+    return (value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value).astimezone()
+
+
+def fmt_ts(value: Any, *, zone: bool = False) -> str:
+    """A stored time as local ``11-24 09:00:33`` (with its zone's name, ``CET``, when ``zone``)."""
     if isinstance(value, dt.datetime):
-        return value.strftime("%m-%d %H:%M:%S")
+        return local(value).strftime("%m-%d %H:%M:%S" + (" %Z" if zone else ""))
     return "" if value is None else str(value)
 
 

@@ -18,7 +18,7 @@ from teamtape.store.db import rows_as_dicts
 from teamtape.tui._format import counted, fmt_retries, printable
 from teamtape.tui._tracebacks import condensed_lines, error_line, last_frame, without_recorder_frames
 
-from ._output import console, fmt_cost, fmt_ms, fmt_tokens, fmt_ts
+from ._output import console, fmt_cost, fmt_ms, fmt_tokens, fmt_ts, local
 
 MAX_DEPTH = 8
 TRACEBACK_LINES = 24
@@ -100,7 +100,7 @@ def _error_said(err: dict[str, Any]) -> str:
 
 def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
     p, kind, agent = e["payload"], e["kind"], e["agent"]
-    ts = e["ts"].strftime("%H:%M:%S.%f")[:-3] if e["ts"] else ""
+    ts = local(e["ts"]).strftime("%H:%M:%S.%f")[:-3] if e["ts"] else ""
     stamp = (f"{ts} ", "dim")
     if kind == "message":
         mtype = p.get("type", "")
@@ -294,7 +294,7 @@ def _message_ids(doc: dict[str, Any]) -> set[str]:
 
 def _render_unanswered_call(out: Console, e: dict[str, Any], indent: str, run: dict[str, Any]) -> None:
     """A model call sent and not answered: still waiting (a running run), or never answered."""
-    ts = e["ts"].strftime("%H:%M:%S.%f")[:-3] if e["ts"] else ""
+    ts = local(e["ts"]).strftime("%H:%M:%S.%f")[:-3] if e["ts"] else ""
     if run["status"] == "running":
         state = "waiting for the answer" + (f" for {_time_since(e['ts'])}" if e["ts"] else "")
     else:
@@ -331,7 +331,7 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
         indent,
         ("  ", ""),
         (
-            f"started {fmt_ts(run['started_at'])} · {_duration_text(run)} · "
+            f"started {fmt_ts(run['started_at'], zone=True)} · {_duration_text(run)} · "
             f"{counted(run['messages'], 'message')} · {counted(run['llm_calls'], 'LLM call')} · {_tokens_text(doc)} tokens · "
             f"{fmt_cost(run['cost_usd'], run['unpriced_calls'])}{_nested_note(doc)}",
             "dim",

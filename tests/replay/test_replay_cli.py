@@ -78,6 +78,10 @@ def test_replay_with_a_factory(
         == 0
     )
     assert "identical" in capsys.readouterr().out
+    # The factory's team answered through OpenAI clients, served from the recording: cost leaves them out.
+    assert main(["--store", store, "cost", "--json"]) == 0
+    cost = json.loads(capsys.readouterr().out)
+    assert (sum(g["llm_calls"] for g in cost["groups"]), cost["replayed_calls"]) == (4, 4)
 
 
 def test_a_diverging_replay_exits_1_with_the_diff(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
