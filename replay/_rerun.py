@@ -25,6 +25,11 @@ from ._rebuild import load_factory, task_of, team_from_config, team_from_factory
 from ._session import ReplaySession, ReplayStats
 from ._tape import Tape
 
+RERUN_RERECORD_HINT = (
+    "If the change is intended, record the team again (`teamtape run your_script.py`, or `teamtape.record()` "
+    "around it) and replay the new run."
+)
+
 
 @dataclass
 class ReplayReport:
@@ -147,7 +152,13 @@ async def replay_run(
             "answer offline, give the code under test teamtape.replay.ReplayChatCompletionClient(TAPE); "
             f"`teamtape export tape {tops[0].run_id} FILE` writes the tape."
         )
-    session = ReplaySession(tape, mode=RecordMode.NONE, execute_tools=execute_tools, fork_at=fork_at)
+    session = ReplaySession(
+        tape,
+        mode=RecordMode.NONE,
+        execute_tools=execute_tools,
+        fork_at=fork_at,
+        rerecord_hint=RERUN_RERECORD_HINT,
+    )
     if fork_at is not None and fork_at > len(session.book.calls):
         raise ReplayError(
             f"--fork-at {fork_at}: the recorded session has {len(session.book.calls)} model calls. "

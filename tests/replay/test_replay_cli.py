@@ -102,6 +102,8 @@ def test_an_unmatched_request_exits_1_naming_it(recorded: Any, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert "No recorded model call matches call 1 of agent 'critic'" in out
     assert "+  You critique poems harshly." in out
+    # What to do if the change was meant, in terms of the CLI (it has no record modes).
+    assert "record the team again (`teamtape run your_script.py`" in out and "record mode" not in out
 
 
 def test_list_calls_numbers_them_as_fork_at_counts(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
