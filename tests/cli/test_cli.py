@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -404,3 +405,33 @@ def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureF
     )
     assert replayed.returncode == 0 and "identical" in replayed.stdout
     assert replayed.stderr == ""
+
+
+def test_show_gives_local_times_as_the_tui_does(recorded_store: Path) -> None:
+    import os
+    import zoneinfo
+
+    (run,) = teamtape.open_store(recorded_store).query(
+        "SELECT run_id, epoch(started_at) AS epoch FROM runs WHERE parent_run_id IS NULL ORDER BY started_at LIMIT 1"
+    )
+    env = {**os.environ, "TZ": "America/New_York"}
+    local = dt.datetime.fromtimestamp(run["epoch"], zoneinfo.ZoneInfo("America/New_York"))
+    shown = subprocess.run(
+        [TEAMTAPE, "show", run["run_id"], "--store", str(recorded_store)],
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    assert f"started {local:%m-%d %H:%M:%S} {local:%Z}" in shown  # the zone is named
+    assert f"\n{local:%H:%M:%S}." in shown  # and the events' times are in it
+    tui = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from teamtape.tui._format import fmt_started; print(fmt_started({run['epoch']}))",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    assert tui.strip() == f"{local:%Y-%m-%d %H:%M:%S}"  # the TUI's start time: the same moment, same zone
