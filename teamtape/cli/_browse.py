@@ -58,7 +58,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=show_command)
 
     p = sub.add_parser("cost", parents=[common], help="what the recorded runs cost")
-    p.add_argument("--by", choices=sorted(COST_GROUPS), default="model", help="group by (default: model)")
+    p.add_argument(
+        "--by",
+        choices=sorted(COST_GROUPS),
+        default="model",
+        help="group by (default: model; days are UTC days)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(func=cost_command)
 
@@ -206,7 +211,7 @@ def cost_command(args: argparse.Namespace) -> int:
         )
         return 0
     print_table(
-        [args.by, "llm calls", "tokens in/out", "cached in", "cost"],
+        ["day (UTC)" if args.by == "day" else args.by, "llm calls", "tokens in/out", "cached in", "cost"],
         [
             [
                 r["key"],

@@ -116,6 +116,8 @@ def test_cost_by_agent_adds_up(recorded_store: Path, capsys: pytest.CaptureFixtu
     assert by_agent["total_cost_usd"] == pytest.approx(by_model["total_cost_usd"])
     assert by_model["total_cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in runs["runs"]))
     assert by_model["unpriced_calls"] == 0
+    assert main(["cost", "--by", "day", "--store", str(recorded_store)]) == 0
+    assert capsys.readouterr().out.startswith("day (UTC)")  # not the local days show and the TUI use
 
 
 def test_sql_json_and_read_only(recorded_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
