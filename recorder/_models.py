@@ -128,7 +128,14 @@ def _begin(
         }
         if tools:
             request["tools"] = _tools_ref(run, list(tools))
-        started = {"call_id": call_id, "model": model, "provider": provider, "client": client_class}
+        # The request goes out with the start too: a call that never comes back still shows what it asked.
+        started = {
+            "call_id": call_id,
+            "model": model,
+            "provider": provider,
+            "client": client_class,
+            "request": request,
+        }
         run.emit_payload("llm_call_started", agent, started)
     finally:
         run.release()

@@ -58,9 +58,10 @@ class Kind(StrEnum):
       usage {input_tokens, output_tokens, cache_read_tokens}, chunks {n, offsets_ms, sizes}?,
       raw? (what autogen logged for the call), retries? [{after ("HTTP 429", "ConnectTimeout"),
       wait_ms}] (attempts the provider's SDK repeated within the call), error? {type, message}.
-    - ``llm_call_started``: call_id, model, provider, client: written as a model call is sent (with
-      its new request blobs), so a call that never comes back (a hang, then a kill) still shows who
-      was waiting on which model; the call's ``llm_call`` (same call_id) carries everything else.
+    - ``llm_call_started``: call_id, model, provider, client, request? (as in ``llm_call``, without
+      client_args): written as a model call is sent (with its new request blobs), so a call that never
+      comes back (a hang, then a kill) still shows who was waiting on which model with what; the call's
+      ``llm_call`` (same call_id) carries everything else.
     - ``tool_call``: call_id, tool, kind (function|handoff|agent|team|mcp|workbench), arguments,
       result, is_error, started_ts, duration_ms, child_run_id?.
     - ``memory_query``: memory, query?, results [...], n_results, started_ts, duration_ms.

@@ -41,19 +41,27 @@ class RequestResolver:
     ) -> list[Any]:
         """The full list of ``call_id``'s request (whose ``base``, if any, was resolved before);
         ``key``: (run id, agent) of the call, for streaming."""
-        messages = list(request.get("messages") or [])
-        base = request.get("base")
-        if isinstance(base, Mapping):
-            base_id = str(base.get("call_id"))
-            prefix = self.full.pop(base_id, []) if self._streaming else self.full.get(base_id, [])
-            keep = base.get("keep")
-            messages = (prefix[:keep] if isinstance(keep, int) else prefix) + messages
+        messages = self._whole(request, let_go=self._streaming)
         self.full[call_id] = messages
         if self._streaming and key is not None:
             recent = self._recent.setdefault(key, deque())
             recent.append(call_id)
             if len(recent) > self.RECENT_PER_KEY:
                 self.full.pop(recent.popleft(), None)
+        return messages
+
+    def peek(self, request: Mapping[str, Any]) -> list[Any]:
+        """The full list of a request that is not answered yet: its base is kept for the answer."""
+        return self._whole(request, let_go=False)
+
+    def _whole(self, request: Mapping[str, Any], *, let_go: bool) -> list[Any]:
+        messages = list(request.get("messages") or [])
+        base = request.get("base")
+        if isinstance(base, Mapping):
+            base_id = str(base.get("call_id"))
+            prefix = self.full.pop(base_id, []) if let_go else self.full.get(base_id, [])
+            keep = base.get("keep")
+            messages = (prefix[:keep] if isinstance(keep, int) else prefix) + messages
         return messages
 
     def forget_run(self, run_id: str) -> None:

@@ -389,6 +389,11 @@ def fetch_detail(store: Store, run_id: str, seq: int) -> EventDetail | None:
             payload = json.loads(row[1]) if row[1] else {}
         except ValueError:
             payload = {"unreadable_payload": row[1]}
+        if row[0] == "llm_call_started":  # a call with no answer yet: what it asked (recorded since 0.1.0)
+            asked = payload.get("request")
+            if not isinstance(asked, dict):
+                return EventDetail(payload)
+            return EventDetail(payload, resolve_blobs(con, _whole_request(con, run_id, seq, asked)))
         if row[0] != "llm_call":
             return EventDetail(payload)
         request = resolve_blobs(con, _whole_request(con, run_id, seq, payload.get("request") or {}))

@@ -6,6 +6,7 @@ Recorded text is shown as plain text, never interpreted as markup.
 from __future__ import annotations
 
 import json
+import time
 from itertools import pairwise
 from typing import Any
 
@@ -155,13 +156,17 @@ def render_llm_call(entry: Entry, p: dict[str, Any], detail: EventDetail | None)
         out.append(_text(content))
     else:
         out.append(Text("(no response)", style="dim"))
+    return out + _request_part(entry, detail)
+
+
+def _request_part(entry: Entry, detail: EventDetail | None) -> list[RenderableType]:
+    """A model call's request: every message it sent (resolved), the tools it offered and its options."""
     request = detail.request if detail else None
     if request is None and (detail is None or entry.partial):
-        out += [_section("Request"), Text("loading request messages…", style="dim")]
-        return out
+        return [_section("Request"), Text("loading request messages…", style="dim")]
     request = request or {}
     messages = request.get("messages") or []
-    out.append(_section(f"Request: {len(messages)} message(s)"))
+    out: list[RenderableType] = [_section(f"Request: {len(messages)} message(s)")]
     out += [_message_content(m) for m in messages]
     tools = request.get("tools")
     if tools:
@@ -175,6 +180,10 @@ def render_llm_call(entry: Entry, p: dict[str, Any], detail: EventDetail | None)
     if extra:
         out += [_section("Options"), _json(extra)]
     return out
+
+
+def _since_ms(ts: float) -> float:
+    return max(time.time() - ts, 0.0) * 1000
 
 
 def render_entry(entry: Entry, start_ts: float, detail: EventDetail | None = None) -> RenderableType:
@@ -191,6 +200,24 @@ def render_entry(entry: Entry, start_ts: float, detail: EventDetail | None = Non
     kind = entry.kind
     if kind == "llm_call":
         body += render_llm_call(entry, p, detail)
+    elif kind == "llm_call_started":  # listed while the call has no answer
+        body.append(
+            _facts(
+                [
+                    ("model", p.get("model")),
+                    ("provider", p.get("provider")),
+                    ("client", p.get("client")),
+                    (
+                        "sent",
+                        f"{fmt_offset(entry.ts - start_ts)}s into the run, {fmt_duration(_since_ms(entry.ts))} ago",
+                    ),
+                    ("answer", Text("none recorded yet", style="bold yellow")),
+                    ("call id", p.get("call_id")),
+                ]
+            )
+        )
+        if detail is None or detail.request is not None:  # (recordings before 0.1.0 did not send it along)
+            body += _request_part(entry, detail)
     elif kind == "tool_call":
         body.append(
             _facts(

@@ -173,7 +173,7 @@ def make_entry(
     elif kind == Kind.LLM_CALL:
         marker, summary, is_error = Marker.LLM, _llm_summary(p, cost), bool(p.get("error"))
     elif kind == Kind.LLM_CALL_STARTED:  # listed only while its call has no answer (see _data)
-        marker, summary = Marker.LLM, f"{p.get('model') or '(unknown model)'} · sent, no answer recorded"
+        marker, summary = Marker.LLM, f"{p.get('model') or '(unknown model)'} · sent, no answer yet"
     elif kind == Kind.TOOL_CALL:
         child = p.get("child_run_id")
         marker = Marker.NESTED if child else (Marker.ERROR if p.get("is_error") else Marker.TOOL)

@@ -170,7 +170,9 @@ class Translator:
             run.last_ts = max(run.last_ts, us(event.ts))
         if kind == Kind.LLM_CALL_STARTED:
             if len(run.unanswered) < _MAX_UNANSWERED:
-                run.unanswered[str(event.payload.get("call_id"))] = event
+                run.unanswered[str(event.payload.get("call_id"))] = (
+                    self._with_asked_request(event) if self.capture else event
+                )
         elif kind in (Kind.LLM_CALL, Kind.TOOL_CALL, Kind.MEMORY_QUERY):
             if kind == Kind.LLM_CALL:
                 run.unanswered.pop(str(event.payload.get("call_id")), None)
@@ -322,8 +324,19 @@ class Translator:
         messages = self._requests.resolve(
             str(event.payload.get("call_id")), request, (event.run_id, event.agent)
         )
+        return _with_request_messages(event, request, messages)
+
+    def _with_asked_request(self, started: Event) -> Event:
+        """An ``llm_call_started`` with its request's whole message list (the answer, if it comes, is
+        resolved from the same base: nothing is let go here)."""
+        request = started.payload.get("request")
+        if not isinstance(request, dict):
+            return started
         whole = {k: v for k, v in request.items() if k != "base"}
-        return replace(event, payload={**event.payload, "request": {**whole, "messages": messages}})
+        return replace(
+            started,
+            payload={**started.payload, "request": {**whole, "messages": self._requests.peek(request)}},
+        )
 
     def _call(self, run: _Run, event: Event) -> None:
         start, _end = interval(event)
@@ -497,3 +510,9 @@ class Translator:
                 self._measure(sc.METRIC_TOKEN_USAGE, attrs[key], {**labels, sc.GEN_AI_TOKEN_TYPE: token_type})
         if cost is not None:
             self._measure(sc.METRIC_COST, cost, labels)
+
+
+def _with_request_messages(event: Event, request: dict[str, Any], messages: list[Any]) -> Event:
+    """``event`` whose request lists ``messages`` whole (no ``base`` to resolve any more)."""
+    whole = {k: v for k, v in request.items() if k != "base"}
+    return replace(event, payload={**event.payload, "request": {**whole, "messages": messages}})

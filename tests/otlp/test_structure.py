@@ -385,7 +385,14 @@ async def test_a_later_calls_input_is_its_whole_prompt_not_what_was_new(translat
 def test_a_crashed_runs_unanswered_model_call_is_a_failed_chat_span_until_the_end(translate) -> None:
     """A run killed while a model call hung: the trace shows the call it was waiting on, as `show` does."""
     r = RunScript("hung")
-    r.llm("triage", 0.1, 100)
+    task = r.blob(0.05, "h-task", {"type": "UserMessage", "source": "user", "content": "Triage ticket 42."})
+    first = r.llm("triage", 0.1, 100, messages=[task])
+    again = r.blob(1.9, "h-again", {"type": "UserMessage", "source": "user", "content": "Any news?"})
+    asked = {
+        "messages": [again],
+        "base": {"call_id": first.payload["call_id"], "keep": 1},
+        "tool_choice": "auto",
+    }
     started = r._add(
         "llm_call_started",
         2.0,
@@ -394,10 +401,14 @@ def test_a_crashed_runs_unanswered_model_call_is_a_failed_chat_span_until_the_en
         model="gpt-4o-mini",
         provider="openai",
         client="X",
+        request=asked,
     )
     r.crashed(3600.0, alive=26.0)
-    got = translate(r.events)
+    got = translate(r.events, capture_content=True)
     hung = next(s for s in got.named("chat gpt-4o-mini") if s.start_time == round(started.ts * 1e6) * 1000)
+    # What it asked, whole (its earlier messages are stored once, with the call before it).
+    inputs = json.loads(hung.attributes[sc.GEN_AI_INPUT_MESSAGES])
+    assert [m["parts"][0]["content"] for m in inputs] == ["Triage ticket 42.", "Any news?"]
     assert hung.end_time == round((T0 + 26.0) * 1e6) * 1000
     assert hung.status.status_code == StatusCode.ERROR and "no answer" in hung.status.description
     assert hung.parent.span_id == run_span_id("hung") and hung.attributes[sc.ERROR_TYPE] == "NoAnswer"

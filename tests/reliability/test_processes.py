@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -12,7 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+from rich.console import Console
+
 from teamtape.store import open_store
+from teamtape.tui._data import fetch_detail, fetch_timeline
+from teamtape.tui._inspector import render_entry
 
 SCRIPT = Path(__file__).parents[1] / "support" / "record_script.py"
 
@@ -121,6 +126,23 @@ def test_a_run_killed_while_its_model_hung_shows_how_long_it_waited_and_on_what(
     ), run["stop_reason"]
     after = _show_last(store_dir)
     assert re.search(r"gpt-4o-mini  no answer: the run ended while it waited", after), after
+    # What the hung call asked is there to read: the TUI's inspector lists every message it sent.
+    store = open_store(store_dir)
+    (pending,) = store.query(
+        "SELECT run_id, seq, agent, ts FROM events WHERE kind = 'llm_call_started' "
+        "AND payload->>'$.call_id' NOT IN (SELECT call_id FROM llm_calls)"
+    )
+    detail = fetch_detail(store, pending["run_id"], pending["seq"])
+    assert detail is not None and detail.request is not None
+    sent = [m.get("content") for m in detail.request["messages"]]
+    assert "go" in sent and "on it" in sent and len(sent) >= 3  # the system message, the task, the replies
+    timeline = fetch_timeline(store, pending["run_id"])
+    assert timeline is not None
+    entry = next(e for e in timeline.entries if e.seq == pending["seq"])
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(render_entry(entry, entry.ts, detail))
+    shown = console.export_text()
+    assert f"Request: {len(sent)} message(s)" in shown and "none recorded yet" in shown
 
 
 def test_four_processes_of_eight_teams_record_into_one_store(store_dir: Path) -> None:

@@ -416,9 +416,9 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
         emit(2, "llm_call_started", "counter", call)  # the model is thinking: the call has no answer yet
         for _ in range(50):
             await pilot.pause(0.05)
-            if "no answer recorded" in screen_text(app):
+            if "no answer yet" in screen_text(app):
                 break
-        assert "gpt-4o-mini · sent, no answer recorded" in screen_text(app)
+        assert "gpt-4o-mini · sent, no answer yet" in screen_text(app)
         answer = {"content": "two, live", "finish_reason": "stop"}
         usage = {"input_tokens": 10, "output_tokens": 2, "cache_read_tokens": 0}
         emit(3, "llm_call", "counter", {**call, "duration_ms": 900.0, "response": answer, "usage": usage})
@@ -432,7 +432,7 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
         text = screen_text(app)
         assert "two, live" in text and "done counting" in text and "● ok" in text
         assert f"replay: teamtape replay --store {store.root} liverun000000001" in text
-        assert "no answer recorded" not in text, "the answered call is listed once, by its answer"
+        assert "no answer yet" not in text, "the answered call is listed once, by its answer"
         assert _timeline(app).cursor == len(_timeline(app).entries) - 1
         await pilot.press("escape")
         for _ in range(50):
