@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -20,7 +21,7 @@ from . import _data
 from ._format import fmt_cost, fmt_duration, fmt_started, fmt_tokens, one_line, printable
 from ._help import ALWAYS_SHOWN
 from ._inspector import Inspector, render_entry
-from ._runs_model import live_duration_ms
+from ._runs_model import live_duration_ms, quiet_note
 from ._tables import STATUS_GLYPH, TimelineTable
 from ._timeline import Entry
 from .messages import CursorMoved, DetailLoaded, LoadFailed, RowChosen, TimelineLoaded
@@ -233,6 +234,10 @@ class RunScreen(Screen[None]):
             status,
             "  ",
             one_line(run.error or run.stop_reason or "", 200),
+            (
+                quiet_note(self.timeline.entries, time.time()) if run.status == "running" else "",
+                "bold yellow",
+            ),
         )
         facts = [
             f"run {run.run_id}",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ._data import RunRow
+from ._format import fmt_duration
+from ._timeline import Entry
 
 SORT_KEYS: dict[str, Callable[[RunRow], Any]] = {
     "started": lambda r: r.started,
@@ -32,6 +34,28 @@ def live_duration_ms(run: RunRow, now: float | None = None) -> float | None:
     if run.ended is not None and run.started is not None:
         return (run.ended - run.started) * 1000
     return None
+
+
+QUIET_AFTER_S = 10.0
+"""A running run with no event for this long says so (a model call may hang, or the process be stuck)."""
+
+
+def quiet_note(entries: Sequence[Entry], now: float) -> str:
+    """For a running run: how long nothing was recorded, and the model call it waits on, if any.
+
+    Example: ``no event for 3m50s · waiting on hang_a → gpt-4o-mini``; empty while events come.
+    """
+    if not entries:
+        return ""
+    quiet_s = now - max(e.ts for e in entries)
+    if quiet_s < QUIET_AFTER_S:
+        return ""
+    note = f"  no event for {fmt_duration(quiet_s * 1000)}"
+    waiting = [e for e in entries if e.kind == "llm_call_started"]  # only unanswered ones are listed
+    if waiting:
+        call = waiting[-1]
+        note += f" · waiting on {call.agent or 'a model call'} → {call.payload.get('model') or '?'}"
+    return note
 
 
 @dataclass(slots=True)

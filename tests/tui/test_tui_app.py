@@ -419,6 +419,8 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
             if "no answer yet" in screen_text(app):
                 break
         assert "gpt-4o-mini · sent, no answer yet" in screen_text(app)
+        # Nothing recorded for long (these events are from 2024): the header says so, and on what it waits.
+        assert "no event for" in screen_text(app) and "waiting on counter → gpt-4o-mini" in screen_text(app)
         answer = {"content": "two, live", "finish_reason": "stop"}
         usage = {"input_tokens": 10, "output_tokens": 2, "cache_read_tokens": 0}
         emit(3, "llm_call", "counter", {**call, "duration_ms": 900.0, "response": answer, "usage": usage})
@@ -433,6 +435,7 @@ async def test_live_new_runs_appear_and_running_runs_update(tmp_path: Path) -> N
         assert "two, live" in text and "done counting" in text and "● ok" in text
         assert f"replay: teamtape replay --store {store.root} liverun000000001" in text
         assert "no answer yet" not in text, "the answered call is listed once, by its answer"
+        assert "no event for" not in text  # the run ended
         assert _timeline(app).cursor == len(_timeline(app).entries) - 1
         await pilot.press("escape")
         for _ in range(50):

@@ -19,8 +19,8 @@ from teamtape.tui._data import (
     refresh_placeholders,
 )
 from teamtape.tui._filter import FilterError, RunFilter
-from teamtape.tui._runs_model import RunLine, SessionLine, arrange
-from teamtape.tui._timeline import Marker
+from teamtape.tui._runs_model import RunLine, SessionLine, arrange, quiet_note
+from teamtape.tui._timeline import Entry, Marker
 
 
 def test_data_modules_are_headless() -> None:
@@ -336,3 +336,15 @@ def test_the_cost_chart_tells_a_missing_price_from_unreported_usage() -> None:
     text = " ".join(console.export_text().split())
     assert "2 call(s) with no known price (shown as ?): add prices in prices.toml" in text
     assert "1 streamed call(s) reported no token usage (shown as ?): ask for it with stream_options=" in text
+
+
+def test_a_running_run_says_it_is_quiet_only_once_nothing_came_for_a_while() -> None:
+    def entry(seq: int, ts: float, kind: str = "message", **payload: object) -> Entry:
+        return Entry("r1", seq, ts, kind, "writer", Marker.TEXT, "", dict(payload))
+
+    now = 1_000_000.0
+    flowing = [entry(0, now - 30), entry(1, now - 2)]
+    assert quiet_note(flowing, now) == ""  # events keep coming: nothing to say
+    hung = [entry(0, now - 300), entry(1, now - 230, "llm_call_started", model="gpt-4o-mini")]
+    assert quiet_note(hung, now) == "  no event for 3m50s · waiting on writer → gpt-4o-mini"
+    assert quiet_note([entry(0, now - 60)], now) == "  no event for 1m00s"
