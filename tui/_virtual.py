@@ -96,12 +96,21 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # -- rows and cursor -------------------------------------------------------------------------------
     def set_row_count(self, count: int, cursor: int | None = None) -> None:
-        """Say how many rows there are now (call after changing the data) and where the cursor goes."""
+        """Say how many rows there are now (call after changing the data) and where the cursor goes.
+
+        A cursor that moves with its row (rows were added or removed above it) keeps its place on the
+        screen: what the reader was looking at does not jump.
+        """
+        old_cursor, old_top = self.cursor, int(self.scroll_y)
+        was_visible = old_top <= old_cursor < old_top + max(1, self.scrollable_content_region.height - 1)
         self.row_count = count
         self.virtual_size = Size(self.size.width, count + 1)
         target = self.cursor if cursor is None else cursor
         self.set_reactive(VirtualTable.cursor, max(0, min(target, count - 1)))
         self.refresh()
+        shift = self.cursor - old_cursor
+        if shift and was_visible:
+            self.call_after_refresh(self.scroll_to, y=max(0, old_top + shift), animate=False, immediate=True)
         self.call_after_refresh(self.scroll_to_cursor)
         self.post_message(CursorMoved(self, self.cursor))
 

@@ -758,3 +758,42 @@ async def test_hostile_text_is_shown_not_obeyed(tmp_path: Path) -> None:
         text = screen_text(app) + _inspector_text(app)
         assert "\x1b" not in text and "\x07" not in text
         assert "␛[2J" in text and "[bold red]not markup[/] done" in text and "[b]evil␛[31m" in text
+
+
+async def test_a_new_run_does_not_move_the_line_being_read(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "many", create=True)
+    writer = store.writer()  # a live recording process: its journal stays locked
+    base = 1732370400.0
+
+    def add_run(i: int) -> None:
+        run_id = f"run{i:013d}"
+        started = {
+            "name": f"team{i}",
+            "team_type": "RoundRobinGroupChat",
+            "task": "go",
+            "journal": writer.name,
+        }
+        writer.append(Event(f"{run_id}-0", run_id, 0, base + i, "run_started", None, started))
+        writer.append(Event(f"{run_id}-1", run_id, 1, base + i + 0.5, "run_ended", None, {"status": "ok"}))
+
+    for i in range(40):
+        add_run(i)
+    app = TeamtapeApp(store, poll_interval=0.1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = _runs(app)
+        table.cursor = 35  # scrolled down...
+        await settle(pilot)
+        table.cursor = 25  # ...and back up a little: reading a run in the middle of the screen
+        await settle(pilot)
+        reading, row_on_screen = table.current.key, table.cursor - int(table.scroll_y)
+        assert int(table.scroll_y) > 0 and 0 < row_on_screen < 15
+        add_run(40)  # newest first: it lands above the line being read
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if len(table.lines) == 41:
+                break
+        await settle(pilot)
+        assert table.current.key == reading
+        assert table.cursor - int(table.scroll_y) == row_on_screen
+    writer.close()
