@@ -186,12 +186,31 @@ class ReplaySession:
         self.stats.mismatches.append(error)
         raise error
 
+    def _agent_hint(self, agent: str | None, call_index: int) -> list[str]:
+        """Why an agent's call may have no match: the recording has no such agent, or fewer of its calls."""
+        if not agent:
+            return []
+        recorded = sum(1 for call in self.book.calls if call.agent == agent)
+        if recorded == 0:
+            others = sorted({str(call.agent) for call in self.book.calls if call.agent})
+            return [
+                f"The recording has no model call by '{agent}' (its calls are by {', '.join(others) or 'no agent'}): "
+                "the team has an agent the recorded run did not have, or one was renamed."
+            ]
+        if call_index > recorded:
+            return [
+                f"The recording holds {recorded} call(s) by '{agent}': this replay went further than the recorded run "
+                "(a higher max_turns, a termination that no longer fires, another speaking order)."
+            ]
+        return []
+
     def mismatch(self, request: NormalizedRequest, call_index: int) -> ReplayMismatchError:
         """The error for a request the recording does not hold, with the closest recorded ones."""
         who = f"agent '{request.agent}'" if request.agent else "an unknown agent"
         lines = [
             f"No recorded model call matches call {call_index} of {who} (replaying {self.label}).",
         ]
+        lines += self._agent_hint(request.agent, call_index)
         closest = self.book.closest(request)
         diff = ""
         if closest:

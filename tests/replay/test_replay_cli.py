@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination
+from autogen_agentchat.teams import RoundRobinGroupChat
 
 import teamtape
 from teamtape.cli import main
@@ -29,6 +31,21 @@ def reworded_team() -> Any:
     """The round-robin team with the critic's prompt changed."""
     team = H.build_round_robin(H.dead_client_maker(DEAD_URL))
     team._participants[1]._system_messages[0].content = "You critique poems harshly."
+    return team
+
+
+def team_with_an_editor() -> Any:
+    """The round-robin team with an agent the recording never had, speaking first."""
+    team = H.build_round_robin(H.dead_client_maker(DEAD_URL))
+    writer, critic = team._participants
+    editor = AssistantAgent("editor", model_client=writer._model_client, system_message="You edit poems.")
+    return RoundRobinGroupChat([editor, writer, critic], termination_condition=team._termination_condition)
+
+
+def team_that_goes_on() -> Any:
+    """The round-robin team whose critic's approval no longer ends the run."""
+    team = H.build_round_robin(H.dead_client_maker(DEAD_URL))
+    team._termination_condition = MaxMessageTermination(9)
     return team
 
 
@@ -104,6 +121,24 @@ def test_an_unmatched_request_exits_1_naming_it(recorded: Any, capsys: pytest.Ca
     assert "+  You critique poems harshly." in out
     # What to do if the change was meant, in terms of the CLI (it has no record modes).
     assert "record the team again (`teamtape run your_script.py`" in out and "record mode" not in out
+
+
+@pytest.mark.parametrize(
+    ("factory", "said"),
+    [
+        (
+            "team_with_an_editor",
+            "The recording has no model call by 'editor' (its calls are by critic, writer)",
+        ),
+        ("team_that_goes_on", "this replay went further than the recorded run"),
+    ],
+)
+def test_a_mismatch_says_what_the_recording_lacks(
+    recorded: Any, capsys: pytest.CaptureFixture[str], factory: str, said: str
+) -> None:
+    store, run_id, _ = recorded
+    assert main(["--store", store, "replay", run_id, "--factory", f"test_replay_cli:{factory}"]) == 1
+    assert said in " ".join(capsys.readouterr().out.split())
 
 
 def test_list_calls_numbers_them_as_fork_at_counts(recorded: Any, capsys: pytest.CaptureFixture[str]) -> None:
