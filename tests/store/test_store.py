@@ -325,7 +325,7 @@ def test_show_says_how_long_a_running_run_has_been_going(
     run = write_run(store.writer(), end=False)
     assert main(["show", run, "--store", str(store_dir)]) == 0
     header = next(line for line in capsys.readouterr().out.splitlines() if "started " in line)
-    assert re.search(r"started \S+ \S+ · running for \d+ ms · 1 message", header), header
+    assert re.search(r"started \S+ \S+ \S+ · running for \d+ ms · 1 message", header), header
 
 
 def test_a_streaming_request_resolver_keeps_a_few_lists_per_agent() -> None:
