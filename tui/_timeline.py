@@ -106,11 +106,14 @@ def _llm_summary(p: dict[str, Any], cost: float | None) -> str:
     ]
     if p.get("ttft_ms") is not None:
         parts.append(f"ttft {fmt_duration(p['ttft_ms'])}")
-    if p.get("model"):
+    if p.get("retries"):
+        parts.append(f"{len(p['retries'])} retries" if len(p["retries"]) > 1 else "1 retry")
+    if p.get("model") and not p.get("error"):  # a failed call's $0 says nothing: it says "failed"
         parts.append(fmt_cost(cost))
     if p.get("cached"):
         parts.append("cached")
     if p.get("error"):
+        parts.append("failed")
         err = p["error"]
         parts.append(
             f"{err.get('type', 'error')}: {err.get('message', '')}" if isinstance(err, dict) else str(err)
