@@ -561,9 +561,8 @@ async def test_real_autogen_runs_from_the_demo(demo_store: Path) -> None:
         await _open(pilot, app, failed.run.run_id)
         # The model call that got a 500 reported no usage: its tokens are unknown, not blank or zero;
         # it says it failed (not "$0.0000") and that the SDK tried it again.
-        assert "?→? tok · " in screen_text(
-            app
-        ) and " · 2 retries · failed · InternalServerError" in screen_text(app)
+        timeline = screen_text(app)
+        assert "?→? tok · " in timeline and " · 2 retries · failed" in timeline
         # The run's error reads as AutoGen's and the provider's traceback, without teamtape's frames.
         screen = app.screen
         await pilot.press("e")
