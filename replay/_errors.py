@@ -65,14 +65,30 @@ def recorded_error(error: dict[str, Any]) -> Exception:
     code.
     """
     cls = _recorded_class(error)
-    if cls is None:
-        return RecordedModelError(error)
+    if cls is not None:
+        try:
+            return _as_recorded_class(cls, error)
+        except Exception:  # a class that cannot be made this way (pydantic's ValidationError...)
+            pass
+    return RecordedModelError(error)
+
+
+def _as_recorded_class(cls: type[Exception], error: dict[str, Any]) -> Exception:
     replayed = _replayed_class(cls)
     exc = replayed.__new__(replayed)
     message = f"{error.get('message', '')}{REPLAYED}"
     if not _init_as_recorded(exc, cls, error, message):
         Exception.__init__(exc, message)
-    exc.recorded = error
+    if REPLAYED not in str(exc):  # an __init__ that words its own message (a timeout's)
+        exc.args = (message,)
+        if isinstance(getattr(exc, "message", None), str):
+            exc.message = message  # type: ignore[attr-defined]
+    for name in ("status_code", "body"):  # what handlers read, even where __init__ did not set it
+        if not hasattr(exc, name):
+            setattr(exc, name, error.get(name))
+    exc.recorded = error  # type: ignore[attr-defined]
+    if REPLAYED not in str(exc):
+        raise ValueError("its message cannot be told")  # (a __str__ of its own, e.g. UnicodeDecodeError's)
     return exc
 
 
@@ -84,7 +100,11 @@ def _recorded_class(error: dict[str, Any]) -> type[Exception] | None:
     for where in [module] if isinstance(module, str) else PROVIDER_MODULES:
         found = getattr(sys.modules.get(where), name, None)
         # Not a BaseException alone (CancelledError, KeyboardInterrupt): those would stop the replay itself.
-        if isinstance(found, type) and issubclass(found, Exception) and not issubclass(found, TeamtapeError):
+        if (
+            isinstance(found, type)
+            and issubclass(found, Exception)
+            and not issubclass(found, (TeamtapeError, RecordedModelError))  # a replay's own: replayed as is
+        ):
             return found
     return None
 

@@ -158,3 +158,13 @@ async def test_a_recorded_provider_error_is_raised_again_as_its_own_class(tmp_pa
     # What would stop the replay itself, or is no provider's, stays a plain RecordedModelError.
     for kind in ("CancelledError", "KeyboardInterrupt", "NoSuchError"):
         assert type(recorded_error({"type": kind, "message": "x"})) is RecordedModelError
+    # A class that cannot be rebuilt (pydantic's), and a replay's own error recorded again: plain as well.
+    for kind, module in (
+        ("ValidationError", "pydantic_core._pydantic_core"),
+        ("RecordedModelError", RecordedModelError.__module__),
+    ):
+        assert type(recorded_error({"type": kind, "module": module, "message": "x"})) is RecordedModelError
+    timeout = recorded_error({"type": "APITimeoutError", "module": "openai", "message": "Request timed out."})
+    assert isinstance(timeout, openai.APITimeoutError) and str(timeout).endswith(
+        "(replayed from the recording)"
+    )
