@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from ._context import current_run
+from ._guard import safely
 from ._run import RunRecorder
 from ._runs import finish, start_run, status_of
 
@@ -53,8 +54,26 @@ async def direct_create(
     return result
 
 
-async def direct_stream(stream: AsyncGenerator[Any, None], run: RunRecorder) -> AsyncGenerator[Any, None]:
-    """Yield what a streamed call yields, as the one call of ``run``, which ends with the stream."""
+async def direct_stream(
+    client: Any,
+    messages: Any,
+    *,
+    recorded: Callable[[], AsyncGenerator[Any, None]],
+    plain: Callable[[], AsyncGenerator[Any, None]],
+) -> AsyncGenerator[Any, None]:
+    """A streamed call as the one call of a run that starts when the stream is first read (a stream
+    never read asked nothing) and ends with it. ``recorded`` makes the recorded stream, ``plain`` the
+    unrecorded one (when the run cannot start)."""
+    run = safely("the start of a run", start_direct_run, client, messages)
+    if run is None:
+        async for item in plain():
+            yield item
+        return
+    token = current_run.set(run)
+    try:
+        stream = recorded()
+    finally:
+        current_run.reset(token)
     status, error, answered = "ok", None, False
     try:
         while True:

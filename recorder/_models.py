@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
+from ._active import active
 from ._context import current_agent, current_llm_call, current_run
 from ._direct import direct_create, direct_stream, start_direct_run
 from ._guard import safely
@@ -355,14 +356,13 @@ async def _recorded_llm_stream(
 def wrap_create_stream(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_stream(self: Any, messages: Any, *args: Any, **kwargs: Any) -> Any:
         run = current_run.get()
-        if run is None:  # a call made outside any run (a script's own): a run of its own while recording
-            direct = safely("the start of a run", start_direct_run, self, messages)
-            if direct is not None:
-                token = current_run.set(direct)
-                try:
-                    return direct_stream(create_stream(self, messages, *args, **kwargs), direct)
-                finally:
-                    current_run.reset(token)
+        if run is None and active() is not None:  # a script's own call: a run of its own, once it is read
+            return direct_stream(
+                self,
+                messages,
+                recorded=lambda: create_stream(self, messages, *args, **kwargs),
+                plain=lambda: call_create_stream(original, self, messages, args, kwargs),
+            )
         if run is None or current_llm_call.get():  # {}: a finished call's note
             if run is not None:
                 safely("a model call", _note_inner, self)

@@ -146,11 +146,12 @@ async def replay_run(
     if not tops:
         raise ReplayError(f"Nothing to replay in {tape.origin}.")
     if tops[0].started.get("direct_model_call"):
+        asked = tape.root_run_id or tops[0].run_id
         raise ReplayError(
-            f"Run {tops[0].run_id} is a model call your script made outside any team or agent "
-            f"({tops[0].started.get('team_type')}.create): there is no team to run again. To serve its "
-            "answer offline, give the code under test teamtape.replay.ReplayChatCompletionClient(TAPE); "
-            f"`teamtape export tape {tops[0].run_id} FILE` writes the tape."
+            f"Run {asked} is a model call your script made outside any team or agent (with "
+            f"{tops[0].started.get('team_type')}): there is no team to run again. To serve its answer offline, "
+            "give the code under test teamtape.replay.ReplayChatCompletionClient(TAPE); "
+            f"`teamtape export tape {asked} FILE` writes the tape."
         )
     session = ReplaySession(
         tape,

@@ -432,7 +432,7 @@ WITH RECURSIVE tree(run_id, depth) AS (
     UNION ALL
     SELECT r.run_id, t.depth + 1 FROM runs r JOIN tree t ON r.parent_run_id = t.run_id WHERE t.depth < 64
 )
-SELECT coalesce({key}, '(unknown)'), count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
+SELECT coalesce({key}, ?), count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
        sum(cost_usd), count(*) FILTER (WHERE cost_usd IS NULL),
        count(*) FILTER (WHERE cost_usd IS NULL AND price_source = ?)
 FROM llm_calls WHERE run_id IN (SELECT run_id FROM tree)
@@ -444,8 +444,8 @@ def fetch_costs(store: Store, run_id: str) -> CostBreakdown:
     """Cost, calls and tokens by agent and by model over a run and its nested runs."""
     with store.connect() as con:
         out = []
-        for key in ("agent", "model"):
-            rows = con.execute(_COSTS_SQL.format(key=key), [run_id, NO_USAGE]).fetchall()
+        for key, missing in (("agent", "(no agent)"), ("model", "(unknown model)")):
+            rows = con.execute(_COSTS_SQL.format(key=key), [run_id, missing, NO_USAGE]).fetchall()
             out.append(
                 [CostLine(str(k), int(n), int(i), int(o), c, int(u), int(x)) for k, n, i, o, c, u, x in rows]
             )

@@ -253,8 +253,15 @@ class RunScreen(Screen[None]):
         if run.replay_of:
             facts.append(f"replay of {run.replay_of[:8]}")
         second = Text(" · ".join(f for f in facts if f), style="dim")
-        replay = "once the run has ended" if run.status == "running" else self.tt.replay_command(run.run_id)
-        third = Text(f"replay: {replay}", style="dim")
+        entries = self.timeline.entries
+        if entries and entries[0].kind == "run_started" and entries[0].payload.get("direct_model_call"):
+            # A script's own model call: no team to run again; its tape serves the answer to a test.
+            third = Text(f"tape: {self.tt.tape_command(run.run_id)}", style="dim")
+        else:
+            replay = (
+                "once the run has ended" if run.status == "running" else self.tt.replay_command(run.run_id)
+            )
+            third = Text(f"replay: {replay}", style="dim")
         self.query_one("#run-summary", Static).update(Text("\n").join([first, second, third]))
 
     @on(CursorMoved)

@@ -93,12 +93,17 @@ class TeamtapeApp(App[int]):
 
     def replay_command(self, run_id: str) -> str:
         """The shell command that replays ``run_id`` from this store."""
-        store = (
-            ""
-            if self.store.root == resolve_store_path(None)
-            else f" --store {shlex.quote(str(self.store.root))}"
-        )
-        return f"teamtape replay{store} {run_id}"
+        return f"teamtape replay{self._store_flag()} {run_id}"
+
+    def tape_command(self, run_id: str) -> str:
+        """The shell command that writes ``run_id``'s tape (for a test's ReplayChatCompletionClient)."""
+        return f"teamtape export tape{self._store_flag()} {run_id} {run_id}.tape.json"
+
+    def _store_flag(self) -> str:
+        """`` --store DIR`` where this store is not the default one."""
+        if self.store.root == resolve_store_path(None):
+            return ""
+        return f" --store {shlex.quote(str(self.store.root))}"
 
     def copy_run_id(self, run_id: str) -> None:
         self.copy_to_clipboard(run_id)

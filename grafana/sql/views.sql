@@ -41,13 +41,13 @@ FROM runs r JOIN roots USING (run_id) LEFT JOIN runs root ON root.run_id = roots
 -- Model calls a replay answered from a recording (provider 'replay') are left out, as `teamtape cost`
 -- leaves them out: they cost nothing and repeat calls already counted.
 CREATE OR REPLACE VIEW llm_call_facts AS
-SELECT c.* REPLACE (coalesce(c.agent, '(team)') AS agent, coalesce(c.model, '(unknown model)') AS model),
+SELECT c.* REPLACE (coalesce(c.agent, '(no agent)') AS agent, coalesce(c.model, '(unknown model)') AS model),
        f.team, f.root_run_id
 FROM llm_calls c LEFT JOIN run_facts f USING (run_id)
 WHERE c.provider IS DISTINCT FROM 'replay';
 CREATE OR REPLACE VIEW tool_call_facts AS
-SELECT t.* REPLACE (coalesce(t.agent, '(team)') AS agent), f.team, f.root_run_id
+SELECT t.* REPLACE (coalesce(t.agent, '(no agent)') AS agent), f.team, f.root_run_id
 FROM tool_calls t LEFT JOIN run_facts f USING (run_id);
 CREATE OR REPLACE VIEW message_facts AS
-SELECT m.*, coalesce(m.source, '(team)') AS agent, f.team, f.root_run_id
+SELECT m.*, coalesce(m.source, '(no agent)') AS agent, f.team, f.root_run_id
 FROM messages m LEFT JOIN run_facts f USING (run_id);

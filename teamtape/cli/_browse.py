@@ -36,7 +36,7 @@ RUN_TREE = """WITH RECURSIVE tree(run_id, root_id, depth) AS (
 """Every run with the top-level run it belongs to (``root_id``)."""
 COST_GROUPS = {
     "model": "coalesce(c.model, '(unknown model)')",
-    "agent": "coalesce(c.agent, '(team)')",
+    "agent": "coalesce(c.agent, '(no agent)')",
     "team": "coalesce(root.name, root.team_type)",
     "day": "strftime(c.ts, '%Y-%m-%d')",
 }

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from teamtape.tui._format import fmt_cost as tui_fmt_cost
 from teamtape.tui._format import printable
 
 
@@ -113,10 +114,9 @@ def one_line(value: Any) -> str:
 
 
 def fmt_cost(value: float | None, unpriced: int = 0) -> str:
-    if value is None:
-        return "unknown"
-    text = f"${value:.5f}" if value < 0.01 else f"${value:.4f}" if value < 100 else f"${value:,.2f}"
-    return f"≥{text}" if unpriced else text
+    """A cost as the TUI writes it (a cheap call's keeps two significant digits, never a bare $0.00000;
+    ``≥`` when calls with no known price are left out), ``unknown`` when no price was known."""
+    return "unknown" if value is None else tui_fmt_cost(value, unpriced=unpriced)
 
 
 def fmt_ms(value: float | None) -> str:

@@ -33,6 +33,15 @@ NO_AGENT = "(no agent)"
 """Who made a model call that no agent made (a script's own ``client.create``)."""
 
 
+def is_direct_model_call(events: list[dict[str, Any]]) -> bool:
+    """Whether a run's events are those of a model call a script made outside any team or agent."""
+    return (
+        bool(events)
+        and events[0]["kind"] == "run_started"
+        and bool(events[0]["payload"].get("direct_model_call"))
+    )
+
+
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return rows_as_dicts(con.execute(sql, params))
 
@@ -367,8 +376,10 @@ def render_run(doc: dict[str, Any], store: str = "") -> None:
     run = doc["run"]
     run_arg = shlex.quote(run["run_id"])  # ids come from recordings, and tapes come from anyone
     hints = [f"teamtape show {run_arg}{store} --json"]
-    if run["status"] != "running":  # a replay needs the whole recording
+    if run["status"] != "running" and not is_direct_model_call(doc["events"]):  # a replay needs a whole team
         hints.append(f"teamtape replay {run_arg}{store}")
+    elif run["status"] != "running":  # a script's own model call: its tape serves it to a test
+        hints.append(f"teamtape export tape {run_arg}{store} {run_arg}.tape.json")
     if run.get("session_id") and _PLAIN_ID.fullmatch(run["session_id"]):
         hints.append(f"teamtape sql{store} \"SELECT * FROM runs WHERE session_id = '{run['session_id']}'\"")
     out.print(Text("\nnext: " + "   ".join(hints), style="dim"), overflow="fold")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import re
 import subprocess
 import sys
 from typing import Any
@@ -280,15 +281,36 @@ async def test_a_model_call_made_outside_any_team_is_a_run_of_its_own(
     ]
 
     assert main(["show", runs[0]["run_id"], "--store", str(store_path)]) == 0
-    assert "◆ llm  (no agent) gpt-4o-mini" in capsys.readouterr().out
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "◆ llm (no agent) gpt-4o-mini" in shown
+    assert f"teamtape export tape {runs[0]['run_id']}" in shown and "teamtape replay" not in shown
+    # A call this cheap reads as what it cost, not as a row of zeros.
+    assert main(["runs", "--store", str(store_path)]) == 0
+    assert re.search(r"\$0\.0*[1-9]\d", capsys.readouterr().out)
     # No team to run again: replay says so, and what serves the answer offline instead.
     replayed = subprocess.run(
-        [sys.executable, "-m", "teamtape", "replay", runs[0]["run_id"], "--store", str(store_path)],
+        [sys.executable, "-m", "teamtape", "replay", runs[1]["run_id"], "--store", str(store_path)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     said = " ".join(replayed.stderr.split())
     assert replayed.returncode == 2, said
-    assert "a model call your script made outside any team or agent" in said
+    assert f"Run {runs[1]['run_id']} is a model call your script made outside any team or agent" in said
     assert "teamtape.replay.ReplayChatCompletionClient(TAPE)" in said
+
+
+async def test_a_stream_a_script_never_reads_asked_nothing_and_is_no_run(
+    serve, client, store_path, recorded
+) -> None:
+    from autogen_core.models import UserMessage
+
+    server = serve(["Paris."])
+    model = client(server)
+    async with teamtape.record(store=store_path):
+        unread = model.create_stream([UserMessage(content="Capital of France?", source="user")])
+        answer = await model.create([UserMessage(content="Capital of France?", source="user")])
+    del unread
+
+    assert answer.content == "Paris." and len(server.requests) == 1
+    assert [r["task"] for r in recorded().runs()] == ["Capital of France?"]  # the create, not the stream

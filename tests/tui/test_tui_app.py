@@ -799,3 +799,31 @@ async def test_a_new_run_does_not_move_the_line_being_read(tmp_path: Path) -> No
         assert table.current.key == reading
         assert table.cursor - int(table.scroll_y) == row_on_screen
     writer.close()
+
+
+async def test_a_scripts_own_model_call_offers_its_tape_not_a_replay(tmp_path: Path) -> None:
+    from autogen_core.models import UserMessage
+
+    import teamtape
+    from teamtape.demo.server import ScriptedOpenAIServer
+
+    with ScriptedOpenAIServer(["Paris."]) as server:
+        model = server.client("gpt-4o-mini", api_key="tt-test-key-0123456789abcdefghij")
+        async with teamtape.record(store=tmp_path / "direct"):
+            await model.create([UserMessage(content="Capital of France?", source="user")])
+        await model.close()
+    store = open_store(tmp_path / "direct")
+    (run,) = store.query("SELECT run_id FROM runs")
+    app = TeamtapeApp(store)
+    async with app.run_test(size=(220, 30)) as pilot:
+        await settle(pilot)
+        assert "OpenAIChatCompletionClient" in screen_text(app) and "Capital of France?" not in screen_text(
+            app
+        )
+        await _open(pilot, app, run["run_id"])
+        text = screen_text(app)
+        assert (
+            f"tape: teamtape export tape --store {store.root} {run['run_id']} {run['run_id']}.tape.json"
+            in text
+        )
+        assert "replay:" not in text and "◆ llm" in text
