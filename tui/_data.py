@@ -24,7 +24,7 @@ from ._timeline import Entry, Marker, make_entry
 
 _RUN_COLUMNS = """run_id, parent_run_id, session_id, replay_of, name, team_type, task, status, stop_reason, error,
     epoch_us(started_at) / 1e6 AS started, epoch_us(ended_at) / 1e6 AS ended, duration_ms, messages, llm_calls,
-    tool_calls, input_tokens, output_tokens, cost_usd, unpriced_calls, events"""
+    tool_calls, input_tokens, output_tokens, cost_usd, unpriced_calls, events, failed_calls"""
 
 
 @dataclass(slots=True)
@@ -52,6 +52,8 @@ class RunRow:
     cost_usd: float | None
     unpriced_calls: int
     events: int
+    failed_calls: int = 0
+    """Its own model and tool calls that failed (an ``ok`` run may have some: see ``teamtape runs``)."""
 
     @property
     def tokens(self) -> int:
@@ -74,6 +76,7 @@ def _run_rows(cur: duckdb.DuckDBPyConnection) -> list[RunRow]:
             r[18],
             int(r[19] or 0),
             int(r[20] or 0),
+            int(r[21] or 0),
         )
         for r in cur.fetchall()
     ]

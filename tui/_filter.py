@@ -13,6 +13,8 @@ from typing import Any
 from teamtape.store import RunStatus, TeamtapeError
 
 KEYS = ("status", "team", "agent", "model")
+FAILURES = "failures"
+"""``status:failures``: runs with a failed model or tool call, whatever their status (an ok run may have some)."""
 
 
 class FilterError(TeamtapeError):
@@ -59,10 +61,11 @@ class RunFilter:
                 raise FilterError(f"'{key}:' needs a value, e.g. {key}:{_EXAMPLES[key]}.")
             values[key].extend(parts)
         valid = {s.value for s in RunStatus}
-        bad = [s for s in values["status"] if s.lower() not in valid]
+        bad = [s for s in values["status"] if s.lower() not in valid | {FAILURES}]
         if bad:
             raise FilterError(
-                f"Unknown status '{bad[0]}'. A run's status is one of {', '.join(sorted(valid))}."
+                f"Unknown status '{bad[0]}'. A run's status is one of {', '.join(sorted(valid))}; "
+                f"'{FAILURES}' picks runs with a failed model or tool call."
             )
         return cls(
             status=tuple(s.lower() for s in values["status"]),
@@ -89,8 +92,12 @@ class RunFilter:
                 params.extend([f"%{literal}%"] * n_params)
 
         if self.status:
-            clauses.append(f"status IN ({', '.join('?' * len(self.status))})")
-            params.extend(self.status)
+            statuses = [s for s in self.status if s != FAILURES]
+            either = [f"status IN ({', '.join('?' * len(statuses))})"] if statuses else []
+            if FAILURES in self.status:
+                either.append("failed_calls > 0")
+            clauses.append(f"({' OR '.join(either)})")
+            params.extend(statuses)
         if self.team:
             any_of("(team_type ILIKE ? OR name ILIKE ?)", self.team, 2)
         if self.agent:

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 FILTER_HELP = """Filter (press / on the runs screen), e.g.  status:error,crashed team:swarm agent:planner model:gpt-4o refund
-  status:  running ok error cancelled crashed (commas mean "or")
+  status:  running ok error cancelled crashed, failures (a model or tool call failed); commas mean "or"
   team:    team type or run name contains
   agent:   a participant or an agent that called an LLM
   model:   a model an LLM call used

@@ -22,7 +22,7 @@ from ._format import fmt_cost, fmt_duration, fmt_started, fmt_tokens, one_line, 
 from ._help import ALWAYS_SHOWN
 from ._inspector import Inspector, render_entry
 from ._runs_model import live_duration_ms, quiet_note
-from ._tables import STATUS_GLYPH, TimelineTable
+from ._tables import TimelineTable, status_text
 from ._timeline import Entry
 from .messages import CursorMoved, DetailLoaded, LoadFailed, RowChosen, TimelineLoaded
 
@@ -225,7 +225,7 @@ class RunScreen(Screen[None]):
         if run is None:
             return
         status = Text(
-            f"{STATUS_GLYPH.get(run.status, '?')} {run.status}",
+            status_text(run),
             style=f"bold {_STATUS_COLOUR.get(run.status, '')}",
         )
         first = Text.assemble(

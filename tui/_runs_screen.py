@@ -16,7 +16,7 @@ from textual.widgets import Footer, Input, Static
 from teamtape.store import StoreNotFoundError, TeamtapeError
 
 from . import _data
-from ._filter import FilterError, RunFilter
+from ._filter import FAILURES, FilterError, RunFilter
 from ._format import counted, printable, short_id
 from ._help import ALWAYS_SHOWN
 from ._runs_model import SORT_KEYS, RunLine, arrange
@@ -250,7 +250,8 @@ class RunsScreen(Screen[None]):
 
     def action_errors(self) -> None:
         box = self.query_one("#filter", Input)
-        box.value = "" if self.filter.status == ("error", "crashed") else "status:error,crashed"
+        errors = ("error", "crashed", FAILURES)  # and ok runs whose tools or model calls failed on the way
+        box.value = "" if self.filter.status == errors else f"status:{','.join(errors)}"
         box.display = bool(box.value)
         self.filter = RunFilter.parse(box.value)
         self.table.focus()

@@ -9,12 +9,20 @@ from textual import events
 from textual.binding import Binding, BindingType
 
 from ._compare import Comparison
+from ._data import RunRow
 from ._format import counted, fmt_cost, fmt_duration, fmt_offset, fmt_started, fmt_tokens, one_line, short_id
 from ._runs_model import Line, RunLine, live_duration_ms
 from ._timeline import GLYPHS, Entry, Marker
 from ._virtual import Cell, Column, VirtualTable
 
 STATUS_GLYPH = {"running": "◐", "ok": "●", "error": "✗", "cancelled": "○", "crashed": "☠"}
+
+
+def status_text(run: RunRow) -> str:
+    """``● ok``, with ``⚠2`` when two of the run's own model or tool calls failed (the team went on)."""
+    text = f"{STATUS_GLYPH.get(run.status, '?')} {run.status}"
+    return f"{text} ⚠{run.failed_calls}" if run.failed_calls else text
+
 
 AGENT_COLOURS = (
     "#5fafff",
@@ -51,7 +59,7 @@ class RunsTable(VirtualTable):
     columns = (
         Column("started", "Started", 19, drop=0),
         Column("run", "Run / team", 0, min_width=24),
-        Column("status", "Status", 11),
+        Column("status", "Status", 13),  # "○ cancelled ⚠1"
         Column("stop", "Stop reason / error", 0, min_width=18, drop=5),
         Column("messages", "Msgs", 5, right=True, drop=2),
         Column("llm", "LLM", 4, right=True, drop=3),
@@ -114,7 +122,7 @@ class RunsTable(VirtualTable):
         return [
             (fmt_started(run.started, short=self.short_times), dim),
             (f"{tree}{mark}{run.title}", self.cstyle("runs--marked") if mark else None),
-            (f"{STATUS_GLYPH.get(run.status, '?')} {run.status}", status_style),
+            (status_text(run), status_style),
             (one_line(stop, 200), status_style if run.error else dim),
             (str(run.messages), None),
             (str(run.llm_calls), None),

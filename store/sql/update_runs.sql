@@ -4,7 +4,7 @@
 INSERT INTO runs (run_id, parent_run_id, session_id, replay_of, fork_of, name, team_type, task,
                   participants, labels, status, stop_reason, error, started_at, ended_at, duration_ms,
                   messages, llm_calls, tool_calls, input_tokens, output_tokens, cache_read_tokens,
-                  own_cost_usd, cost_usd, unpriced_calls, events, journal)
+                  own_cost_usd, cost_usd, unpriced_calls, events, journal, failed_calls)
 WITH started AS (
     SELECT run_id, min(ts) AS ts,
            arg_min(from_json(payload, '{"parent_run_id": "VARCHAR", "session_id": "VARCHAR",
@@ -28,14 +28,16 @@ WITH started AS (
            -- Costs are summed exactly and rounded to 1e-12 USD, so totals do not depend on the
            -- order rows are added in (a re-import folds in one go what was folded piecewise).
            round(sum(CAST(c.cost_usd AS DECIMAL(38, 18))), 12)::DOUBLE AS cost,
-           count(*) FILTER (WHERE c.cost_usd IS NULL) AS unpriced
+           count(*) FILTER (WHERE c.cost_usd IS NULL) AS unpriced,
+           count(*) FILTER (WHERE l.p.error.message <> '') AS failed  -- (a cancelled call's has none)
     FROM new_llm l LEFT JOIN new_costs c USING (event_id)
     GROUP BY l.run_id
 ), counts AS (
     SELECT run_id,
            count(*) AS events,
            count(*) FILTER (WHERE kind = 'message') AS messages,
-           count(*) FILTER (WHERE kind = 'tool_call') AS tool_calls
+           count(*) FILTER (WHERE kind = 'tool_call') AS tool_calls,
+           sum(CASE WHEN kind = 'tool_call' AND payload->>'$.is_error' = 'true' THEN 1 ELSE 0 END) AS failed_tools
     FROM new_events GROUP BY run_id
 )
 SELECT k.run_id,
@@ -57,7 +59,7 @@ SELECT k.run_id,
        k.messages, coalesce(c.n, 0), k.tool_calls,
        coalesce(c.input_tokens, 0), coalesce(c.output_tokens, 0), coalesce(c.cache_read_tokens, 0),
        c.cost, NULL, coalesce(c.unpriced, 0), k.events,
-       s.p.journal
+       s.p.journal, coalesce(k.failed_tools, 0) + coalesce(c.failed, 0)
 FROM counts k
 LEFT JOIN started s USING (run_id)
 LEFT JOIN ended d USING (run_id)
@@ -91,6 +93,7 @@ ON CONFLICT (run_id) DO UPDATE SET
                          ELSE round(runs.own_cost_usd + excluded.own_cost_usd, 12) END,
     unpriced_calls = runs.unpriced_calls + excluded.unpriced_calls,
     events        = runs.events + excluded.events,
+    failed_calls  = runs.failed_calls + excluded.failed_calls,
     journal       = coalesce(excluded.journal, runs.journal);
 
 -- Duration of crashed runs: from start to when their process was last known alive.

@@ -16,7 +16,7 @@ from ._show import render_run, run_document
 RUN_COLUMNS = (
     "run_id, parent_run_id, session_id, replay_of, fork_of, name, team_type, task, status, stop_reason, error, "
     "started_at, ended_at, duration_ms, messages, llm_calls, tool_calls, input_tokens, output_tokens, "
-    "cache_read_tokens, cost_usd, unpriced_calls"
+    "cache_read_tokens, cost_usd, unpriced_calls, failed_calls"
 )
 SERVED_FROM_RECORDING = "replay"
 """The provider of model calls answered from a recording (teamtape replay, AutoGen's replay client):
@@ -113,7 +113,9 @@ def runs_command(args: argparse.Namespace) -> int:
                 r["run_id"][:12],
                 fmt_ts(r["started_at"]),
                 _run_title(r),
-                r["status"],
+                f"{r['status']} ⚠{r['failed_calls']}"
+                if r["failed_calls"]
+                else r["status"],  # calls that failed
                 _short(r["stop_reason"] or r["error"], 40),
                 r["messages"],
                 r["llm_calls"],

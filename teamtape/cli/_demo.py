@@ -69,7 +69,7 @@ def demo_command(args: argparse.Namespace) -> int:
     elapsed = (time.perf_counter() - started) * 1000
     rows = store.query(
         "SELECT run_id, name, team_type, status, stop_reason, error, messages, llm_calls, tool_calls, cost_usd, "
-        "unpriced_calls, duration_ms FROM runs WHERE run_id IN (SELECT unnest(?)) AND parent_run_id IS NULL "
+        "unpriced_calls, failed_calls, duration_ms FROM runs WHERE run_id IN (SELECT unnest(?)) AND parent_run_id IS NULL "
         "ORDER BY started_at",
         [run_ids],
     )

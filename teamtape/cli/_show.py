@@ -342,6 +342,7 @@ def _render(out: Console, doc: dict[str, Any], indent: str) -> None:
         (
             f"started {fmt_ts(run['started_at'], zone=True)} · {_duration_text(run)} · "
             f"{counted(run['messages'], 'message')} · {counted(run['llm_calls'], 'LLM call')} · {_tokens_text(doc)} tokens · "
+            f"{counted(run['failed_calls'], 'failed call') + ' · ' if run.get('failed_calls') else ''}"
             f"{fmt_cost(run['cost_usd'], run['unpriced_calls'])}{_nested_note(doc)}",
             "dim",
         ),

@@ -384,6 +384,7 @@ def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureF
         and "│ " in shown.split("translator: Prueba")[0].splitlines()[-1]
     )
     (failed,) = by_name["failing_tool_run"]
+    assert failed["failed_calls"] == 2  # the tool that raised, the model call that got a 500
     assert main(["show", failed["run_id"], "--store", str(tmp_path / "demo")]) == 0
     shown = capsys.readouterr().out
     # The model call that got a 500 reported no usage: its tokens are unknown, not zero.

@@ -22,16 +22,23 @@ from teamtape.store import db as store_db
 
 REAL_MIGRATIONS = store_db.migrations
 REAL_LOAD_SQL = fold.load_sql
-SCHEMA_4_COLUMNS = ",\n       coalesce(json_array_length(l.p.retries), 0)"
-"""What the fold writes into the column schema version 4 added (llm_calls.retries)."""
+ADDED_SINCE_SCHEMA_1 = {
+    # What the fold writes into the columns later schemas added: llm_calls.retries (4), runs.failed_calls (5).
+    "project_new_events.sql": [(",\n       coalesce(json_array_length(l.p.retries), 0)", "")],
+    "update_runs.sql": [
+        ("events, journal, failed_calls)", "events, journal)"),
+        ("s.p.journal, coalesce(k.failed_tools, 0) + coalesce(c.failed, 0)", "s.p.journal"),
+        ("\n    failed_calls  = runs.failed_calls + excluded.failed_calls,", ""),
+    ],
+}
 
 
 def fold_sql_of_schema_1(name: str) -> str:
-    """The fold of the teamtape of schema version 1: no llm_calls.retries to write."""
+    """The fold of the teamtape of schema version 1: none of the columns added since to write."""
     sql = REAL_LOAD_SQL(name)
-    if name == "project_new_events.sql":
-        assert SCHEMA_4_COLUMNS in sql, "the fold changed: say here what schema 1's fold wrote"
-        sql = sql.replace(SCHEMA_4_COLUMNS, "")
+    for added, before in ADDED_SINCE_SCHEMA_1.get(name, []):
+        assert added in sql, f"the fold changed: say here what schema 1's {name} wrote instead of {added!r}"
+        sql = sql.replace(added, before)
     return sql
 
 
@@ -72,8 +79,12 @@ def test_a_version_1_store_with_runs_is_migrated_and_keeps_them(
     store = open_store(target)
     assert projection_summary(store) == before == projection_summary(demo_store)
     assert schema_rows(store) == [v for v, _ in REAL_MIGRATIONS()]
-    # The SDK retries the demo's failing call made, noted in its events, are counted by the migration.
+    # The SDK retries the demo's failing call made, noted in its events, are counted by the migration;
+    # so are its failed calls (a tool that raised, the model call that got a 500).
     assert store.query("SELECT sum(retries) AS n FROM llm_calls") == [{"n": 2}]
+    assert store.query("SELECT name, failed_calls FROM runs WHERE failed_calls > 0") == [
+        {"name": "failing_tool_run", "failed_calls": 2}
+    ]
     assert store.rebuild_projections() > 0 and projection_summary(store) == before
     note("faults survived: stores of an older schema migrated", 2)
 

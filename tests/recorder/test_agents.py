@@ -305,6 +305,7 @@ async def test_a_failing_tool_is_recorded_as_an_error_result(serve, client, stor
 
     db = recorded()
     assert db.top_run()["status"] == "ok"  # the agent handled the error; so does the recording
+    assert db.top_run()["failed_calls"] == 1  # ...which still says a call failed on the way
     tool = db.one("SELECT tool, arguments, result, is_error FROM tool_calls")
     assert (tool["tool"], tool["arguments"], tool["is_error"]) == (
         "fetch_report",
