@@ -8,11 +8,14 @@ concurrent teams.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ._run import RunRecorder
+
+T = TypeVar("T")
 
 current_run: ContextVar[RunRecorder | None] = ContextVar("teamtape_run", default=None)
 current_agent: ContextVar[str | None] = ContextVar("teamtape_agent", default=None)
@@ -28,3 +31,13 @@ current_tool_call: ContextVar[dict[str, Any] | None] = ContextVar("teamtape_tool
 # Set while a memory's update_context runs, so its inner query() is not recorded twice (the
 # query text it used is noted here instead).
 in_memory_call: ContextVar[dict[str, Any] | None] = ContextVar("teamtape_memory", default=None)
+
+
+async def next_within(var: ContextVar[T], value: T, stream: AsyncIterator[Any]) -> Any:
+    """The next item of ``stream`` (or StopAsyncIteration), with ``var`` set to ``value`` only while
+    ``stream`` makes it: code the caller runs between items is not taken for part of it."""
+    token = var.set(value)
+    try:
+        return await stream.__anext__()
+    finally:
+        var.reset(token)

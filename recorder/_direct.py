@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
-from ._context import current_run
+from ._context import current_run, next_within
 from ._guard import safely
 from ._run import RunRecorder
 from ._runs import finish, start_run, status_of
@@ -77,13 +77,10 @@ async def direct_stream(
     status, error, answered = "ok", None, False
     try:
         while True:
-            token = current_run.set(run)
             try:
-                item = await stream.__anext__()
+                item = await next_within(current_run, run, stream)
             except StopAsyncIteration:
                 break
-            finally:
-                current_run.reset(token)
             answered = answered or type(item).__name__ == "CreateResult"
             yield item
     except GeneratorExit:

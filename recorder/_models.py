@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from ._active import active
-from ._context import current_agent, current_llm_call, current_run
+from ._context import current_agent, current_llm_call, current_run, next_within
 from ._direct import direct_create, direct_stream, start_direct_run
 from ._guard import safely
 from ._hooks import call_create, call_create_stream
@@ -329,13 +329,10 @@ async def _recorded_llm_stream(
     result, error = None, None
     try:
         while True:
-            token = current_llm_call.set(state)
             try:
-                item = await inner.__anext__()
+                item = await next_within(current_llm_call, state, inner)
             except StopAsyncIteration:
                 break
-            finally:
-                current_llm_call.reset(token)
             if type(item).__name__ == "CreateResult":
                 result = item
             else:

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from ._active import active
-from ._context import current_run
+from ._context import current_run, next_within
 from ._guard import failures, safely
 from ._run import RunRecorder
 
@@ -113,13 +113,10 @@ async def recorded_stream(
     undo_at_source = safely("a team's messages", record_output_at_source, owner, run)
     try:
         while True:
-            token = current_run.set(run)
             try:
-                item = await inner.__anext__()
+                item = await next_within(current_run, run, inner)
             except StopAsyncIteration:
                 break
-            finally:
-                current_run.reset(token)
             if undo_at_source is None or type(item).__name__ == "TaskResult":
                 run.record_item(item)
             yield item
