@@ -259,8 +259,11 @@ class RunsScreen(Screen[None]):
 
     def action_sort(self) -> None:
         keys = list(SORT_KEYS)
+        shown = self.table.shown_columns  # a narrow terminal hides some: sorting by those would show nothing
+        keys = [k for k in keys if k in shown] or keys
         current = self.table.sort_column or "started"
-        self._sort_by(keys[(keys.index(current) + 1) % len(keys)])
+        following = keys[(keys.index(current) + 1) % len(keys)] if current in keys else keys[0]
+        self._sort_by(following)
 
     def action_reverse(self) -> None:
         self._sort_by(self.table.sort_column or "started", toggle=True)

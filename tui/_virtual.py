@@ -94,6 +94,11 @@ class VirtualTable(ScrollView, can_focus=True):
         """The partial Rich style of a component class (only what the CSS sets for it)."""
         return self.get_component_rich_style(name, partial=True)
 
+    @property
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns the current width leaves on screen."""
+        return [column.key for column, _ in self._layout] or [c.key for c in self.columns]
+
     # -- rows and cursor -------------------------------------------------------------------------------
     def set_row_count(self, count: int, cursor: int | None = None) -> None:
         """Say how many rows there are now (call after changing the data) and where the cursor goes.

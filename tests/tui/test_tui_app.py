@@ -356,6 +356,10 @@ async def test_small_terminal_keeps_the_essentials(synthetic) -> None:  # type: 
         assert all(len(line) <= 80 for line in text.splitlines())
         footer = text.splitlines()[-1]  # cut short at this width: the way to help and out stay
         assert "⏎ Open" in footer and "? Help" in footer and "q Quit" in footer
+        table = _runs(app)
+        for _ in range(len(table.shown_columns) + 1):  # s goes round the columns this width shows
+            await pilot.press("s")
+            assert table.sort_column in table.shown_columns
         await _open(pilot, app, synthetic.errored_run_id)
         assert app.screen.has_class("-narrow")
         timeline = _timeline(app).region
