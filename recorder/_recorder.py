@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,6 +22,8 @@ from ._serialize import BlobTable
 
 if TYPE_CHECKING:
     from teamtape.store import Store
+
+    from ._run import RunRecorder
 
 Payload = dict[str, Any] | RawJson
 _LIFECYCLE = frozenset({"run_started", "run_ended"})
@@ -77,6 +79,9 @@ class Recorder:
         self.run_ids: list[str] = []
         # Extra run_started fields for top-level runs (e.g. replay_of, fork_of set by teamtape replay).
         self.top_level_extra: dict[str, Any] = {}
+        # What a nested run's run_started adds, given its parent (a replay links each nested run to the
+        # nested run it replays); None: nothing.
+        self.nested_extra: Callable[[RunRecorder], dict[str, Any]] | None = None
         self.events_written = 0
         self._writer: JournalWriter | None = None
         self._journal_broken = False

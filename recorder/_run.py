@@ -98,6 +98,9 @@ class RunRecorder:
     ) -> None:
         from teamtape.store import new_run_id
 
+        self.replays: dict[str, str] = {}
+        """``replay_of`` / ``fork_of``: the recorded run this run replays (set by a replay)."""
+
         self.recorder = recorder
         self.run_id = new_run_id()
         self.owner_type = team_type
@@ -208,6 +211,7 @@ class RunRecorder:
             self.tool_call["child_run_id"] = self.run_id
         if extra:
             payload.update(extra)
+        self.replays = {k: str(payload[k]) for k in ("replay_of", "fork_of") if payload.get(k)}
         rec.open_runs[self.run_id] = self
         rec.run_ids.append(self.run_id)
         self.emit("run_started", None, **payload)

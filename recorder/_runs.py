@@ -35,6 +35,8 @@ def start_run(owner: Any, task: Any, extra: dict[str, Any] | None = None) -> Run
         refresh_patches()
         if recorder.top_level_extra:
             extra = {**recorder.top_level_extra, **(extra or {})}
+    elif recorder.nested_extra is not None:
+        extra = {**(safely("a nested run's link", recorder.nested_extra, parent) or {}), **(extra or {})}
     run.start(owner, task, extra)
     return run
 

@@ -185,6 +185,7 @@ async def replay_run(
         name=replay_name(tops[0].started.get("name"), fork=fork_at is not None),
         labels={"teamtape.replay": link},
     ) as recording:
+        recording.recorder.nested_extra = _nested_links(tape, link)
         with serving(session):
             for original in tops:
                 before = set(recording.run_ids)
@@ -199,6 +200,26 @@ async def replay_run(
     comparisons = compare_run_lists(tops, replayed.top_level, "fork" if fork_at else "replay", errors)
     mismatches = [str(m) for m in session.stats.mismatches]
     return ReplayReport([r.run_id for r in tops], replay_ids, comparisons, session.stats, fork_at, mismatches)
+
+
+def _nested_links(tape: Tape, link: str) -> Callable[[Any], dict[str, Any]]:
+    """For a replay's nested runs: the recorded nested run each one replays (the k-th nested run of a
+    replayed run stands for the k-th of the run it replays), as ``{link: run_id}``."""
+    children: dict[str, list[str]] = {}
+    for run in tape.runs:  # in start order
+        if run.parent_run_id:
+            children.setdefault(run.parent_run_id, []).append(run.run_id)
+    started: dict[str, int] = {}
+
+    def nested_extra(parent: Any) -> dict[str, Any]:
+        original_parent = parent.replays.get(link)
+        if original_parent is None:
+            return {}
+        k = started[parent.run_id] = started.get(parent.run_id, -1) + 1
+        originals = children.get(original_parent, [])
+        return {link: originals[k]} if k < len(originals) else {}
+
+    return nested_extra
 
 
 def numbered_calls(store: Store, run: str) -> list[dict[str, Any]]:

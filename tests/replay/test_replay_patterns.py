@@ -48,9 +48,24 @@ async def test_record_then_replay_with_the_server_stopped(pattern: H.Pattern, tm
 
     # The replays are new runs of the store, linked to what they replay.
     rows = store.query(
-        "SELECT run_id, replay_of, status FROM runs WHERE replay_of IS NOT NULL ORDER BY started_at"
+        "SELECT run_id, replay_of, status FROM runs WHERE replay_of IS NOT NULL AND parent_run_id IS NULL "
+        "ORDER BY started_at"
     )
     assert [r["replay_of"] for r in rows] == from_config.original_run_ids + from_factory.original_run_ids
+    # Their nested runs too, each to the nested run it replays.
+    nested = store.query(
+        "SELECT r.replay_of, p.replay_of AS parent_replays, o.parent_run_id AS original_parent FROM runs r "
+        "JOIN runs p ON p.run_id = r.parent_run_id LEFT JOIN runs o ON o.run_id = r.replay_of "
+        "WHERE p.replay_of IS NOT NULL"
+    )
+    assert (
+        len(nested)
+        == 2
+        * store.query("SELECT count(*) AS n FROM runs WHERE parent_run_id IS NOT NULL AND replay_of IS NULL")[
+            0
+        ]["n"]
+    )
+    assert all(n["replay_of"] and n["original_parent"] == n["parent_replays"] for n in nested)
     assert refunds_before == H.REFUNDS, "a replay executed refund_flight again"
     code_log = tmp_path / "code.log"
     assert code_log.exists() == (pattern is H.CODE)
