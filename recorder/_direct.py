@@ -13,7 +13,7 @@ from typing import Any
 from ._context import current_run, next_within
 from ._guard import safely
 from ._run import RunRecorder
-from ._runs import finish, start_run, status_of
+from ._runs import STOPPED_READING, finish, start_run, status_of
 
 
 def start_direct_run(client: Any, messages: Any) -> RunRecorder | None:
@@ -85,6 +85,8 @@ async def direct_stream(
             yield item
     except GeneratorExit:
         status = "ok" if answered else "cancelled"
+        if not answered:
+            run.stop_reason = STOPPED_READING
         raise
     except BaseException as e:
         status, error = status_of(e), e

@@ -274,6 +274,8 @@ def _end(state: dict[str, Any], result: Any = None, error: BaseException | None 
         for key in _PROVIDER_DETAILS:
             if raw_response.get(key) is not None and "choices" in raw_response:
                 payload["raw"][key] = to_jsonable(raw_response[key])
+    if result is None and error is None and state.get("stopped_reading"):
+        payload["stopped_reading"] = True  # no answer, and no error either: the caller let the stream go
     if "retries" in state:  # the provider's SDK tried again (see _retries)
         payload["retries"] = state["retries"]
     if error is not None:
@@ -340,7 +342,9 @@ async def _recorded_llm_stream(
                 sizes.append(len(item) if isinstance(item, str) else 0)
             yield item
     except BaseException as e:
-        if not isinstance(e, GeneratorExit):
+        if isinstance(e, GeneratorExit):  # the caller stopped reading before the answer was whole
+            state["stopped_reading"] = True
+        else:
             error = e
         raise
     finally:

@@ -11,6 +11,9 @@ from ._context import current_run, next_within
 from ._guard import failures, safely
 from ._run import RunRecorder
 
+STOPPED_READING = "the caller stopped reading the stream"
+"""The stop reason of a run whose stream its caller let go before the end."""
+
 
 def participants_of(owner: Any) -> list[str]:
     members = getattr(owner, "_participants", None)
@@ -125,7 +128,7 @@ async def recorded_stream(
     except GeneratorExit:
         status = "ok" if run.saw_result else "cancelled"
         if status == "cancelled":
-            run.stop_reason = run.stop_reason or "the caller stopped reading the stream"
+            run.stop_reason = run.stop_reason or STOPPED_READING
         raise
     except BaseException as e:
         status, error = status_of(e), e

@@ -49,7 +49,8 @@ class RecordedModelError(Exception):
 
     def __init__(self, error: dict[str, object]) -> None:
         self.recorded = error
-        super().__init__(f"{error.get('type', 'Error')}: {error.get('message', '')}{REPLAYED}")
+        said = f"{error.get('type', 'Error')}: {error.get('message', '')}"
+        super().__init__(said if said.endswith(REPLAYED) else said + REPLAYED)  # a replay's replay: once
 
 
 PROVIDER_MODULES = ("openai", "anthropic", "httpx", "httpx2", "builtins")
@@ -76,7 +77,8 @@ def recorded_error(error: dict[str, Any]) -> Exception:
 def _as_recorded_class(cls: type[Exception], error: dict[str, Any]) -> Exception:
     replayed = _replayed_class(cls)
     exc = replayed.__new__(replayed)
-    message = f"{error.get('message', '')}{REPLAYED}"
+    recorded = str(error.get("message", ""))
+    message = recorded if recorded.endswith(REPLAYED) else f"{recorded}{REPLAYED}"
     if not _init_as_recorded(exc, cls, error, message):
         Exception.__init__(exc, message)
     if REPLAYED not in str(exc):  # an __init__ that words its own message (a timeout's)

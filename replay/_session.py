@@ -67,6 +67,8 @@ def recorded_calls(tape: Tape) -> list[RecordedCall]:
     calls = []
     for i, event in enumerate(tape.events("llm_call")):
         if not event.payload.get("response") and not event.payload.get("error"):
+            if event.payload.get("stopped_reading"):  # a stream let go half-read: nothing to serve
+                continue
             raise ReplayError(
                 f"Model call {event.payload.get('call_id') or i + 1} of agent '{event.agent}' in {tape.origin} "
                 "has neither an answer nor an error, which no recording leaves: the tape was edited or "

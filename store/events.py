@@ -57,7 +57,8 @@ class Kind(StrEnum):
       call failed),
       usage {input_tokens, output_tokens, cache_read_tokens}, chunks {n, offsets_ms, sizes}?,
       raw? (what autogen logged for the call), retries? [{after ("HTTP 429", "ConnectTimeout"),
-      wait_ms}] (attempts the provider's SDK repeated within the call), error? {type, message}.
+      wait_ms}] (attempts the provider's SDK repeated within the call), error? {type, message},
+      stopped_reading? (true: a stream its caller let go before the answer was whole; no response).
     - ``llm_call_started``: call_id, model, provider, client, request? (as in ``llm_call``, without
       client_args): written as a model call is sent (with its new request blobs), so a call that never
       comes back (a hang, then a kill) still shows who was waiting on which model with what; the call's

@@ -20,6 +20,7 @@ from teamtape.store.costs import NO_USAGE
 from teamtape.store.requests import resolve_request_messages
 
 from ._filter import RunFilter
+from ._format import NO_AGENT
 from ._timeline import Entry, Marker, make_entry
 
 _RUN_COLUMNS = """run_id, parent_run_id, session_id, replay_of, name, team_type, task, status, stop_reason, error,
@@ -447,7 +448,7 @@ def fetch_costs(store: Store, run_id: str) -> CostBreakdown:
     """Cost, calls and tokens by agent and by model over a run and its nested runs."""
     with store.connect() as con:
         out = []
-        for key, missing in (("agent", "(no agent)"), ("model", "(unknown model)")):
+        for key, missing in (("agent", NO_AGENT), ("model", "(unknown model)")):
             rows = con.execute(_COSTS_SQL.format(key=key), [run_id, missing, NO_USAGE]).fetchall()
             out.append(
                 [CostLine(str(k), int(n), int(i), int(o), c, int(u), int(x)) for k, n, i, o, c, u, x in rows]

@@ -15,17 +15,26 @@ def fmt_cost(usd: float | None, *, unpriced: int = 0) -> str:
     Example:
         >>> fmt_cost(0.01234), fmt_cost(None), fmt_cost(12.5), fmt_cost(0.5, unpriced=1)
         ('$0.0123', '?', '$12.50', '≥$0.5000')
-        >>> fmt_cost(0.0000421), fmt_cost(0.0)
-        ('$0.000042', '$0.0000')
+        >>> fmt_cost(0.0000421), fmt_cost(0.00015), fmt_cost(0.0), fmt_cost(1234.5)
+        ('$0.000042', '$0.00015', '$0.0000', '$1,234.50')
     """
     if usd is None:
         return "?"
-    if 0 < usd < 0.0001:
+    if 0 < usd < 0.01:  # two significant digits: $0.0042, $0.00015, $0.0000031
         digits = min(8, 1 - math.floor(math.log10(usd)))
         text = f"${usd:.{digits}f}"
     else:
-        text = f"${usd:.2f}" if usd >= 10 else f"${usd:.4f}"
+        text = f"${usd:,.2f}" if usd >= 10 else f"${usd:.4f}"
     return f"≥{text}" if unpriced else text
+
+
+NO_AGENT = "(no agent)"
+"""Who made a model call that no agent made (a script's own ``client.create``)."""
+
+
+def with_failures(status: str, failed_calls: int) -> str:
+    """A run's status, with ``⚠N`` when N of its own model or tool calls failed (the team went on)."""
+    return f"{status} ⚠{failed_calls}" if failed_calls else status
 
 
 def counted(n: int | None, noun: str) -> str:

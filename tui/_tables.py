@@ -10,7 +10,17 @@ from textual.binding import Binding, BindingType
 
 from ._compare import Comparison
 from ._data import RunRow
-from ._format import counted, fmt_cost, fmt_duration, fmt_offset, fmt_started, fmt_tokens, one_line, short_id
+from ._format import (
+    counted,
+    fmt_cost,
+    fmt_duration,
+    fmt_offset,
+    fmt_started,
+    fmt_tokens,
+    one_line,
+    short_id,
+    with_failures,
+)
 from ._runs_model import Line, RunLine, live_duration_ms
 from ._timeline import GLYPHS, Entry, Marker
 from ._virtual import Cell, Column, VirtualTable
@@ -18,10 +28,14 @@ from ._virtual import Cell, Column, VirtualTable
 STATUS_GLYPH = {"running": "◐", "ok": "●", "error": "✗", "cancelled": "○", "crashed": "☠"}
 
 
+STATUS_WIDTH = 13
+"""The Status column: "● ok ⚠2" and "○ cancelled" fit, and at 80 columns the message counts still do."""
+
+
 def status_text(run: RunRow) -> str:
     """``● ok``, with ``⚠2`` when two of the run's own model or tool calls failed (the team went on)."""
-    text = f"{STATUS_GLYPH.get(run.status, '?')} {run.status}"
-    return f"{text} ⚠{run.failed_calls}" if run.failed_calls else text
+    text = with_failures(f"{STATUS_GLYPH.get(run.status, '?')} {run.status}", run.failed_calls)
+    return text if len(text) <= STATUS_WIDTH else text.replace(" ⚠", "⚠")  # "○ cancelled⚠1" fits
 
 
 AGENT_COLOURS = (
@@ -59,7 +73,7 @@ class RunsTable(VirtualTable):
     columns = (
         Column("started", "Started", 19, drop=0),
         Column("run", "Run / team", 0, min_width=24),
-        Column("status", "Status", 13),  # "○ cancelled ⚠1"
+        Column("status", "Status", STATUS_WIDTH),
         Column("stop", "Stop reason / error", 0, min_width=18, drop=5),
         Column("messages", "Msgs", 5, right=True, drop=2),
         Column("llm", "LLM", 4, right=True, drop=3),

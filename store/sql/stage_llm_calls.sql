@@ -7,6 +7,6 @@ SELECT e.event_id, e.run_id, e.seq, e.ts, e.agent,
                               "usage": {"input_tokens": "BIGINT", "output_tokens": "BIGINT",
                                         "cache_read_tokens": "BIGINT"},
                               "response": "JSON", "request": "JSON", "retries": "JSON",
-                              "error": {"message": "VARCHAR"}}') AS p
+                              "error": {"type": "VARCHAR", "message": "VARCHAR"}}') AS p
 FROM new_events e
 WHERE e.kind = 'llm_call';

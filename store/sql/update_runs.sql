@@ -29,7 +29,8 @@ WITH started AS (
            -- order rows are added in (a re-import folds in one go what was folded piecewise).
            round(sum(CAST(c.cost_usd AS DECIMAL(38, 18))), 12)::DOUBLE AS cost,
            count(*) FILTER (WHERE c.cost_usd IS NULL) AS unpriced,
-           count(*) FILTER (WHERE l.p.error.message <> '') AS failed  -- (a cancelled call's has none)
+           -- A call cancelled with its run did not fail.
+           count(*) FILTER (WHERE l.p.error IS NOT NULL AND l.p.error.type IS DISTINCT FROM 'CancelledError') AS failed
     FROM new_llm l LEFT JOIN new_costs c USING (event_id)
     GROUP BY l.run_id
 ), counts AS (
@@ -37,7 +38,8 @@ WITH started AS (
            count(*) AS events,
            count(*) FILTER (WHERE kind = 'message') AS messages,
            count(*) FILTER (WHERE kind = 'tool_call') AS tool_calls,
-           sum(CASE WHEN kind = 'tool_call' AND payload->>'$.is_error' = 'true' THEN 1 ELSE 0 END) AS failed_tools
+           sum(CASE WHEN kind = 'tool_call' AND (payload->>'$.is_error') = 'true'
+                         AND (payload->>'$.error.type') IS DISTINCT FROM 'CancelledError' THEN 1 ELSE 0 END) AS failed_tools
     FROM new_events GROUP BY run_id
 )
 SELECT k.run_id,

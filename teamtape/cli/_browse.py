@@ -8,7 +8,8 @@ from typing import Any
 from teamtape.replay._names import original_name
 from teamtape.store import QueryError, RunStatus, TeamtapeError, open_store, resolve_run_ref
 from teamtape.store.costs import NO_USAGE
-from teamtape.tui._format import counted
+from teamtape.tui._filter import FAILURES
+from teamtape.tui._format import NO_AGENT, counted, with_failures
 
 from ._output import fmt_cost, fmt_ms, fmt_tokens, fmt_ts, print_json, print_table, store_flag
 from ._show import render_run, run_document
@@ -36,7 +37,7 @@ RUN_TREE = """WITH RECURSIVE tree(run_id, root_id, depth) AS (
 """Every run with the top-level run it belongs to (``root_id``)."""
 COST_GROUPS = {
     "model": "coalesce(c.model, '(unknown model)')",
-    "agent": "coalesce(c.agent, '(no agent)')",
+    "agent": f"coalesce(c.agent, '{NO_AGENT}')",
     "team": "coalesce(root.name, root.team_type)",
     "day": "strftime(c.ts, '%Y-%m-%d')",
 }
@@ -45,7 +46,11 @@ COST_GROUPS = {
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("runs", parents=[common], help="list recorded runs, newest first")
     p.add_argument("--json", action="store_true", help="print a JSON document")
-    p.add_argument("--status", choices=[s.value for s in RunStatus], help="only runs with this status")
+    p.add_argument(
+        "--status",
+        choices=[*(s.value for s in RunStatus), FAILURES],
+        help=f"only runs with this status ({FAILURES}: runs with a failed model or tool call)",
+    )
     p.add_argument("--limit", type=int, default=30, help="at most this many runs (default 30)")
     p.add_argument(
         "--all", action="store_true", help="include nested runs (AgentTool, TeamTool, inner teams)"
@@ -80,7 +85,9 @@ def runs_command(args: argparse.Namespace) -> int:
     where, params = [], []
     if not args.all:
         where.append("parent_run_id IS NULL")
-    if args.status:
+    if args.status == FAILURES:
+        where.append("failed_calls > 0")
+    elif args.status:
         where.append("status = ?")
         params.append(args.status)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
@@ -113,9 +120,7 @@ def runs_command(args: argparse.Namespace) -> int:
                 r["run_id"][:12],
                 fmt_ts(r["started_at"]),
                 _run_title(r),
-                f"{r['status']} ⚠{r['failed_calls']}"
-                if r["failed_calls"]
-                else r["status"],  # calls that failed
+                with_failures(r["status"], r["failed_calls"]),
                 _short(r["stop_reason"] or r["error"], 40),
                 r["messages"],
                 r["llm_calls"],

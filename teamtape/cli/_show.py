@@ -15,7 +15,7 @@ from rich.text import Text
 
 from teamtape.store import message_text
 from teamtape.store.db import rows_as_dicts
-from teamtape.tui._format import counted, fmt_retries, printable
+from teamtape.tui._format import NO_AGENT, counted, fmt_retries, printable
 from teamtape.tui._tracebacks import condensed_lines, error_line, last_frame, without_recorder_frames
 
 from ._output import console, fmt_cost, fmt_ms, fmt_tokens, fmt_ts, local
@@ -27,10 +27,6 @@ HIDDEN_KINDS = ("blob", "agent_turn")
 # Shown through the tool_call events, which also carry durations and nested runs.
 TOOL_MESSAGE_TYPES = ("ToolCallRequestEvent", "ToolCallExecutionEvent")
 _PLAIN_ID = re.compile(r"[0-9A-Za-z_.-]+")
-
-
-NO_AGENT = "(no agent)"
-"""Who made a model call that no agent made (a script's own ``client.create``)."""
 
 
 def is_direct_model_call(events: list[dict[str, Any]]) -> bool:
@@ -148,6 +144,8 @@ def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
             extra.append("served from cache")
         if p.get("retries"):
             extra.append(fmt_retries(p["retries"], fmt_ms))
+        if p.get("stopped_reading"):
+            extra.append("the caller stopped reading it")
         detail = f" ({'; '.join(extra)})" if extra else ""
         _line(
             out,

@@ -385,6 +385,8 @@ def test_demo_records_the_handbook_teams(tmp_path: Path, capsys: pytest.CaptureF
     )
     (failed,) = by_name["failing_tool_run"]
     assert failed["failed_calls"] == 2  # the tool that raised, the model call that got a 500
+    failures = run_json(capsys, "runs", "--status", "failures", "--store", str(tmp_path / "demo"))
+    assert [r["run_id"] for r in failures["runs"]] == [failed["run_id"]]
     assert main(["show", failed["run_id"], "--store", str(tmp_path / "demo")]) == 0
     shown = capsys.readouterr().out
     # The model call that got a 500 reported no usage: its tokens are unknown, not zero.

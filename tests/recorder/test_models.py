@@ -143,6 +143,7 @@ async def test_cancelling_a_run_records_it_as_cancelled(serve, client, store_pat
     db = recorded()
     run = db.top_run()
     assert run["status"] == "cancelled" and run["error"] == "CancelledError"
+    assert run["failed_calls"] == 0  # the call cancelled with its run did not fail
     assert db.messages(run["run_id"]) == [("user", "TextMessage"), ("writer", "TextMessage")]
     calls = db.rows("SELECT agent, error FROM llm_calls ORDER BY ts")
     assert [c["agent"] for c in calls] == ["writer", "critic"]
@@ -314,3 +315,37 @@ async def test_a_stream_a_script_never_reads_asked_nothing_and_is_no_run(
 
     assert answer.content == "Paris." and len(server.requests) == 1
     assert [r["task"] for r in recorded().runs()] == ["Capital of France?"]  # the create, not the stream
+
+
+async def test_a_stream_let_go_half_read_leaves_a_tape_that_serves_the_other_calls(
+    serve, client, store_path, recorded, tmp_path
+) -> None:
+    from autogen_core.models import CreateResult, UserMessage
+
+    from teamtape.replay import ReplayChatCompletionClient, export_tape
+
+    server = serve([Reply(content="Paris is the capital."), Reply(content="Rome is the capital.")])
+    model = client(server)
+    france = [UserMessage(content="Capital of France?", source="user")]
+    async with teamtape.record(store=store_path):
+        whole = [item async for item in model.create_stream(france)][-1]
+        stream = model.create_stream([UserMessage(content="Capital of Italy?", source="user")])
+        async for _ in stream:
+            break  # the script has seen enough
+        await stream.aclose()
+
+    db = recorded()
+    runs = db.rows("SELECT run_id, status, stop_reason FROM runs ORDER BY started_at")
+    assert [(r["status"], r["stop_reason"]) for r in runs] == [
+        ("ok", None),
+        ("cancelled", "the caller stopped reading the stream"),
+    ]
+    (let_go,) = db.events(runs[1]["run_id"], "llm_call")
+    assert let_go["payload"]["stopped_reading"] and not let_go["payload"].get("error")
+    assert db.one("SELECT failed_calls FROM runs WHERE run_id = ?", runs[1]["run_id"])["failed_calls"] == 0
+    # The tape of the first call (its session holds the other) serves it.
+    export_tape(db.store, runs[0]["run_id"], tmp_path / "france.tape.json")
+    served = [
+        item async for item in ReplayChatCompletionClient(tmp_path / "france.tape.json").create_stream(france)
+    ]
+    assert isinstance(served[-1], CreateResult) and served[-1].content == whole.content

@@ -164,6 +164,8 @@ async def test_a_recorded_provider_error_is_raised_again_as_its_own_class(tmp_pa
         ("RecordedModelError", RecordedModelError.__module__),
     ):
         assert type(recorded_error({"type": kind, "module": module, "message": "x"})) is RecordedModelError
+    again = recorded_error({"type": "RecordedModelError", "message": str(error)})  # a replay's error replayed
+    assert str(again).count("(replayed from the recording)") == 1
     timeout = recorded_error({"type": "APITimeoutError", "module": "openai", "message": "Request timed out."})
     assert isinstance(timeout, openai.APITimeoutError) and str(timeout).endswith(
         "(replayed from the recording)"

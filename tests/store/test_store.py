@@ -105,6 +105,35 @@ def test_a_nested_runs_unpriced_calls_count_in_its_parent(store_dir: Path) -> No
     assert rows[parent]["unpriced_calls"] == 1 and rows[child]["unpriced_calls"] == 1
 
 
+def test_a_runs_failed_calls_leave_out_what_was_cancelled_with_it(store_dir: Path) -> None:
+    store = open_store(store_dir, create=True)
+    w = store.writer()
+    cancelled = {"type": "CancelledError", "message": ""}
+
+    def tool(call_id: str, error: dict[str, str] | None) -> tuple[str, dict[str, object]]:
+        payload: dict[str, object] = {"call_id": call_id, "tool": "lookup", "is_error": True, "result": "x"}
+        return ("tool_call", {**payload, "error": error} if error else payload)
+
+    events = [
+        ("run_started", {"team_type": "RoundRobinGroupChat", "task": "go", "journal": w.name}),
+        tool("t1", {"type": "ValueError", "message": "unknown quarter"}),
+        tool("t2", None),  # an error result with no exception behind it
+        (
+            "llm_call",
+            {"call_id": "c1", "model": "gpt-4o-mini", "error": {"type": "APITimeoutError", "message": ""}},
+        ),
+        tool("t3", cancelled),
+        tool("t4", cancelled),
+        ("llm_call", {"call_id": "c2", "model": "gpt-4o-mini", "error": cancelled}),
+        ("run_ended", {"status": "cancelled", "error": cancelled}),
+    ]
+    for seq, (kind, payload) in enumerate(events):
+        w.append(Event(f"f-{seq}", "failing00000001", seq, 1732370400.0 + seq, kind, "a", payload))
+    (run,) = store.query("SELECT status, failed_calls FROM runs")
+    # Two tools and a model call failed (a timeout without a message failed too); what the cancel stopped did not.
+    assert run == {"status": "cancelled", "failed_calls": 3}
+
+
 def test_rebuild_reproduces_every_projection(store_dir: Path) -> None:
     store = open_store(store_dir, create=True)
     w = store.writer()

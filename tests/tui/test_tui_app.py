@@ -228,8 +228,9 @@ async def test_a_filter_given_while_a_background_refresh_reads_is_applied(synthe
         await pilot.press("e")
         release.set()
         await settle(pilot)
-        shown = {line.key for line in _runs(app).lines}
-        assert {synthetic.errored_run_id, synthetic.crashed_run_id} <= shown
+        shown = [line for line in _runs(app).lines if isinstance(line, RunLine)]
+        assert {synthetic.errored_run_id, synthetic.crashed_run_id} <= {line.key for line in shown}
+        assert all(line.run.status in ("error", "crashed") or line.run.failed_calls for line in shown)
         assert "filter: status:error,crashed,failures" in screen_text(app)
 
 
