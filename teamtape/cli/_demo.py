@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from teamtape.store import TeamtapeError, open_store
+from teamtape.tui._format import with_failures
 
 from ._output import console, fmt_cost, fmt_ms, print_json, print_table, quiet_autogen_errors, store_flag
 
@@ -87,7 +88,7 @@ def demo_command(args: argparse.Namespace) -> int:
             [
                 r["run_id"][:8],
                 r["name"],
-                r["status"],
+                with_failures(r["status"], r["failed_calls"]),
                 r["messages"],
                 r["llm_calls"],
                 r["tool_calls"],

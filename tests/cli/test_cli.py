@@ -440,3 +440,11 @@ def test_show_gives_local_times_as_the_tui_does(recorded_store: Path) -> None:
         env=env,
     ).stdout
     assert tui.strip() == f"{local:%Y-%m-%d %H:%M:%S}"  # the TUI's start time: the same moment, same zone
+
+
+def test_demo_table_marks_the_run_whose_calls_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--store", str(tmp_path / "demo"), "--only", "failing_tool_run"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "failing_tool_run" in line)
+    assert "error ⚠2" in row  # the tool that raised and the model call that got a 500
