@@ -52,8 +52,12 @@ class ReplayStats:
         }
 
 
-def recorded_calls(tape: Tape) -> list[RecordedCall]:
-    """Every ``llm_call`` of a tape, in time order, normalized for matching."""
+def recorded_calls(tape: Tape, *, stopped: list[RecordedCall] | None = None) -> list[RecordedCall]:
+    """Every ``llm_call`` of a tape that can be served, in time order, normalized for matching.
+
+    Calls whose caller stopped reading the stream before the answer was whole have nothing to serve;
+    they go to ``stopped`` (when given), so a request for one of them can be told why it is not served.
+    """
     cache: dict[str, MessageKey] = {}
     prefixes: dict[Any, Any] = {}
     counts: Counter[str | None] = Counter()
@@ -68,6 +72,12 @@ def recorded_calls(tape: Tape) -> list[RecordedCall]:
     for i, event in enumerate(tape.events("llm_call")):
         if not event.payload.get("response") and not event.payload.get("error"):
             if event.payload.get("stopped_reading"):  # a stream let go half-read: nothing to serve
+                if stopped is not None:
+                    refs = full.get((event.run_id, str(event.payload.get("call_id"))))
+                    request = recorded_request(
+                        event.payload, tape.blob_data, cache, event.agent, refs, prefixes
+                    )
+                    stopped.append(RecordedCall(i, event.run_id, event.agent, 0, event.payload, request))
                 continue
             raise ReplayError(
                 f"Model call {event.payload.get('call_id') or i + 1} of agent '{event.agent}' in {tape.origin} "
@@ -140,7 +150,9 @@ class ReplaySession:
             raise ReplayError(f"--fork-at counts model calls from 1; got {fork_at}.")
         self.execute_tools = execute_tools
         self.fork_at = fork_at
-        self.book = CallBook(recorded_calls(tape) if tape else [], matchers)
+        self.stopped: list[RecordedCall] = []
+        """Recorded calls with nothing to serve (their caller stopped reading the stream)."""
+        self.book = CallBook(recorded_calls(tape, stopped=self.stopped) if tape else [], matchers)
         self.tools, self.memory, self.code = _Queue(), _Queue(), _Queue()
         if tape is not None:
             self._index_side_effects(tape)
@@ -213,6 +225,11 @@ class ReplaySession:
             f"No recorded model call matches call {call_index} of {who} (replaying {self.label}).",
         ]
         lines += self._agent_hint(request.agent, call_index)
+        if any(call.request.fingerprint == request.fingerprint for call in self.stopped):
+            lines.append(
+                "The recording holds this request, but its caller stopped reading the answer's stream before "
+                "it was whole, so there is no answer to serve: record it again reading the stream to the end."
+            )
         closest = self.book.closest(request)
         diff = ""
         if closest:

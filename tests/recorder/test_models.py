@@ -322,7 +322,7 @@ async def test_a_stream_let_go_half_read_leaves_a_tape_that_serves_the_other_cal
 ) -> None:
     from autogen_core.models import CreateResult, UserMessage
 
-    from teamtape.replay import ReplayChatCompletionClient, export_tape
+    from teamtape.replay import ReplayChatCompletionClient, ReplayMismatchError, export_tape
 
     server = serve([Reply(content="Paris is the capital."), Reply(content="Rome is the capital.")])
     model = client(server)
@@ -349,3 +349,8 @@ async def test_a_stream_let_go_half_read_leaves_a_tape_that_serves_the_other_cal
         item async for item in ReplayChatCompletionClient(tmp_path / "france.tape.json").create_stream(france)
     ]
     assert isinstance(served[-1], CreateResult) and served[-1].content == whole.content
+    # The call let go has no answer to serve, and a request for it is told so.
+    replay = ReplayChatCompletionClient(tmp_path / "france.tape.json")
+    with pytest.raises(ReplayMismatchError, match="its caller stopped reading the answer's stream"):
+        async for _ in replay.create_stream([UserMessage(content="Capital of Italy?", source="user")]):
+            pass
