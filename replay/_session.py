@@ -70,23 +70,20 @@ def recorded_calls(tape: Tape, *, stopped: list[RecordedCall] | None = None) -> 
         full.update(((run.run_id, call_id), refs) for call_id, refs in resolved.items())
     calls = []
     for i, event in enumerate(tape.events("llm_call")):
-        if not event.payload.get("response") and not event.payload.get("error"):
-            if event.payload.get("stopped_reading"):  # a stream let go half-read: nothing to serve
-                if stopped is not None:
-                    refs = full.get((event.run_id, str(event.payload.get("call_id"))))
-                    request = recorded_request(
-                        event.payload, tape.blob_data, cache, event.agent, refs, prefixes
-                    )
-                    stopped.append(RecordedCall(i, event.run_id, event.agent, 0, event.payload, request))
-                continue
+        answered = event.payload.get("response") or event.payload.get("error")
+        if not answered and not event.payload.get("stopped_reading"):
             raise ReplayError(
                 f"Model call {event.payload.get('call_id') or i + 1} of agent '{event.agent}' in {tape.origin} "
                 "has neither an answer nor an error, which no recording leaves: the tape was edited or "
                 "damaged. Restore it, or record the team again."
             )
-        counts[event.agent] += 1
         refs = full.get((event.run_id, str(event.payload.get("call_id"))))
         request = recorded_request(event.payload, tape.blob_data, cache, event.agent, refs, prefixes)
+        if not answered:  # a stream let go half-read: nothing to serve
+            if stopped is not None:
+                stopped.append(RecordedCall(i, event.run_id, event.agent, 0, event.payload, request))
+            continue
+        counts[event.agent] += 1
         calls.append(RecordedCall(i, event.run_id, event.agent, counts[event.agent], event.payload, request))
     return calls
 

@@ -332,11 +332,7 @@ class Translator:
         request = started.payload.get("request")
         if not isinstance(request, dict):
             return started
-        whole = {k: v for k, v in request.items() if k != "base"}
-        return replace(
-            started,
-            payload={**started.payload, "request": {**whole, "messages": self._requests.peek(request)}},
-        )
+        return _with_request_messages(started, request, self._requests.peek(request))
 
     def _call(self, run: _Run, event: Event) -> None:
         start, _end = interval(event)

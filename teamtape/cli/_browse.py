@@ -22,10 +22,9 @@ RUN_COLUMNS = (
 SERVED_FROM_RECORDING = "replay"
 """The provider of model calls answered from a recording (teamtape replay, AutoGen's replay client):
 they cost nothing and are the recorded calls again, so ``cost`` leaves them out."""
-SERVED_CALL = """(c.provider = 'replay' OR root.replay_of IS NOT NULL
+SERVED_CALL = f"""(c.provider = '{SERVED_FROM_RECORDING}' OR root.replay_of IS NOT NULL
                    OR (root.fork_of IS NOT NULL AND c.cached))"""
-"""SQL over ``llm_calls c`` and its top-level run ``root``: the call was answered from a recording (its
-provider is SERVED_FROM_RECORDING, or its run is a replay). A
+"""SQL over ``llm_calls c`` and its top-level run ``root``: the call was answered from a recording. A
 replay's calls all were, whatever client a ``--factory`` team used; a fork's were up to where it went
 live (those it made live cost money and are counted)."""
 RUN_TREE = """WITH RECURSIVE tree(run_id, root_id, depth) AS (

@@ -98,6 +98,11 @@ def _line(out: Console, indent: str, *parts: tuple[str, str]) -> None:
     out.print(text, overflow="fold")
 
 
+def _clock(ts: dt.datetime | None) -> str:
+    """An event's local time of day, to the millisecond (``09:00:33.678``)."""
+    return local(ts).strftime("%H:%M:%S.%f")[:-3] if ts else ""
+
+
 def _error_said(err: dict[str, Any]) -> str:
     """``Type: message`` of a recorded error (the type alone when it has no message)."""
     return error_line(err.get("type"), _short(err.get("message") or "", 600))
@@ -105,7 +110,7 @@ def _error_said(err: dict[str, Any]) -> str:
 
 def _render_event(out: Console, e: dict[str, Any], indent: str) -> None:
     p, kind, agent = e["payload"], e["kind"], e["agent"]
-    ts = local(e["ts"]).strftime("%H:%M:%S.%f")[:-3] if e["ts"] else ""
+    ts = _clock(e["ts"])
     stamp = (f"{ts} ", "dim")
     if kind == "message":
         mtype = p.get("type", "")
@@ -301,7 +306,7 @@ def _message_ids(doc: dict[str, Any]) -> set[str]:
 
 def _render_unanswered_call(out: Console, e: dict[str, Any], indent: str, run: dict[str, Any]) -> None:
     """A model call sent and not answered: still waiting (a running run), or never answered."""
-    ts = local(e["ts"]).strftime("%H:%M:%S.%f")[:-3] if e["ts"] else ""
+    ts = _clock(e["ts"])
     if run["status"] == "running":
         state = "waiting for the answer" + (f" for {_time_since(e['ts'])}" if e["ts"] else "")
     else:
@@ -375,10 +380,11 @@ def render_run(doc: dict[str, Any], store: str = "") -> None:
     run = doc["run"]
     run_arg = shlex.quote(run["run_id"])  # ids come from recordings, and tapes come from anyone
     hints = [f"teamtape show {run_arg}{store} --json"]
-    if run["status"] != "running" and not is_direct_model_call(doc["events"]):  # a replay needs a whole team
-        hints.append(f"teamtape replay {run_arg}{store}")
-    elif run["status"] != "running":  # a script's own model call: its tape serves it to a test
-        hints.append(f"teamtape export tape {run_arg}{store} {run_arg}.tape.json")
+    if run["status"] != "running":  # a replay needs the whole recording
+        if is_direct_model_call(doc["events"]):  # no team to run again: its tape serves it to a test
+            hints.append(f"teamtape export tape {run_arg}{store} {run_arg}.tape.json")
+        else:
+            hints.append(f"teamtape replay {run_arg}{store}")
     if run.get("session_id") and _PLAIN_ID.fullmatch(run["session_id"]):
         hints.append(f"teamtape sql{store} \"SELECT * FROM runs WHERE session_id = '{run['session_id']}'\"")
     out.print(Text("\nnext: " + "   ".join(hints), style="dim"), overflow="fold")
